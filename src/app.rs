@@ -1,0 +1,167 @@
+//! Orchestration of the subcommands: validated configuration from the CLI, the run, the
+//! rendering to stdout and the exit code. The only module besides `main` that writes output.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use crate::cli::{
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, MqttVersionArg,
+};
+use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
+use crate::evidence::Backend;
+use crate::inputs::{self, InputPaths};
+use crate::probe::mqtt::{ConnectSettings, MqttVersion};
+use crate::probe::{ProbeRequest, TlsVersion};
+use crate::report::{self, Style};
+use crate::target::Target;
+
+/// The longest `--timeout` accepted: an hour per phase is already absurd for a probe.
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
+
+/// Runs the parsed command line and returns the exit code.
+pub async fn run(cli: Cli) -> Result<u8, Error> {
+    let style = Style {
+        color: match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
+    };
+    match cli.command {
+        Command::Diagnose(args) => diagnose(&args, style).await,
+        Command::Demo(args) => crate::demo::run(&args, style).await,
+        Command::Certs(CertsCommand::Generate { dir }) => {
+            let pki = crate::pki::generate(&dir).map_err(|e| Error::Certs(e.to_string()))?;
+            println!(
+                "wrote the test PKI to {} (see {})",
+                dir.display(),
+                pki.readme.display()
+            );
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
+    let (request, paths, backends) = diagnose_config(args)?;
+    let loaded = inputs::load(&paths)?;
+    let report = crate::diagnose::diagnose(request, &loaded, &backends).await;
+    let mut out = std::io::stdout().lock();
+    report::render(args.format, &report, style, &mut out).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    Ok(if report.all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    })
+}
+
+/// Turns the flags into a validated request; every bad value is named.
+pub fn diagnose_config(
+    args: &DiagnoseArgs,
+) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
+    let target = Target::parse(&args.target)?;
+    let timeout = parse_timeout(&args.timeout)?;
+    let mut tls_versions = Vec::new();
+    for v in &args.tls_versions {
+        tls_versions.push(TlsVersion::parse(v).ok_or_else(|| Error::Flag {
+            flag: "--tls-version",
+            value: v.clone(),
+            reason: "expected one of: 1.0, 1.1, 1.2, 1.3".into(),
+        })?);
+    }
+    let expect_name = args
+        .expect_name
+        .clone()
+        .unwrap_or_else(|| target.host.clone());
+    let sni = if args.no_sni {
+        None
+    } else {
+        // Like rustls and most clients: no SNI for IP literals unless asked for.
+        args.sni
+            .clone()
+            .or_else(|| target.ip().is_none().then(|| target.host.clone()))
+    };
+    let password = match &args.password_env {
+        Some(var) => Some(env(var, "--password-env")?),
+        None => None,
+    };
+    let key_password = match &args.key_password_env {
+        Some(var) => Some(env(var, "--key-password-env")?),
+        None => None,
+    };
+    let request = ProbeRequest {
+        target,
+        sni,
+        expect_name,
+        tls_versions,
+        alpn: args.alpn.clone(),
+        mqtt: ConnectSettings {
+            version: match args.mqtt_version {
+                MqttVersionArg::V311 => MqttVersion::V311,
+                MqttVersionArg::V5 => MqttVersion::V5,
+            },
+            client_id: args
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("mqtls-{}", std::process::id())),
+            username: args.username.clone(),
+            password,
+        },
+        timeout,
+    };
+    let paths = InputPaths {
+        cafiles: args.cafile.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        key_password,
+    };
+    let backends = match args.backend {
+        BackendChoice::Rustls => vec![Backend::Rustls],
+        BackendChoice::Openssl => vec![Backend::Openssl],
+        BackendChoice::Both => Backend::ALL.to_vec(),
+    };
+    Ok((request, paths, backends))
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, Error> {
+    let bad = |reason: &str| Error::Flag {
+        flag: "--timeout",
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| bad("expected a number of seconds, e.g. 5 or 0.5"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(bad("must be greater than 0"));
+    }
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(bad("must be at most 3600 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn env(var: &str, flag: &'static str) -> Result<String, Error> {
+    std::env::var(var).map_err(|_| Error::MissingEnv {
+        flag,
+        var: var.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_validated() {
+        assert_eq!(parse_timeout("0.5").unwrap(), Duration::from_millis(500));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "99999"] {
+            let err = parse_timeout(bad).unwrap_err().to_string();
+            assert!(err.contains("--timeout") && err.contains(bad), "{err}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The diagnosis model: stable codes (the public contract of `shared/DIAGNOSES.md`) and the
+//! four parts of a diagnosis (code, summary, facts, remedies).
+
+use serde::{Deserialize, Serialize};
+
+/// A stable diagnosis code. Serialized in snake_case; never renamed, only added to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisCode {
+    /// TCP, TLS and MQTT CONNECT/CONNACK all succeeded.
+    Ok,
+    /// The host name does not resolve.
+    DnsFailure,
+    /// Nothing listens on the port.
+    ConnectionRefused,
+    /// No answer to the TCP connect.
+    ConnectTimeout,
+    /// TCP connected but the TLS handshake never completed.
+    HandshakeTimeout,
+    /// The port speaks plain MQTT.
+    PlaintextPort,
+    /// The peer answered with bytes that are neither TLS nor MQTT.
+    NotTls,
+    /// The peer closed during the handshake without an alert.
+    PeerClosed,
+    /// No certificate in the CA file issued the presented chain.
+    UnknownCa,
+    /// The CA file holds the broker's own (or another end-entity) certificate.
+    ServerCertAsCa,
+    /// The broker did not send the intermediate that links its leaf to the trusted root.
+    MissingIntermediate,
+    /// The CA file holds only an intermediate.
+    IntermediateAsAnchor,
+    /// The broker presents a self-signed certificate that the CA file does not contain.
+    SelfSignedServerCert,
+    /// The broker's certificate has CA:TRUE and is used as the leaf.
+    CaCertAsServerCert,
+    /// A certificate that issues another is not a CA.
+    IssuerNotCa,
+    /// A certificate the client validates is X.509 v1.
+    X509V1Cert,
+    /// The CA and the broker certificate have an identical subject DN.
+    SameSubjectCaAndServer,
+    /// The root in the CA file has expired.
+    ExpiredTrustAnchor,
+    /// The broker certificate has expired.
+    ServerCertExpired,
+    /// The broker certificate is not valid yet.
+    ServerCertNotYetValid,
+    /// SHA-1/MD5 signature in the chain.
+    WeakSignature,
+    /// Key too small.
+    WeakKey,
+    /// extendedKeyUsage without serverAuth.
+    ServerEkuMissing,
+    /// The SANs do not cover the host name.
+    HostnameMismatch,
+    /// Connected by IP and no matching IP SAN.
+    IpNotInSan,
+    /// No SAN; the host is only in the CN.
+    CnOnlyNoSan,
+    /// The broker needs SNI.
+    SniRequired,
+    /// No shared TLS version.
+    TlsVersionMismatch,
+    /// The broker speaks only TLS 1.0/1.1.
+    LegacyTlsOnly,
+    /// No shared cipher suite.
+    NoSharedCipher,
+    /// ALPN refused or required.
+    AlpnRejected,
+    /// The broker demands a client certificate and none was sent.
+    ClientCertRequired,
+    /// The broker does not trust the client certificate's issuer.
+    ClientCertUnknownCa,
+    /// The broker rejected an expired client certificate.
+    ClientCertExpired,
+    /// The broker rejected a revoked client certificate.
+    ClientCertRevoked,
+    /// The broker rejected the client certificate for another reason.
+    ClientCertRejected,
+    /// The private key does not belong to the client certificate.
+    ClientKeyMismatch,
+    /// The private key is encrypted and no (or a wrong) password was given.
+    ClientKeyEncrypted,
+    /// The CA file holds no usable certificate.
+    CaFileUnusable,
+    /// The client certificate file holds no usable certificate.
+    ClientCertUnusable,
+    /// The key file holds no usable private key.
+    ClientKeyUnusable,
+    /// CONNACK: bad user name or password.
+    MqttBadCredentials,
+    /// CONNACK: not authorized.
+    MqttNotAuthorized,
+    /// CONNACK: client identifier rejected.
+    MqttIdentifierRejected,
+    /// CONNACK: unacceptable protocol version.
+    MqttProtocolRejected,
+    /// CONNACK: server unavailable or busy.
+    MqttServerUnavailable,
+    /// Any other refusing CONNACK.
+    MqttRefused,
+    /// No CONNACK after CONNECT.
+    MqttNoConnack,
+    /// Nothing above fits.
+    Unclassified,
+}
+
+/// The snake_case name comes from serde, the single source of the code names.
+impl std::fmt::Display for DiagnosisCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(value.as_str().unwrap_or("unclassified"))
+    }
+}
+
+/// A diagnosis: what happened, the evidence it rests on, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// The stable code.
+    pub code: DiagnosisCode,
+    /// One plain sentence.
+    pub summary: String,
+    /// Expected vs presented, as observed.
+    pub facts: Vec<String>,
+    /// What to change, broker side and client side, plus a command that shows the problem.
+    pub remedies: Vec<String>,
+}
+
+impl Diagnosis {
+    /// A diagnosis with a code and summary; facts and remedies are added with the builders.
+    pub fn new(code: DiagnosisCode, summary: impl Into<String>) -> Diagnosis {
+        Diagnosis {
+            code,
+            summary: summary.into(),
+            facts: Vec::new(),
+            remedies: Vec::new(),
+        }
+    }
+
+    /// Adds a fact.
+    pub fn fact(mut self, fact: impl Into<String>) -> Diagnosis {
+        self.facts.push(fact.into());
+        self
+    }
+
+    /// Adds a remedy.
+    pub fn remedy(mut self, remedy: impl Into<String>) -> Diagnosis {
+        self.remedies.push(remedy.into());
+        self
+    }
+}

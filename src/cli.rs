@@ -1,0 +1,144 @@
+//! The command line (clap derive), following `shared/CLI.md`. Flags borrow mosquitto_pub's
+//! names. This module only describes and parses; `app` resolves files and runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Diagnose MQTT-over-TLS connections with rustls and OpenSSL side by side.
+#[derive(Debug, Parser)]
+#[command(name = "mqtls", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// When to use colour: auto (on a terminal, unless NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe one broker with rustls and OpenSSL and name the cause of any failure.
+    Diagnose(Box<DiagnoseArgs>),
+    /// Show mqtls on three classic failures, on local brokers it starts itself.
+    Demo(DemoArgs),
+    /// Test certificates.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+/// `mqtls certs ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Write the test PKI (a good chain plus one broken certificate per catalogue entry).
+    Generate {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+    },
+}
+
+/// Which backends to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// rustls only.
+    Rustls,
+    /// OpenSSL only.
+    Openssl,
+    /// Both, concurrently.
+    Both,
+}
+
+/// MQTT protocol version on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MqttVersionArg {
+    /// MQTT 3.1.1.
+    #[value(name = "3.1.1", alias = "311", alias = "4")]
+    V311,
+    /// MQTT 5.
+    #[value(name = "5")]
+    V5,
+}
+
+/// `mqtls diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// mqtts://host[:port] (default port 8883), host:port, [::1]:8883, or mqtt://host:port.
+    pub target: String,
+    /// Trust anchors (PEM bundle); repeatable. Without it: the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub cafile: Vec<PathBuf>,
+    /// Client certificate (PEM, leaf first, optionally followed by its chain).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Environment variable holding the password of an encrypted --key.
+    #[arg(long, value_name = "VAR")]
+    pub key_password_env: Option<String>,
+    /// SNI to send (default: the host, when it is a name).
+    #[arg(long, value_name = "NAME", conflicts_with = "no_sni")]
+    pub sni: Option<String>,
+    /// Send no SNI.
+    #[arg(long)]
+    pub no_sni: bool,
+    /// The name the broker's certificate is verified against (default: the host).
+    #[arg(long, value_name = "NAME")]
+    pub expect_name: Option<String>,
+    /// Restrict the TLS versions offered (1.0, 1.1, 1.2, 1.3); repeatable.
+    #[arg(long = "tls-version", value_name = "V")]
+    pub tls_versions: Vec<String>,
+    /// ALPN protocol to offer; repeatable.
+    #[arg(long = "tls-alpn", value_name = "PROTO")]
+    pub alpn: Vec<String>,
+    /// Which TLS stacks to probe with.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
+    pub backend: BackendChoice,
+    /// MQTT version of the CONNECT.
+    #[arg(long, value_enum, default_value_t = MqttVersionArg::V311)]
+    pub mqtt_version: MqttVersionArg,
+    /// MQTT client identifier (default: mqtls-<pid>).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// MQTT user name.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Environment variable holding the MQTT password (never on the command line).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Deadline of each phase of each probe, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    pub timeout: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `mqtls demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output format of each diagnosis.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Use the in-process TLS responder even when mosquitto is installed.
+    #[arg(long)]
+    pub no_mosquitto: bool,
+}

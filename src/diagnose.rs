@@ -1,0 +1,119 @@
+//! `diagnose` orchestration: probe every backend concurrently, run the follow-up probes the
+//! evidence calls for, classify, and assemble the report. Shared by the CLI, the demo and the
+//! tests; it neither prints nor exits.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::classify::{self, Context};
+use crate::evidence::{Backend, Evidence};
+use crate::inputs::LoadedInputs;
+use crate::probe::{ProbeRequest, Prober};
+use crate::report::{
+    BackendReport, DiagnoseReport, FollowUps, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
+    explain_disagreement,
+};
+
+/// Probes `request` with `backends` and returns the full report.
+pub async fn diagnose(
+    request: ProbeRequest,
+    inputs: &LoadedInputs,
+    backends: &[Backend],
+) -> DiagnoseReport {
+    let started = Instant::now();
+    let checked_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let prober = Prober::new(request, &inputs.tls);
+    let plain_target = prober.request().target.is_plain();
+    let probes = backends.iter().map(|&b| {
+        let prober = &prober;
+        async move {
+            if plain_target {
+                prober.probe_plain_evidence(b).await
+            } else {
+                prober.probe(b).await
+            }
+        }
+    });
+    let evidence: Vec<Evidence> = futures_join_all(probes).await;
+    let plain = if !plain_target && classify::needs_plain_probe(&evidence) {
+        Some(prober.probe_plain().await)
+    } else {
+        None
+    };
+    let request = prober.request();
+    let target = request.target.authority();
+    let cx = Context {
+        target: &target,
+        expect_name: &request.expect_name,
+        sni: request.sni.as_deref(),
+        trust: &inputs.trust,
+        client_cert: inputs.client_cert.as_ref(),
+        sent_username: request.mqtt.username.is_some(),
+        checked_at,
+        all: &evidence,
+        plain: plain.as_ref(),
+    };
+    let verdicts: Vec<_> = evidence
+        .iter()
+        .map(|ev| classify::classify(ev, &cx))
+        .collect();
+    let backends: Vec<BackendReport> = evidence
+        .into_iter()
+        .zip(verdicts)
+        .map(|(ev, v)| BackendReport::new(ev, v))
+        .collect();
+    let disagreement = explain_disagreement(&backends);
+    DiagnoseReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        target: TargetInfo {
+            host: request.target.host.clone(),
+            port: request.target.port,
+            sni: request.sni.clone(),
+            expect_name: request.expect_name.clone(),
+            scheme: if plain_target { "mqtt" } else { "mqtts" }.to_string(),
+            mqtt_version: request.mqtt.version.name().to_string(),
+        },
+        inputs: Inputs {
+            trust: inputs.trust.clone(),
+            client_cert: inputs.client_cert.clone(),
+        },
+        agreement: disagreement.is_none(),
+        disagreement,
+        backends,
+        follow_ups: FollowUps {
+            plain_connect: plain,
+        },
+        meta: Meta {
+            checked_at: crate::x509::rfc3339(checked_at),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        },
+    }
+}
+
+/// Runs futures concurrently on the current task and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, out) in set.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *out = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}

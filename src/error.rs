@@ -1,0 +1,60 @@
+//! The one error type that reaches `main`, and the exit codes.
+//!
+//! Findings about a broker are never errors (they are diagnoses, exit code 1). Errors are the
+//! tool's inability to do its job: a bad flag value, a missing file, an unwritable output.
+
+use std::path::PathBuf;
+
+use crate::target::TargetError;
+
+/// Everything checked is fine.
+pub const EXIT_OK: u8 = 0;
+/// A problem was found and diagnosed.
+pub const EXIT_PROBLEM: u8 = 1;
+/// The tool could not do its job.
+pub const EXIT_ERROR: u8 = 2;
+
+/// An input or environment fault; exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The target could not be parsed.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A file could not be read.
+    #[error("cannot read {what} {path:?}: {source}")]
+    ReadFile {
+        /// What the file was for (`--cafile`, ...).
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A flag value is out of range or malformed.
+    #[error("invalid {flag} {value:?}: {reason}")]
+    Flag {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+    /// An environment variable named by a flag is not set.
+    #[error("environment variable {var} (named by {flag}) is not set")]
+    MissingEnv {
+        /// The flag that named it.
+        flag: &'static str,
+        /// The variable.
+        var: String,
+    },
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// The test PKI could not be written.
+    #[error("certs: {0}")]
+    Certs(String),
+    /// The demo could not set up its brokers.
+    #[error("demo: {0}")]
+    Demo(String),
+}

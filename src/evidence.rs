@@ -1,0 +1,402 @@
+//! Evidence: what one probe saw, backend-neutral, facts not interpretations.
+//!
+//! A probe never fails; whatever happens on the wire ends up here. Each backend maps its native
+//! errors into [`Failure`] in exactly one function (`probe::rustls::failure_from_rustls`,
+//! `probe::openssl::failure_from_openssl`); nothing after the probe knows rustls or OpenSSL types.
+//! Everything here is `Serialize + Deserialize` so evidence can be recorded and replayed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::x509::CertSummary;
+
+/// A TLS client implementation that mqtls probes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// rustls with the aws-lc-rs provider and webpki verification.
+    Rustls,
+    /// The system's libssl through the `openssl` crate.
+    Openssl,
+}
+
+impl Backend {
+    /// Both backends, in report order.
+    pub const ALL: [Backend; 2] = [Backend::Rustls, Backend::Openssl];
+
+    /// The lower-case name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Rustls => "rustls",
+            Backend::Openssl => "openssl",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How far a connection got. A failed probe records the phase it failed in; a TLS alert that
+/// arrives after the handshake (TLS 1.3 client-certificate rejections) still counts as `Tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Turning the host name into addresses.
+    Resolve,
+    /// The TCP connect.
+    Tcp,
+    /// The TLS handshake (and TLS alerts read after it).
+    Tls,
+    /// MQTT CONNECT and CONNACK.
+    Mqtt,
+    /// Everything succeeded.
+    Done,
+}
+
+impl Phase {
+    /// The lower-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Tcp => "tcp",
+            Phase::Tls => "tls",
+            Phase::Mqtt => "mqtt",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// A TLS alert (RFC 8446 §6), with its registered name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The alert description number on the wire.
+    pub code: u8,
+}
+
+impl Alert {
+    /// Well-known alert numbers used by the classifier.
+    pub const HANDSHAKE_FAILURE: Alert = Alert { code: 40 };
+    /// `bad_certificate` (42).
+    pub const BAD_CERTIFICATE: Alert = Alert { code: 42 };
+    /// `unsupported_certificate` (43).
+    pub const UNSUPPORTED_CERTIFICATE: Alert = Alert { code: 43 };
+    /// `certificate_revoked` (44).
+    pub const CERTIFICATE_REVOKED: Alert = Alert { code: 44 };
+    /// `certificate_expired` (45).
+    pub const CERTIFICATE_EXPIRED: Alert = Alert { code: 45 };
+    /// `certificate_unknown` (46).
+    pub const CERTIFICATE_UNKNOWN: Alert = Alert { code: 46 };
+    /// `unknown_ca` (48).
+    pub const UNKNOWN_CA: Alert = Alert { code: 48 };
+    /// `protocol_version` (70).
+    pub const PROTOCOL_VERSION: Alert = Alert { code: 70 };
+    /// `certificate_required` (116), TLS 1.3 only.
+    pub const CERTIFICATE_REQUIRED: Alert = Alert { code: 116 };
+    /// `no_application_protocol` (120).
+    pub const NO_APPLICATION_PROTOCOL: Alert = Alert { code: 120 };
+
+    /// The IANA name of the alert, e.g. `unknown_ca`.
+    pub fn name(self) -> &'static str {
+        match self.code {
+            0 => "close_notify",
+            10 => "unexpected_message",
+            20 => "bad_record_mac",
+            21 => "decryption_failed",
+            22 => "record_overflow",
+            30 => "decompression_failure",
+            40 => "handshake_failure",
+            41 => "no_certificate",
+            42 => "bad_certificate",
+            43 => "unsupported_certificate",
+            44 => "certificate_revoked",
+            45 => "certificate_expired",
+            46 => "certificate_unknown",
+            47 => "illegal_parameter",
+            48 => "unknown_ca",
+            49 => "access_denied",
+            50 => "decode_error",
+            51 => "decrypt_error",
+            60 => "export_restriction",
+            70 => "protocol_version",
+            71 => "insufficient_security",
+            80 => "internal_error",
+            86 => "inappropriate_fallback",
+            90 => "user_canceled",
+            100 => "no_renegotiation",
+            109 => "missing_extension",
+            110 => "unsupported_extension",
+            111 => "certificate_unobtainable",
+            112 => "unrecognized_name",
+            113 => "bad_certificate_status_response",
+            114 => "bad_certificate_hash_value",
+            115 => "unknown_psk_identity",
+            116 => "certificate_required",
+            120 => "no_application_protocol",
+            _ => "unassigned",
+        }
+    }
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name(), self.code)
+    }
+}
+
+/// What went wrong, normalised across backends. `None` in [`Evidence::failure`] means success.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// The host name did not resolve.
+    Resolve {
+        /// The resolver's message.
+        detail: String,
+    },
+    /// Every address refused the TCP connection (RST to the SYN).
+    ConnectionRefused,
+    /// No address answered the TCP connect within the deadline.
+    ConnectTimeout,
+    /// The TCP connect failed for another reason (unreachable network, ...).
+    ConnectFailed {
+        /// The OS error.
+        detail: String,
+    },
+    /// TCP connected but the handshake did not finish within the deadline.
+    HandshakeTimeout {
+        /// Bytes received from the peer before the deadline.
+        bytes_received: u64,
+    },
+    /// The peer answered with something that is not TLS.
+    NotTls,
+    /// The peer closed (FIN) or reset (RST) the connection during the handshake, without an alert.
+    PeerClosed {
+        /// True for a reset, false for an orderly close.
+        reset: bool,
+    },
+    /// The peer sent a fatal alert. `after_handshake` marks TLS 1.3 rejections that arrive on
+    /// the first read after the client's handshake completed.
+    AlertReceived {
+        /// The alert.
+        alert: Alert,
+        /// Whether the client's side of the handshake had already completed.
+        after_handshake: bool,
+    },
+    /// This client refused the broker's certificate chain.
+    CertRejected {
+        /// The normalised reason.
+        problem: CertProblem,
+    },
+    /// The two sides share no protocol version.
+    ProtocolVersion,
+    /// The two sides share no cipher suite (or key exchange group / signature scheme).
+    NoSharedCipher,
+    /// The client's own certificate or key could not be used.
+    ClientIdentity {
+        /// What was wrong.
+        detail: String,
+    },
+    /// The broker answered CONNECT with a refusing CONNACK.
+    ConnAckRefused {
+        /// The raw return code (3.1.1) or reason code (5).
+        code: u8,
+    },
+    /// TLS completed, CONNECT was sent, and no CONNACK came: the broker closed or stayed silent.
+    NoConnAck {
+        /// True when the broker closed the connection, false when the deadline passed.
+        closed: bool,
+    },
+    /// The broker answered CONNECT with bytes that are not a well-formed CONNACK.
+    MalformedConnAck {
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// Anything else; `Evidence::raw_error` has the backend's words.
+    Other,
+}
+
+/// Why a client refused the broker's certificate, normalised across backends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum CertProblem {
+    /// No trust anchor issued the chain (rustls `UnknownIssuer`, OpenSSL 2/20/21).
+    UnknownIssuer,
+    /// The chain ends in a self-signed certificate that is not trusted (OpenSSL 18/19).
+    SelfSigned {
+        /// Depth of the self-signed certificate (0 = the broker's own).
+        depth: u32,
+    },
+    /// A certificate is past its notAfter.
+    Expired {
+        /// Depth in the chain (0 = the broker's own), when the backend says.
+        depth: Option<u32>,
+    },
+    /// A certificate is before its notBefore.
+    NotYetValid {
+        /// Depth in the chain, when the backend says.
+        depth: Option<u32>,
+    },
+    /// The certificate does not cover the name checked.
+    NameMismatch {
+        /// The host name or IP address checked.
+        expected: String,
+        /// The names the certificate carries, as the backend reports them.
+        presented: Vec<String>,
+    },
+    /// A CA certificate is used as the end entity (rustls `CaUsedAsEndEntity`).
+    CaUsedAsEndEntity,
+    /// A certificate that issues another is not a CA (rustls `EndEntityUsedAsCa`, OpenSSL 79/24).
+    IssuerNotCa,
+    /// X.509 v1 (rustls `UnsupportedCertVersion`).
+    UnsupportedVersion,
+    /// extendedKeyUsage does not allow server authentication.
+    InvalidPurpose,
+    /// A signature algorithm too weak or unsupported (SHA-1, MD5).
+    WeakSignature,
+    /// A key too small (RSA < 2048) or a signature that does not verify with it.
+    WeakKey,
+    /// The certificate was revoked.
+    Revoked,
+    /// Anything else the verifier said.
+    Other {
+        /// The verifier's words.
+        detail: String,
+    },
+}
+
+/// One error reported by a certificate verifier, with where in the chain it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyError {
+    /// Depth in the presented chain (0 = the broker's own certificate), when known.
+    pub depth: Option<u32>,
+    /// OpenSSL's `X509_V_ERR_*` number, when the backend is OpenSSL.
+    pub code: Option<i32>,
+    /// The verifier's text, e.g. `unable to get local issuer certificate`.
+    pub message: String,
+}
+
+/// What was negotiated. Fields are `None` when the handshake did not get that far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSession {
+    /// `TLSv1.3`, `TLSv1.2`, ...
+    pub version: Option<String>,
+    /// The IANA cipher suite name.
+    pub cipher: Option<String>,
+    /// The ALPN protocol the broker selected.
+    pub alpn: Option<String>,
+}
+
+/// The CONNACK the broker sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnAck {
+    /// The MQTT version of the exchange (`3.1.1` or `5`).
+    pub mqtt_version: String,
+    /// The raw return code (3.1.1) or reason code (5).
+    pub code: u8,
+    /// The code's name, e.g. `not_authorized`.
+    pub reason: String,
+    /// The session-present flag.
+    pub session_present: bool,
+}
+
+/// Which side ended the connection, when it ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Closer {
+    /// The broker closed (FIN) or reset (RST) the connection.
+    Peer,
+    /// This client closed it (after refusing the broker, or at a deadline).
+    Client,
+}
+
+/// Milliseconds spent in each phase; `None` for phases not reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Name resolution.
+    pub resolve_ms: Option<f64>,
+    /// TCP connect.
+    pub tcp_ms: Option<f64>,
+    /// TLS handshake.
+    pub tls_ms: Option<f64>,
+    /// CONNECT to CONNACK.
+    pub mqtt_ms: Option<f64>,
+}
+
+/// Everything one probe of one backend observed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The backend that produced this evidence.
+    pub backend: Backend,
+    /// Library name and version, e.g. `rustls 0.23.46`.
+    pub library: String,
+    /// The last phase reached: where it failed, or `Done`.
+    pub phase: Phase,
+    /// The normalised failure; `None` when the probe connected and got CONNACK success.
+    pub failure: Option<Failure>,
+    /// Addresses the name resolved to, in the order tried.
+    pub addresses: Vec<String>,
+    /// The address the TCP connection was made to.
+    pub connected_to: Option<String>,
+    /// What was negotiated.
+    pub tls: TlsSession,
+    /// The chain the broker presented, in the order sent, also when verification failed.
+    pub peer_chain: Vec<CertSummary>,
+    /// Every error the certificate verifier reported (OpenSSL reports one per depth).
+    pub verify_errors: Vec<VerifyError>,
+    /// True when the broker sent a CertificateRequest (asked for a client certificate).
+    pub client_cert_requested: Option<bool>,
+    /// True when this client sent a certificate.
+    pub client_cert_sent: bool,
+    /// The alert received from the broker, if any.
+    pub alert_received: Option<Alert>,
+    /// The alert this client sent, if any.
+    pub alert_sent: Option<Alert>,
+    /// Who ended the connection early, if anyone.
+    pub closed_by: Option<Closer>,
+    /// The first bytes the peer sent when they were not TLS (hex), for `not_tls`.
+    pub first_bytes: Option<String>,
+    /// Total bytes received from the peer.
+    pub bytes_received: u64,
+    /// The CONNACK, when one arrived.
+    pub connack: Option<ConnAck>,
+    /// The backend's own words for the failure.
+    pub raw_error: Option<String>,
+    /// Per-phase timings.
+    pub timings: Timings,
+    /// Wall time of the whole probe in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+impl Evidence {
+    /// Empty evidence for a probe that has not started yet.
+    pub fn new(backend: Backend, library: String) -> Evidence {
+        Evidence {
+            backend,
+            library,
+            phase: Phase::Resolve,
+            failure: None,
+            addresses: Vec::new(),
+            connected_to: None,
+            tls: TlsSession::default(),
+            peer_chain: Vec::new(),
+            verify_errors: Vec::new(),
+            client_cert_requested: None,
+            client_cert_sent: false,
+            alert_received: None,
+            alert_sent: None,
+            closed_by: None,
+            first_bytes: None,
+            bytes_received: 0,
+            connack: None,
+            raw_error: None,
+            timings: Timings::default(),
+            elapsed_ms: 0.0,
+        }
+    }
+
+    /// True when the probe got all the way to a successful CONNACK.
+    pub fn is_ok(&self) -> bool {
+        self.failure.is_none() && self.phase == Phase::Done
+    }
+}

@@ -1,0 +1,21 @@
+//! mqtls: diagnose MQTT-over-TLS connections with rustls and OpenSSL side by side.
+//!
+//! The pipeline is `cli → app → {probe, classify, report}`: a [`probe::Prober`] turns a
+//! request into [`evidence::Evidence`] per backend (never an error), the classifier turns
+//! evidence plus an independent [`x509`] analysis into a diagnosis, and renderers print it.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod classify;
+pub mod cli;
+pub mod demo;
+pub mod diagnose;
+pub mod error;
+pub mod evidence;
+pub mod inputs;
+pub mod logging;
+pub mod pki;
+pub mod probe;
+pub mod report;
+pub mod target;
+pub mod x509;

@@ -1,0 +1,447 @@
+//! The probe engine: resolve → TCP → TLS → MQTT CONNECT/CONNACK → [`Evidence`].
+//!
+//! A probe never fails: refusals, alerts, timeouts and bad certificates are recorded in the
+//! evidence. The phases that are the same for every backend (resolution, TCP, MQTT) live
+//! here; each TLS backend contributes a handshake and a mapping of its native errors. Every
+//! phase has its own deadline, so one probe ends within four timeouts whatever the peer does.
+//! Nothing here prints or classifies.
+
+pub mod mqtt;
+pub mod openssl;
+pub mod rustls;
+pub mod tap;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use ::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::evidence::{Backend, Closer, ConnAck, Evidence, Failure, Phase};
+use crate::target::Target;
+use crate::x509::hex;
+use mqtt::{ConnectSettings, MqttError};
+use tap::{Tap, TapHandle};
+
+/// A TLS protocol version a probe may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.0 (OpenSSL only, at security level 0).
+    #[serde(rename = "1.0")]
+    Tls10,
+    /// TLS 1.1 (OpenSSL only, at security level 0).
+    #[serde(rename = "1.1")]
+    Tls11,
+    /// TLS 1.2.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The version as written on the command line (`1.2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls10 => "1.0",
+            TlsVersion::Tls11 => "1.1",
+            TlsVersion::Tls12 => "1.2",
+            TlsVersion::Tls13 => "1.3",
+        }
+    }
+
+    /// Parses `1.0`, `1.1`, `1.2`, `1.3` (also `tlsv1.2`).
+    pub fn parse(s: &str) -> Option<TlsVersion> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.trim_start_matches("tlsv").trim_start_matches("tls") {
+            "1.0" | "1" => Some(TlsVersion::Tls10),
+            "1.1" => Some(TlsVersion::Tls11),
+            "1.2" => Some(TlsVersion::Tls12),
+            "1.3" => Some(TlsVersion::Tls13),
+            _ => None,
+        }
+    }
+}
+
+/// What to probe and how; the same for every backend.
+#[derive(Debug, Clone)]
+pub struct ProbeRequest {
+    /// Where.
+    pub target: Target,
+    /// The SNI to send; `None` sends none.
+    pub sni: Option<String>,
+    /// The name the broker's certificate is verified against.
+    pub expect_name: String,
+    /// Versions to offer; empty means the backend's defaults.
+    pub tls_versions: Vec<TlsVersion>,
+    /// ALPN protocols to offer.
+    pub alpn: Vec<String>,
+    /// The CONNECT to send.
+    pub mqtt: ConnectSettings,
+    /// Deadline of each phase.
+    pub timeout: Duration,
+}
+
+/// The trust anchors the probes verify against.
+#[derive(Debug, Clone)]
+pub enum Anchors {
+    /// The system's roots (no `--cafile`).
+    System,
+    /// The certificates of the user's CA file(s), parsed once per run.
+    Certs(Vec<CertificateDer<'static>>),
+}
+
+/// A client certificate chain and its private key, decrypted and parsed once per run.
+pub struct Identity {
+    /// Leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("chain", &self.chain.len())
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Identity {
+        Identity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+/// Trust anchors and client identity, shared by every probe of a run.
+#[derive(Debug, Clone)]
+pub struct TlsInputs {
+    /// What to trust.
+    pub anchors: Anchors,
+    /// Who to be, if the broker asks.
+    pub identity: Option<Identity>,
+}
+
+/// A prepared prober: request plus backend state (configs, trust stores) built once.
+pub struct Prober {
+    request: ProbeRequest,
+    rustls: rustls::RustlsPrepared,
+    openssl: openssl::OpensslPrepared,
+}
+
+/// What a plain (non-TLS) MQTT CONNECT on a fresh connection got: the confirmation probe for
+/// `plaintext_port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlainProbe {
+    /// The CONNACK, if one came.
+    pub connack: Option<ConnAck>,
+    /// What happened otherwise.
+    pub detail: Option<String>,
+}
+
+impl Prober {
+    /// Prepares both backends from the run's inputs. Backend-specific trouble (a key rustls
+    /// cannot load, an empty trust store) is kept and reported as evidence by the probe.
+    pub fn new(request: ProbeRequest, inputs: &TlsInputs) -> Prober {
+        Prober {
+            rustls: rustls::RustlsPrepared::new(inputs, &request),
+            openssl: openssl::OpensslPrepared::new(inputs, &request),
+            request,
+        }
+    }
+
+    /// The request this prober runs.
+    pub fn request(&self) -> &ProbeRequest {
+        &self.request
+    }
+
+    /// Runs one probe on one backend. Never fails; never takes longer than four timeouts.
+    pub async fn probe(&self, backend: Backend) -> Evidence {
+        let started = Instant::now();
+        let library = match backend {
+            Backend::Rustls => rustls::library(),
+            Backend::Openssl => openssl::library(),
+        };
+        let mut ev = Evidence::new(backend, library);
+        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+            let (tap, handle) = Tap::new(tcp);
+            ev.phase = Phase::Tls;
+            let tls_started = Instant::now();
+            match backend {
+                Backend::Rustls => {
+                    let stream = self.rustls.handshake(tap, &self.request, &mut ev).await;
+                    ev.timings.tls_ms = Some(ms(tls_started));
+                    if let Some(mut s) = stream {
+                        self.exchange(&mut s, &handle, &mut ev, rustls::failure_from_io)
+                            .await;
+                    }
+                }
+                Backend::Openssl => {
+                    let stream = self.openssl.handshake(tap, &self.request, &mut ev).await;
+                    ev.timings.tls_ms = Some(ms(tls_started));
+                    if let Some(mut s) = stream {
+                        self.exchange(&mut s, &handle, &mut ev, openssl::failure_from_io)
+                            .await;
+                    }
+                }
+            }
+            record_tap(&handle, &mut ev);
+        }
+        ev.elapsed_ms = ms(started);
+        ev
+    }
+
+    /// A plain MQTT CONNECT on a fresh connection (no TLS), bounded like any phase.
+    pub async fn probe_plain(&self) -> PlainProbe {
+        let mut scratch = Evidence::new(Backend::Openssl, String::new());
+        let Some((tcp, _)) = connect(&self.request, &mut scratch).await else {
+            return PlainProbe {
+                connack: None,
+                detail: Some(format!("no TCP connection: {:?}", scratch.failure)),
+            };
+        };
+        let (mut tap, _) = Tap::new(tcp);
+        let settings = self.request.mqtt.clone();
+        match tokio::time::timeout(self.request.timeout, mqtt::exchange(&mut tap, &settings)).await
+        {
+            Ok(Ok(ack)) => {
+                disconnect(&mut tap, self.request.timeout).await;
+                PlainProbe {
+                    connack: Some(ack),
+                    detail: None,
+                }
+            }
+            Ok(Err(e)) => PlainProbe {
+                connack: None,
+                detail: Some(e.to_string()),
+            },
+            Err(_) => PlainProbe {
+                connack: None,
+                detail: Some("no answer to a plain CONNECT before the deadline".into()),
+            },
+        }
+    }
+
+    /// A plain MQTT probe recorded as evidence (for `mqtt://` targets).
+    pub async fn probe_plain_evidence(&self, backend: Backend) -> Evidence {
+        let started = Instant::now();
+        let mut ev = Evidence::new(backend, "plain MQTT (no TLS)".into());
+        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+            let (mut tap, handle) = Tap::new(tcp);
+            self.exchange(&mut tap, &handle, &mut ev, |_| None).await;
+            record_tap(&handle, &mut ev);
+        }
+        ev.elapsed_ms = ms(started);
+        ev
+    }
+
+    /// CONNECT → CONNACK over an established stream, classifying late TLS alerts as TLS.
+    async fn exchange<S>(
+        &self,
+        stream: &mut S,
+        tap: &TapHandle,
+        ev: &mut Evidence,
+        tls_failure: fn(&io::Error) -> Option<Failure>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        ev.phase = Phase::Mqtt;
+        let started = Instant::now();
+        let result = tokio::time::timeout(
+            self.request.timeout,
+            mqtt::exchange(stream, &self.request.mqtt),
+        )
+        .await;
+        ev.timings.mqtt_ms = Some(ms(started));
+        match result {
+            Ok(Ok(ack)) => {
+                if ack.code == 0 {
+                    ev.phase = Phase::Done;
+                    disconnect(stream, self.request.timeout).await;
+                } else {
+                    ev.failure = Some(Failure::ConnAckRefused { code: ack.code });
+                    ev.raw_error = Some(format!(
+                        "CONNACK {} ({}), MQTT {}",
+                        ack.code, ack.reason, ack.mqtt_version
+                    ));
+                }
+                ev.connack = Some(ack);
+            }
+            Ok(Err(MqttError::Io(e))) => {
+                ev.raw_error = Some(e.to_string());
+                if let Some(failure) = tls_failure(&e) {
+                    // A TLS 1.3 rejection of our client certificate arrives here, after the
+                    // handshake: it is a TLS failure, not an MQTT one.
+                    if let Failure::AlertReceived { alert, .. } = &failure {
+                        ev.alert_received = Some(*alert);
+                    }
+                    ev.phase = Phase::Tls;
+                    ev.closed_by = Some(Closer::Peer);
+                    ev.failure = Some(failure);
+                } else {
+                    ev.closed_by = Some(Closer::Peer);
+                    ev.failure = Some(Failure::NoConnAck { closed: true });
+                }
+            }
+            Ok(Err(MqttError::Closed { received })) => {
+                ev.raw_error = Some(MqttError::Closed { received }.to_string());
+                ev.closed_by = Some(Closer::Peer);
+                ev.failure = Some(Failure::NoConnAck { closed: true });
+            }
+            Ok(Err(MqttError::Malformed(detail))) => {
+                ev.raw_error = Some(format!("malformed CONNACK: {detail}"));
+                ev.failure = Some(Failure::MalformedConnAck { detail });
+            }
+            Err(_) => {
+                ev.raw_error = Some(format!(
+                    "no CONNACK within {} s",
+                    self.request.timeout.as_secs_f64()
+                ));
+                ev.closed_by = Some(Closer::Client);
+                ev.failure = Some(Failure::NoConnAck { closed: false });
+            }
+        }
+        let _ = tap;
+    }
+}
+
+/// Sends DISCONNECT and closes, so the broker logs a clean disconnect rather than an error.
+async fn disconnect<S: AsyncWrite + Unpin>(stream: &mut S, timeout: Duration) {
+    let bound = timeout.min(Duration::from_millis(500));
+    let _ = tokio::time::timeout(bound, async {
+        stream.write_all(&[0xe0, 0x00]).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// Resolution and TCP connect, each under its own deadline. Records everything in `ev`.
+async fn connect(request: &ProbeRequest, ev: &mut Evidence) -> Option<(TcpStream, SocketAddr)> {
+    ev.phase = Phase::Resolve;
+    let started = Instant::now();
+    let lookup = tokio::time::timeout(
+        request.timeout,
+        tokio::net::lookup_host((request.target.host.as_str(), request.target.port)),
+    )
+    .await;
+    ev.timings.resolve_ms = Some(ms(started));
+    let addrs: Vec<SocketAddr> = match lookup {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(e)) => {
+            ev.raw_error = Some(e.to_string());
+            ev.failure = Some(Failure::Resolve {
+                detail: e.to_string(),
+            });
+            return None;
+        }
+        Err(_) => {
+            ev.raw_error = Some("name resolution timed out".into());
+            ev.failure = Some(Failure::Resolve {
+                detail: "timed out".into(),
+            });
+            return None;
+        }
+    };
+    if addrs.is_empty() {
+        ev.failure = Some(Failure::Resolve {
+            detail: "no addresses".into(),
+        });
+        return None;
+    }
+    ev.addresses = addrs.iter().map(SocketAddr::to_string).collect();
+    ev.phase = Phase::Tcp;
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + request.timeout;
+    let mut last_error: Option<io::Error> = None;
+    for addr in &addrs {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                ev.timings.tcp_ms = Some(ms(started));
+                // Small packets, sent at once: the probe measures the broker, not Nagle.
+                let _ = stream.set_nodelay(true);
+                ev.connected_to = Some(addr.to_string());
+                return Some((stream, *addr));
+            }
+            Ok(Err(e)) => last_error = Some(e),
+            Err(_) => {
+                last_error = None;
+                break;
+            }
+        }
+    }
+    ev.timings.tcp_ms = Some(ms(started));
+    match last_error {
+        Some(e) => {
+            ev.raw_error = Some(e.to_string());
+            ev.failure = Some(if e.kind() == io::ErrorKind::ConnectionRefused {
+                Failure::ConnectionRefused
+            } else {
+                Failure::ConnectFailed {
+                    detail: e.to_string(),
+                }
+            });
+        }
+        None => {
+            ev.raw_error = Some(format!(
+                "TCP connect timed out after {} s",
+                request.timeout.as_secs_f64()
+            ));
+            ev.failure = Some(Failure::ConnectTimeout);
+        }
+    }
+    None
+}
+
+/// Copies what the tap saw into the evidence, and turns an early close into `PeerClosed`.
+fn record_tap(handle: &TapHandle, ev: &mut Evidence) {
+    let record = handle.snapshot();
+    ev.bytes_received = record.bytes_in;
+    if matches!(ev.failure, Some(Failure::NotTls)) && !record.first_bytes.is_empty() {
+        ev.first_bytes = Some(hex(&record.first_bytes));
+    }
+    if let Some(Failure::HandshakeTimeout { bytes_received }) = &mut ev.failure {
+        *bytes_received = record.bytes_in;
+        if !record.first_bytes.is_empty() {
+            ev.first_bytes = Some(hex(&record.first_bytes));
+        }
+    }
+    if ev.closed_by.is_none() && (record.eof || record.reset) && ev.failure.is_some() {
+        ev.closed_by = Some(Closer::Peer);
+    }
+}
+
+/// Milliseconds since `since`.
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A request for `name` on a dummy port, with a short timeout.
+    pub fn request(name: &str) -> ProbeRequest {
+        ProbeRequest {
+            target: Target::parse(&format!("{name}:8883")).expect("valid test target"),
+            sni: Some(name.to_string()),
+            expect_name: name.to_string(),
+            tls_versions: Vec::new(),
+            alpn: Vec::new(),
+            mqtt: ConnectSettings {
+                version: mqtt::MqttVersion::V311,
+                client_id: "mqtls-test".into(),
+                username: None,
+                password: None,
+            },
+            timeout: Duration::from_secs(2),
+        }
+    }
+}

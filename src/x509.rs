@@ -1,0 +1,311 @@
+//! Independent X.509 analysis: summaries of certificates and of the user's trust anchors.
+//!
+//! This module reads DER with x509-parser, which is lenient on purpose: the certificates we
+//! explain are often broken. It never verifies signatures and never touches the network; it
+//! only states facts that the classifier relates to each other (issuer/subject links, CA flags,
+//! version, validity, SANs). It must not depend on either TLS backend.
+
+use std::fmt::Write as _;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::{self, PemObject, SectionKind};
+use serde::{Deserialize, Serialize};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+/// The facts about one certificate that reports show and the classifier relates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertSummary {
+    /// Subject DN in OpenSSL-like order, e.g. `CN=localhost, O=mqtls lab`.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// X.509 version as people say it: 1 or 3.
+    pub version: u32,
+    /// notBefore, RFC 3339.
+    pub not_before: String,
+    /// notAfter, RFC 3339.
+    pub not_after: String,
+    /// notBefore as UNIX seconds (for comparisons against the probe's clock).
+    pub not_before_unix: i64,
+    /// notAfter as UNIX seconds.
+    pub not_after_unix: i64,
+    /// subjectAltName entries as `DNS:name` / `IP:addr`.
+    pub sans: Vec<String>,
+    /// Public key, e.g. `EC P-256` or `RSA 2048`.
+    pub key: String,
+    /// Signature algorithm, e.g. `ecdsa-with-SHA256`.
+    pub signature: String,
+    /// basicConstraints CA flag; `None` when the extension is absent.
+    pub ca: Option<bool>,
+    /// extendedKeyUsage purposes; empty when the extension is absent.
+    pub eku: Vec<String>,
+    /// subjectKeyIdentifier, hex.
+    pub ski: Option<String>,
+    /// authorityKeyIdentifier keyIdentifier, hex.
+    pub aki: Option<String>,
+    /// Subject equals issuer (and the key identifiers, when present, agree).
+    pub self_signed: bool,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+}
+
+impl CertSummary {
+    /// Summarises one DER certificate. Unparseable input yields a summary that says so instead
+    /// of an error, because a broken certificate is itself evidence.
+    pub fn from_der(der: &[u8]) -> CertSummary {
+        let sha256 = hex(&openssl::sha::sha256(der));
+        match X509Certificate::from_der(der) {
+            Ok((_, cert)) => summarise(&cert, sha256),
+            Err(e) => CertSummary::unparseable(sha256, &e.to_string()),
+        }
+    }
+
+    fn unparseable(sha256: String, why: &str) -> CertSummary {
+        CertSummary {
+            subject: format!("<unparseable certificate: {why}>"),
+            issuer: String::new(),
+            serial: String::new(),
+            version: 0,
+            not_before: String::new(),
+            not_after: String::new(),
+            not_before_unix: i64::MIN,
+            not_after_unix: i64::MAX,
+            sans: Vec::new(),
+            key: String::new(),
+            signature: String::new(),
+            ca: None,
+            eku: Vec::new(),
+            ski: None,
+            aki: None,
+            self_signed: false,
+            sha256,
+        }
+    }
+
+    /// True when the certificate may issue others (basicConstraints CA:TRUE).
+    pub fn is_ca(&self) -> bool {
+        self.ca == Some(true)
+    }
+
+    /// True when `self` plausibly issued `child`: names chain and key identifiers, when both
+    /// are present, agree. No signature is checked.
+    pub fn issued(&self, child: &CertSummary) -> bool {
+        if self.subject != child.issuer {
+            return false;
+        }
+        match (&self.ski, &child.aki) {
+            (Some(ski), Some(aki)) => ski == aki,
+            _ => true,
+        }
+    }
+
+    /// The value of one DN attribute (e.g. `O`) of the subject, if present.
+    pub fn subject_attr(&self, key: &str) -> Option<&str> {
+        dn_attr(&self.subject, key)
+    }
+
+    /// The DN without its CN, used to tell whether two certificates come from the same PKI.
+    pub fn subject_without_cn(&self) -> String {
+        dn_without_cn(&self.subject)
+    }
+}
+
+/// The value of one attribute of a DN string as this module formats it.
+pub fn dn_attr<'a>(dn: &'a str, key: &str) -> Option<&'a str> {
+    dn.split(", ")
+        .find_map(|part| part.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+/// A DN string without its CN attributes.
+pub fn dn_without_cn(dn: &str) -> String {
+    dn.split(", ")
+        .filter(|part| !part.starts_with("CN="))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a PEM file held, section by section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PemContents {
+    /// The certificates, in file order.
+    pub certs: Vec<CertificateDer<'static>>,
+    /// Number of private-key sections (a key where a certificate was expected is a classic).
+    pub private_keys: usize,
+    /// Number of other sections (CRLs, CSRs, ...).
+    pub other_sections: usize,
+    /// A PEM framing error, if the file stopped parsing part-way.
+    pub error: Option<String>,
+}
+
+/// Splits PEM bytes into sections without failing: what could be read is returned.
+pub fn read_pem(bytes: &[u8]) -> PemContents {
+    let mut contents = PemContents::default();
+    for section in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(bytes) {
+        match section {
+            Ok((SectionKind::Certificate, der)) => contents.certs.push(CertificateDer::from(der)),
+            Ok((
+                SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey,
+                _,
+            )) => contents.private_keys += 1,
+            Ok(_) => contents.other_sections += 1,
+            Err(pem::Error::NoItemsFound) => break,
+            Err(e) => {
+                contents.error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    contents
+}
+
+fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
+    let mut sans = Vec::new();
+    let mut eku = Vec::new();
+    let mut ca = None;
+    let mut ski = None;
+    let mut aki = None;
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                sans.extend(san.general_names.iter().filter_map(general_name));
+            }
+            ParsedExtension::BasicConstraints(bc) => ca = Some(bc.ca),
+            ParsedExtension::ExtendedKeyUsage(e) => {
+                let flags = [
+                    (e.any, "any"),
+                    (e.server_auth, "serverAuth"),
+                    (e.client_auth, "clientAuth"),
+                    (e.code_signing, "codeSigning"),
+                    (e.email_protection, "emailProtection"),
+                    (e.time_stamping, "timeStamping"),
+                    (e.ocsp_signing, "OCSPSigning"),
+                ];
+                eku.extend(
+                    flags
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, n)| n.to_string()),
+                );
+                eku.extend(e.other.iter().map(|oid| oid.to_id_string()));
+            }
+            ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(hex(id.0)),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                aki = a.key_identifier.as_ref().map(|id| hex(id.0));
+            }
+            _ => {}
+        }
+    }
+    let subject = dn(cert.subject());
+    let issuer = dn(cert.issuer());
+    let self_signed = subject == issuer && (aki.is_none() || ski.is_none() || aki == ski);
+    let validity = cert.validity();
+    CertSummary {
+        subject,
+        issuer,
+        serial: cert.raw_serial_as_string().replace(':', ""),
+        version: cert.version().0 + 1,
+        not_before: rfc3339(validity.not_before.timestamp()),
+        not_after: rfc3339(validity.not_after.timestamp()),
+        not_before_unix: validity.not_before.timestamp(),
+        not_after_unix: validity.not_after.timestamp(),
+        sans,
+        key: key_description(cert),
+        signature: x509_parser::objects::oid2sn(
+            &cert.signature_algorithm.algorithm,
+            x509_parser::objects::oid_registry(),
+        )
+        .map(str::to_string)
+        .unwrap_or_else(|_| cert.signature_algorithm.algorithm.to_id_string()),
+        ca,
+        eku,
+        ski,
+        aki,
+        self_signed,
+        sha256,
+    }
+}
+
+/// Formats a DN in encoding order, as OpenSSL's one-line form does (`openssl x509 -subject`).
+fn dn(name: &x509_parser::x509::X509Name<'_>) -> String {
+    let parts = name
+        .iter_attributes()
+        .map(|attr| {
+            let key = x509_parser::objects::oid2abbrev(
+                attr.attr_type(),
+                x509_parser::objects::oid_registry(),
+            )
+            .map(str::to_string)
+            .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            let value = attr
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|_| format!("#{}", hex(attr.attr_value().data)));
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>();
+    parts.join(", ")
+}
+
+fn general_name(name: &GeneralName<'_>) -> Option<String> {
+    match name {
+        GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+        GeneralName::IPAddress(bytes) => Some(match bytes.len() {
+            4 => {
+                let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+                format!("IP:{}", std::net::Ipv4Addr::from(b))
+            }
+            16 => {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(bytes);
+                format!("IP:{}", std::net::Ipv6Addr::from(b))
+            }
+            _ => format!("IP:#{}", hex(bytes)),
+        }),
+        GeneralName::RFC822Name(m) => Some(format!("email:{m}")),
+        GeneralName::URI(u) => Some(format!("URI:{u}")),
+        _ => None,
+    }
+}
+
+fn key_description(cert: &X509Certificate<'_>) -> String {
+    match cert.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(PublicKey::EC(point)) => match point.key_size() {
+            256 => "EC P-256".to_string(),
+            384 => "EC P-384".to_string(),
+            521 | 528 => "EC P-521".to_string(),
+            n => format!("EC {n}"),
+        },
+        Ok(PublicKey::DSA(_)) => "DSA".to_string(),
+        Ok(_) | Err(_) => x509_parser::objects::oid2sn(
+            &cert.public_key().algorithm.algorithm,
+            x509_parser::objects::oid_registry(),
+        )
+        .map(str::to_string)
+        .unwrap_or_else(|_| "unknown".to_string()),
+    }
+}
+
+/// Formats UNIX seconds as RFC 3339 UTC; out-of-range values are shown as raw seconds.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{unix}"))
+}
+
+/// Lower-case hex without separators.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
