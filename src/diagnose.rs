@@ -2,6 +2,7 @@
 //! evidence calls for, classify, and assemble the report. Shared by the CLI, the demo and the
 //! tests; it neither prints nor exits.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::classify::{self, Context};
@@ -23,19 +24,35 @@ pub async fn diagnose(
     let checked_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let prober = Prober::new(request, &inputs.tls);
+    let prober = Arc::new(Prober::new(request, &inputs.tls));
     let plain_target = prober.request().target.is_plain();
-    let probes = backends.iter().map(|&b| {
-        let prober = &prober;
-        async move {
-            if plain_target {
-                prober.probe_plain_evidence(b).await
-            } else {
-                prober.probe(b).await
-            }
-        }
-    });
-    let evidence: Vec<Evidence> = futures_join_all(probes).await;
+    // One task per backend, so the two handshakes really run in parallel on two cores.
+    let tasks: Vec<_> = backends
+        .iter()
+        .map(|&b| {
+            let prober = Arc::clone(&prober);
+            (
+                b,
+                tokio::spawn(async move {
+                    if plain_target {
+                        prober.probe_plain_evidence(b).await
+                    } else {
+                        prober.probe(b).await
+                    }
+                }),
+            )
+        })
+        .collect();
+    let mut evidence = Vec::with_capacity(tasks.len());
+    for (backend, task) in tasks {
+        evidence.push(task.await.unwrap_or_else(|e| {
+            // A panic in a probe is a bug; it still ends as evidence, not as a crash.
+            let mut ev = Evidence::new(backend, String::new());
+            ev.failure = Some(crate::evidence::Failure::Other);
+            ev.raw_error = Some(format!("internal error: the probe task failed: {e}"));
+            ev
+        }));
+    }
     let plain = if !plain_target && classify::needs_plain_probe(&evidence) {
         Some(prober.probe_plain().await)
     } else {
@@ -90,30 +107,4 @@ pub async fn diagnose(
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
     }
-}
-
-/// Runs futures concurrently on the current task and returns their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, out) in set.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *out = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }

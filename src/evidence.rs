@@ -366,6 +366,8 @@ pub struct Evidence {
     pub timings: Timings,
     /// Wall time of the whole probe in milliseconds.
     pub elapsed_ms: f64,
+    /// Observations about how the probe ran (retries and why).
+    pub notes: Vec<String>,
 }
 
 impl Evidence {
@@ -392,6 +394,7 @@ impl Evidence {
             raw_error: None,
             timings: Timings::default(),
             elapsed_ms: 0.0,
+            notes: Vec::new(),
         }
     }
 

@@ -304,6 +304,9 @@ enum Validity {
     NotYetValid,
 }
 
+// `generate` destructures one CertFiles per row into the named Pki fields.
+const _: () = assert!(VARIANTS.len() == 17);
+
 // Indices of the issuers in VARIANTS; rows may only reference earlier rows.
 const ROOT: usize = 0;
 const INTERMEDIATE: usize = 1;
@@ -500,7 +503,7 @@ fn build(variant: &'static Variant, earlier: &[Built]) -> Result<Built, PkiError
     let stem = variant.stem;
     let rcgen_err = |source| PkiError::Rcgen { stem, source };
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(rcgen_err)?;
-    let params = params_for(variant);
+    let params = params_for(variant)?;
     let cert_pem = match (variant.role, variant.issuer) {
         (Role::ServerV1, Some(issuer)) => v1_cert_pem(variant, &key, &earlier[issuer])?,
         (_, Some(issuer)) => {
@@ -518,7 +521,7 @@ fn build(variant: &'static Variant, earlier: &[Built]) -> Result<Built, PkiError
     })
 }
 
-fn params_for(variant: &Variant) -> CertificateParams {
+fn params_for(variant: &'static Variant) -> Result<CertificateParams, PkiError> {
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, variant.cn);
@@ -531,18 +534,22 @@ fn params_for(variant: &Variant) -> CertificateParams {
     };
     // The AKI lets OpenSSL pick the right issuer when several share a name.
     p.use_authority_key_identifier_extension = variant.issuer.is_some();
+    let dns = |name: &str| {
+        name.try_into()
+            .map(SanType::DnsName)
+            .map_err(|source| PkiError::Rcgen {
+                stem: variant.stem,
+                source,
+            })
+    };
     p.subject_alt_names = match variant.sans {
         Sans::None => Vec::new(),
         Sans::Localhost => vec![
-            SanType::DnsName("localhost".try_into().unwrap_or_else(|_| unreachable!())),
+            dns("localhost")?,
             SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
         ],
-        Sans::WrongName => vec![SanType::DnsName(
-            "broker.example.com"
-                .try_into()
-                .unwrap_or_else(|_| unreachable!("a valid DNS name")),
-        )],
+        Sans::WrongName => vec![dns("broker.example.com")?],
     };
     let ca_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let leaf_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -573,7 +580,7 @@ fn params_for(variant: &Variant) -> CertificateParams {
         // The certificate itself comes from v1_cert_pem; these params are never signed.
         Role::ServerV1 => p.is_ca = IsCa::NoCa,
     }
-    p
+    Ok(p)
 }
 
 fn ymd(year: i32, month: u8, day: u8) -> OffsetDateTime {
@@ -980,6 +987,24 @@ mod tests {
             openssl_verify(root, &pki.server_by_not_ca.cert_pem, &[not_ca]),
             Err(openssl_sys::X509_V_ERR_INVALID_CA)
         );
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let stems = [(ROOT, "root"), (INTERMEDIATE, "intermediate")];
+        let more = [(OTHER_ROOT, "other-root"), (ISSUER_NOT_CA, "issuer-not-ca")];
+        for (i, stem) in stems.into_iter().chain(more) {
+            assert_eq!(VARIANTS[i].stem, stem);
+        }
+        for (i, v) in VARIANTS.iter().enumerate() {
+            assert!(
+                v.issuer.is_none_or(|issuer| issuer < i),
+                "{} signed by a later row",
+                v.stem
+            );
+            let duplicates = VARIANTS.iter().filter(|o| o.stem == v.stem).count();
+            assert_eq!(duplicates, 1, "{}", v.stem);
+        }
     }
 
     #[test]

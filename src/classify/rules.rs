@@ -662,9 +662,15 @@ fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
             Code::MqttBadCredentials,
             "TLS succeeded; the broker refused the user name or password.",
         ),
+        // mosquitto (and others) answer "not authorized" to a wrong user name or password as
+        // well: with credentials in the CONNECT, the credentials are what was refused.
+        (false, 5) | (true, 0x87) if cx.sent_username => (
+            Code::MqttBadCredentials,
+            "TLS succeeded; the broker refused the user name and password sent (it answered \"not authorized\", which mosquitto also sends for a wrong password).",
+        ),
         (false, 5) | (true, 0x87) => (
             Code::MqttNotAuthorized,
-            "TLS succeeded; the broker says this client is not authorized to connect.",
+            "TLS succeeded; the broker refuses anonymous clients (no user name was sent).",
         ),
         (false, 2) | (true, 0x85) => (
             Code::MqttIdentifierRejected,

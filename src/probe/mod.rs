@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use ::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::evidence::{Backend, Closer, ConnAck, Evidence, Failure, Phase};
@@ -163,8 +163,29 @@ impl Prober {
         &self.request
     }
 
-    /// Runs one probe on one backend. Never fails; never takes longer than four timeouts.
+    /// Runs one probe on one backend. Never fails; never takes longer than four timeouts, or
+    /// twice that when the retry below runs.
+    ///
+    /// Under TLS 1.3 a broker rejects our client certificate only after our handshake ends,
+    /// with an alert and a close. If our CONNECT reaches the broker after that close, its RST
+    /// makes the kernel drop the queued alert and we see a bare reset. When a TLS 1.3 probe
+    /// ends that way, it is repeated once reading before writing, so the alert is not lost.
     pub async fn probe(&self, backend: Backend) -> Evidence {
+        let first = self.probe_once(backend, false).await;
+        let lost_alert = first.tls.version.as_deref() == Some("TLSv1.3")
+            && matches!(first.failure, Some(Failure::NoConnAck { closed: true }));
+        if !lost_alert {
+            return first;
+        }
+        let mut second = self.probe_once(backend, true).await;
+        second.notes.push(format!(
+            "the first attempt ended with \"{}\" right after a TLS 1.3 handshake; this second attempt read before sending CONNECT",
+            first.raw_error.as_deref().unwrap_or("a close")
+        ));
+        second
+    }
+
+    async fn probe_once(&self, backend: Backend, read_first: bool) -> Evidence {
         let started = Instant::now();
         let library = match backend {
             Backend::Rustls => rustls::library(),
@@ -180,7 +201,7 @@ impl Prober {
                     let stream = self.rustls.handshake(tap, &self.request, &mut ev).await;
                     ev.timings.tls_ms = Some(ms(tls_started));
                     if let Some(mut s) = stream {
-                        self.exchange(&mut s, &handle, &mut ev, rustls::failure_from_io)
+                        self.exchange(&mut s, &mut ev, read_first, rustls::failure_from_io)
                             .await;
                     }
                 }
@@ -188,7 +209,7 @@ impl Prober {
                     let stream = self.openssl.handshake(tap, &self.request, &mut ev).await;
                     ev.timings.tls_ms = Some(ms(tls_started));
                     if let Some(mut s) = stream {
-                        self.exchange(&mut s, &handle, &mut ev, openssl::failure_from_io)
+                        self.exchange(&mut s, &mut ev, read_first, openssl::failure_from_io)
                             .await;
                     }
                 }
@@ -236,7 +257,7 @@ impl Prober {
         let mut ev = Evidence::new(backend, "plain MQTT (no TLS)".into());
         if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
             let (mut tap, handle) = Tap::new(tcp);
-            self.exchange(&mut tap, &handle, &mut ev, |_| None).await;
+            self.exchange(&mut tap, &mut ev, false, |_| None).await;
             record_tap(&handle, &mut ev);
         }
         ev.elapsed_ms = ms(started);
@@ -247,14 +268,31 @@ impl Prober {
     async fn exchange<S>(
         &self,
         stream: &mut S,
-        tap: &TapHandle,
         ev: &mut Evidence,
+        read_first: bool,
         tls_failure: fn(&io::Error) -> Option<Failure>,
     ) where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         ev.phase = Phase::Mqtt;
         let started = Instant::now();
+        if read_first {
+            // Wait briefly for anything the broker sends unprompted (an alert, or nothing).
+            let wait = self.request.timeout.min(Duration::from_secs(1));
+            let mut byte = [0u8; 1];
+            if let Ok(Err(e)) = tokio::time::timeout(wait, stream.read(&mut byte)).await
+                && let Some(failure @ Failure::AlertReceived { alert, .. }) = tls_failure(&e)
+            {
+                {
+                    ev.raw_error = Some(e.to_string());
+                    ev.alert_received = Some(alert);
+                    ev.phase = Phase::Tls;
+                    ev.closed_by = Some(Closer::Peer);
+                    ev.failure = Some(failure);
+                    return;
+                }
+            }
+        }
         let result = tokio::time::timeout(
             self.request.timeout,
             mqtt::exchange(stream, &self.request.mqtt),
@@ -309,7 +347,6 @@ impl Prober {
                 ev.failure = Some(Failure::NoConnAck { closed: false });
             }
         }
-        let _ = tap;
     }
 }
 
