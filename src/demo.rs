@@ -1,10 +1,214 @@
-//! `mqtls demo` (placeholder until the lab module lands).
+//! `mqtls demo`: the three failures of the original story, reproduced and diagnosed locally
+//! with nothing to configure.
+//!
+//! It writes a test PKI to a temporary directory and starts a broker that sends only its leaf
+//! certificate (a real mosquitto when one is installed, otherwise the in-process TLS MQTT
+//! responder), then diagnoses: (1) a client that passes the broker's own `server.crt` as CA
+//! file, (2) a client that trusts only the root while the broker sends no intermediate, and
+//! (3) the fix, a root + intermediate bundle.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::classify::DiagnosisCode;
 use crate::cli::DemoArgs;
-use crate::error::Error;
-use crate::report::Style;
+use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
+use crate::evidence::Backend;
+use crate::inputs::{self, InputPaths};
+use crate::lab::{self, Behaviour, Mosquitto, MqttBehaviour, Responder, ServerStack, TlsServer};
+use crate::probe::ProbeRequest;
+use crate::probe::mqtt::{ConnectSettings, MqttVersion};
+use crate::report::{self, DiagnoseReport, Format, Style};
+use crate::target::Target;
 
-/// Runs the demo.
-pub async fn run(_args: &DemoArgs, _style: Style) -> Result<u8, Error> {
-    Err(Error::Demo("not built yet".into()))
+/// One situation of the story.
+struct Situation {
+    title: &'static str,
+    story: &'static str,
+    cafile: PathBuf,
+    expected: DiagnosisCode,
+}
+
+/// One diagnosed situation, for `--format json`.
+#[derive(Debug, Serialize)]
+struct DemoCase {
+    title: &'static str,
+    command: String,
+    expected: DiagnosisCode,
+    report: DiagnoseReport,
+}
+
+/// A broker the demo started; dropping it stops it, so it is held until the end.
+#[expect(dead_code, reason = "the broker is only held, never read")]
+enum Broker {
+    Mosquitto(Mosquitto),
+    InProcess(Responder),
+}
+
+/// Runs the demo; exit code 0 when every situation got the diagnosis it illustrates.
+pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
+    let dir =
+        tempfile::tempdir().map_err(|e| Error::Demo(format!("no temporary directory: {e}")))?;
+    let pki = crate::pki::generate(dir.path()).map_err(|e| Error::Demo(e.to_string()))?;
+    let (broker, port, which) = start_broker(&pki, args.no_mosquitto).await?;
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Text {
+        writeln!(out, "mqtls demo: certificates in {}", dir.path().display())
+            .map_err(Error::Output)?;
+        writeln!(out, "broker: {which}, sending only its leaf certificate (certfile = server.crt) on 127.0.0.1:{port}\n")
+            .map_err(Error::Output)?;
+    }
+    let situations = [
+        Situation {
+            title: "1/3  The client passes the broker's own certificate as its CA file",
+            story: "`--cafile server.crt`: the file every tutorial hands around, but it is the broker's leaf, not the CA that issued it.",
+            cafile: pki.server.cert.clone(),
+            expected: DiagnosisCode::ServerCertAsCa,
+        },
+        Situation {
+            title: "2/3  The client trusts the root; the broker sends no intermediate",
+            story: "`--cafile root.crt`: the right root, but the broker's certfile holds only its leaf, so nobody has the Signing CA in between.",
+            cafile: pki.root.cert.clone(),
+            expected: DiagnosisCode::MissingIntermediate,
+        },
+        Situation {
+            title: "3/3  The fix: a root + intermediate bundle",
+            story: "`--cafile ca-bundle.crt` (root + intermediate) lets every client build the chain; the better fix is `certfile server-fullchain.crt` on the broker.",
+            cafile: pki.ca_bundle.clone(),
+            expected: DiagnosisCode::Ok,
+        },
+    ];
+    let mut cases = Vec::new();
+    let mut all_expected = true;
+    for s in situations {
+        let command = format!(
+            "mqtls diagnose mqtts://localhost:{port} --cafile {}",
+            file_name(&s.cafile)
+        );
+        let report = diagnose(port, &s.cafile).await?;
+        let got_expected = report
+            .backends
+            .iter()
+            .all(|b| b.diagnosis.code == s.expected);
+        all_expected &= got_expected;
+        match args.format {
+            Format::Json => {}
+            Format::Text | Format::Markdown => {
+                let heading = if args.format == Format::Markdown {
+                    "## "
+                } else {
+                    ""
+                };
+                writeln!(out, "{heading}{}\n{}\n$ {command}\n", s.title, s.story)
+                    .map_err(Error::Output)?;
+                report::render(args.format, &report, style, &mut out).map_err(Error::Output)?;
+                writeln!(out, "\n{}\n", "─".repeat(100)).map_err(Error::Output)?;
+            }
+        }
+        cases.push(DemoCase {
+            title: s.title,
+            command,
+            expected: s.expected,
+            report,
+        });
+    }
+    if args.format == Format::Json {
+        let doc = serde_json::json!({ "schema_version": report::SCHEMA_VERSION, "broker": which, "cases": cases });
+        serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| Error::Output(e.into()))?;
+        writeln!(out).map_err(Error::Output)?;
+    } else {
+        let verdict = if all_expected {
+            "each situation got the diagnosis it illustrates."
+        } else {
+            "UNEXPECTED: a situation did not get the diagnosis it illustrates (see above)."
+        };
+        writeln!(out, "demo done with {which}: {verdict}").map_err(Error::Output)?;
+    }
+    drop(broker);
+    Ok(if all_expected { EXIT_OK } else { EXIT_PROBLEM })
+}
+
+/// Starts mosquitto when installed (and allowed), else the in-process responder.
+async fn start_broker(
+    pki: &crate::pki::Pki,
+    no_mosquitto: bool,
+) -> Result<(Broker, u16, String), Error> {
+    if !no_mosquitto && let Some(binary) = lab::mosquitto_binary() {
+        let listener = lab::Listener {
+            name: "leaf-only".into(),
+            tls: Some(lab::ListenerTls {
+                certfile: pki.server.cert.clone(),
+                keyfile: pki.server.key.clone(),
+                // No cafile: an OpenSSL broker completes its chain from its cafile, which
+                // would hide the missing intermediate.
+                ..lab::ListenerTls::default()
+            }),
+            allow_anonymous: true,
+            users: Vec::new(),
+        };
+        let broker = Mosquitto::start(&[listener], Duration::from_secs(10))
+            .map_err(|e| Error::Demo(format!("mosquitto did not start: {e}")))?;
+        let port = broker
+            .port("leaf-only")
+            .ok_or_else(|| Error::Demo("mosquitto has no port for its listener".into()))?;
+        return Ok((
+            Broker::Mosquitto(broker),
+            port,
+            format!("mosquitto ({})", binary.display()),
+        ));
+    }
+    let responder = Responder::start(Behaviour::Tls(TlsServer {
+        stack: ServerStack::Openssl,
+        chain_pem: pki.server.cert_pem.clone(),
+        key_pem: pki.server.key_pem.clone(),
+        client_auth: lab::ClientAuth::None,
+        versions: Vec::new(),
+        alpn: Vec::new(),
+        mqtt: MqttBehaviour::Accept,
+    }))
+    .await
+    .map_err(|e| Error::Demo(format!("the in-process responder did not start: {e}")))?;
+    let port = responder.port();
+    let why = if no_mosquitto {
+        "--no-mosquitto"
+    } else {
+        "mosquitto is not installed"
+    };
+    Ok((
+        Broker::InProcess(responder),
+        port,
+        format!("the in-process TLS MQTT responder ({why})"),
+    ))
+}
+
+async fn diagnose(port: u16, cafile: &Path) -> Result<DiagnoseReport, Error> {
+    let loaded = inputs::load(&InputPaths {
+        cafiles: vec![cafile.to_path_buf()],
+        ..InputPaths::default()
+    })?;
+    let request = ProbeRequest {
+        target: Target::parse(&format!("mqtts://localhost:{port}"))?,
+        sni: Some("localhost".into()),
+        expect_name: "localhost".into(),
+        tls_versions: Vec::new(),
+        alpn: Vec::new(),
+        mqtt: ConnectSettings {
+            version: MqttVersion::V311,
+            client_id: format!("mqtls-demo-{}", std::process::id()),
+            username: None,
+            password: None,
+        },
+        timeout: Duration::from_secs(5),
+    };
+    Ok(crate::diagnose::diagnose(request, &loaded, &Backend::ALL).await)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

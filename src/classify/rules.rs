@@ -784,6 +784,19 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     if chain.iter().any(|c| c.version == 1) {
         out.push(Code::X509V1Cert);
     }
+    // Connected only because the CA file supplied the intermediate the broker did not send:
+    // every client that trusts just the root will fail.
+    if let Some(top) = chain.last()
+        && !top.self_signed
+        && !chain.iter().any(|c| c.subject == top.issuer)
+        && cx
+            .trust
+            .certs
+            .iter()
+            .any(|c| c.subject == top.issuer && !c.self_signed)
+    {
+        out.push(Code::MissingIntermediate);
+    }
     if chain
         .iter()
         .any(|c| c.signature.contains("sha1") || c.signature.contains("md5"))

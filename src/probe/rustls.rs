@@ -113,11 +113,9 @@ impl RustlsPrepared {
             Ok(Ok(stream)) => {
                 let (_, conn) = stream.get_ref();
                 ev.tls.version = conn.protocol_version().map(version_name);
-                ev.tls.cipher = conn.negotiated_cipher_suite().map(|s| {
-                    s.suite()
-                        .as_str()
-                        .map_or_else(|| format!("{:?}", s.suite()), str::to_string)
-                });
+                ev.tls.cipher = conn
+                    .negotiated_cipher_suite()
+                    .map(|s| iana_suite_name(s.suite()));
                 ev.tls.alpn = conn
                     .alpn_protocol()
                     .map(|p| String::from_utf8_lossy(p).into_owned());
@@ -358,6 +356,18 @@ fn server_name_text(name: &ServerName<'_>) -> String {
         ServerName::DnsName(d) => d.as_ref().to_string(),
         ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// The IANA name of a suite, as OpenSSL's `standard_name` gives it (rustls names TLS 1.3
+/// suites `TLS13_*`).
+fn iana_suite_name(suite: rustls::CipherSuite) -> String {
+    match suite.as_str() {
+        Some(name) => match name.strip_prefix("TLS13_") {
+            Some(rest) => format!("TLS_{rest}"),
+            None => name.to_string(),
+        },
+        None => format!("{suite:?}"),
     }
 }
 

@@ -84,7 +84,7 @@ pub fn render(report: &DiagnoseReport, out: &mut dyn Write) -> io::Result<()> {
             names.join(", "),
             d.summary
         )?;
-        for fact in d.facts.iter().filter(|f| !f.is_empty()) {
+        for fact in report.facts_for(&backends, d) {
             writeln!(out, "- {fact}")?;
         }
         if !d.remedies.is_empty() {

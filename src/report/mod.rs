@@ -273,6 +273,29 @@ impl DiagnoseReport {
         out
     }
 
+    /// The facts to show for a diagnosis shared by `backends`: its own facts, then each other
+    /// backend's raw error, so the user sees every stack's words (the strings people search).
+    pub fn facts_for(&self, backends: &[Backend], diagnosis: &Diagnosis) -> Vec<String> {
+        let mut facts: Vec<String> = diagnosis
+            .facts
+            .iter()
+            .filter(|f| !f.is_empty())
+            .cloned()
+            .collect();
+        for b in self
+            .backends
+            .iter()
+            .filter(|b| backends.contains(&b.backend))
+        {
+            if let Some(raw) = &b.raw_error
+                && !facts.iter().any(|f| f.contains(raw.as_str()))
+            {
+                facts.push(format!("{}: {raw}", b.backend));
+            }
+        }
+        facts
+    }
+
     /// The chain presented, if every backend that saw one saw the same.
     pub fn common_chain(&self) -> Option<&[CertSummary]> {
         let mut chains = self

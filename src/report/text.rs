@@ -71,7 +71,7 @@ pub fn render(report: &DiagnoseReport, style: Style, out: &mut dyn Write) -> io:
             ),
             diagnosis.summary
         )?;
-        for fact in diagnosis.facts.iter().filter(|f| !f.is_empty()) {
+        for fact in report.facts_for(&backends, diagnosis) {
             writeln!(out, "  • {fact}")?;
         }
         if !diagnosis.remedies.is_empty() {
