@@ -106,3 +106,6 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
 pub fn needs_plain_probe(all: &[Evidence]) -> bool {
     all.iter().any(rules::looks_like_plaintext)
 }
+
+#[cfg(test)]
+mod tests;

@@ -382,7 +382,10 @@ fn missing_intermediate(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let chain = chain(ev, cx);
     let top = chain.last()?;
     let missing = &top.issuer;
+    // A broker that sent a CA certificate on top of its leaf did send its intermediate; what
+    // it omits then is the root, which is the CA file's job: that is `unknown_ca`.
     if top.self_signed
+        || top.is_ca()
         || chain.iter().any(|c| &c.subject == missing)
         || cx.trust.certs.iter().any(|c| &c.subject == missing)
     {

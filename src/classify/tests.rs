@@ -1,0 +1,755 @@
+//! Table tests of the classifier: one row per rule and at least one negative row per rule,
+//! built from small evidence builders (no network).
+
+use super::*;
+use crate::evidence::{Alert, Backend, CertProblem, ConnAck, Evidence, Failure, Phase};
+use crate::probe::PlainProbe;
+use crate::x509::CertSummary;
+
+const NOW: i64 = 1_795_000_000; // 2026-11-18
+
+fn cert(subject: &str, issuer: &str, ca: Option<bool>) -> CertSummary {
+    CertSummary {
+        subject: subject.into(),
+        issuer: issuer.into(),
+        serial: "01".into(),
+        version: 3,
+        not_before: "2024-01-01T00:00:00Z".into(),
+        not_after: "4096-01-01T00:00:00Z".into(),
+        not_before_unix: 1_704_067_200,
+        not_after_unix: 67_000_000_000,
+        sans: vec!["DNS:localhost".into()],
+        key: "EC P-256".into(),
+        signature: "ecdsa-with-SHA256".into(),
+        ca,
+        eku: Vec::new(),
+        ski: None,
+        aki: None,
+        self_signed: subject == issuer,
+        sha256: format!("sha-{subject}"),
+    }
+}
+
+const LEAF: &str = "CN=localhost, O=lab";
+const INTER: &str = "CN=Signing CA, O=lab";
+const ROOT: &str = "CN=Root CA, O=lab";
+
+fn leaf() -> CertSummary {
+    cert(LEAF, INTER, Some(false))
+}
+fn inter() -> CertSummary {
+    cert(INTER, ROOT, Some(true))
+}
+fn root() -> CertSummary {
+    cert(ROOT, ROOT, Some(true))
+}
+
+fn ok() -> Evidence {
+    let mut e = Evidence::new(Backend::Rustls, "rustls".into());
+    e.phase = Phase::Done;
+    e.tls.version = Some("TLSv1.3".into());
+    e.peer_chain = vec![leaf(), inter()];
+    e.connack = Some(ConnAck {
+        mqtt_version: "3.1.1".into(),
+        code: 0,
+        reason: "success".into(),
+        session_present: false,
+    });
+    e
+}
+
+fn failed(phase: Phase, failure: Failure) -> Evidence {
+    let mut e = Evidence::new(Backend::Openssl, "openssl".into());
+    e.phase = phase;
+    e.failure = Some(failure);
+    e.raw_error = Some("raw".into());
+    e
+}
+
+fn rejected(problem: CertProblem, chain: Vec<CertSummary>) -> Evidence {
+    let mut e = failed(Phase::Tls, Failure::CertRejected { problem });
+    e.peer_chain = chain;
+    e
+}
+
+fn alert(code: u8, after_handshake: bool) -> Evidence {
+    let mut e = failed(
+        Phase::Tls,
+        Failure::AlertReceived {
+            alert: Alert { code },
+            after_handshake,
+        },
+    );
+    e.alert_received = Some(Alert { code });
+    e
+}
+
+fn refused(code: u8, version: &str) -> Evidence {
+    let mut e = failed(Phase::Mqtt, Failure::ConnAckRefused { code });
+    e.connack = Some(ConnAck {
+        mqtt_version: version.into(),
+        code,
+        reason: String::new(),
+        session_present: false,
+    });
+    e
+}
+
+fn files(certs: Vec<CertSummary>) -> TrustFacts {
+    TrustFacts {
+        source: TrustSource::Files {
+            paths: vec!["ca.crt".into()],
+        },
+        certs,
+    }
+}
+
+/// What a row varies besides the evidence.
+#[derive(Default)]
+struct Extra {
+    trust: Option<TrustFacts>,
+    expect_name: Option<&'static str>,
+    username: bool,
+    client_cert: bool,
+    plain_connack: bool,
+    others: Vec<Evidence>,
+}
+
+fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
+    let trust = extra.trust.clone().unwrap_or_else(|| files(vec![root()]));
+    let client = leaf();
+    let plain = PlainProbe {
+        connack: extra.plain_connack.then(|| ConnAck {
+            mqtt_version: "3.1.1".into(),
+            code: 0,
+            reason: "success".into(),
+            session_present: false,
+        }),
+        detail: None,
+    };
+    let mut all = vec![ev.clone()];
+    all.extend(extra.others.iter().cloned());
+    let cx = Context {
+        target: "localhost:8883",
+        expect_name: extra.expect_name.unwrap_or("localhost"),
+        sni: Some("localhost"),
+        trust: &trust,
+        client_cert: extra.client_cert.then_some(&client),
+        sent_username: extra.username,
+        checked_at: NOW,
+        all: &all,
+        plain: Some(&plain),
+    };
+    classify(ev, &cx)
+}
+
+fn code(ev: Evidence, extra: Extra) -> DiagnosisCode {
+    verdict(&ev, &extra).diagnosis.code
+}
+
+use DiagnosisCode as C;
+
+#[test]
+fn each_rule_has_a_positive_and_a_negative_row() {
+    let mut expired_leaf = leaf();
+    expired_leaf.not_after_unix = NOW - 10;
+    let mut expired_root = root();
+    expired_root.not_after_unix = NOW - 10;
+    let mut future_leaf = leaf();
+    future_leaf.not_before_unix = NOW + 10;
+    let mut cn_only = leaf();
+    cn_only.sans.clear();
+    let mut self_signed_leaf = cert(LEAF, LEAF, Some(false));
+    self_signed_leaf.sans = vec!["DNS:localhost".into()];
+    let mut plain_reset = failed(Phase::Tls, Failure::PeerClosed { reset: true });
+    plain_reset.bytes_received = 0;
+    let mut requested = alert(40, false);
+    requested.client_cert_requested = Some(true);
+    let mut http = failed(Phase::Tls, Failure::NotTls);
+    http.first_bytes = Some("485454502f312e31".into());
+    let mut ok_with_scary_text = ok();
+    ok_with_scary_text.raw_error = Some("certificate has expired".into());
+
+    let rows: Vec<(&str, Evidence, Extra, C)> = vec![
+        ("ok", ok(), Extra::default(), C::Ok),
+        (
+            "ok: scary raw text stays ok",
+            ok_with_scary_text,
+            Extra::default(),
+            C::Ok,
+        ),
+        (
+            "dns",
+            failed(
+                Phase::Resolve,
+                Failure::Resolve {
+                    detail: "nx".into(),
+                },
+            ),
+            Extra::default(),
+            C::DnsFailure,
+        ),
+        (
+            "refused",
+            failed(Phase::Tcp, Failure::ConnectionRefused),
+            Extra::default(),
+            C::ConnectionRefused,
+        ),
+        (
+            "connect timeout",
+            failed(Phase::Tcp, Failure::ConnectTimeout),
+            Extra::default(),
+            C::ConnectTimeout,
+        ),
+        (
+            "other connect error is not a timeout",
+            failed(
+                Phase::Tcp,
+                Failure::ConnectFailed {
+                    detail: "unreachable".into(),
+                },
+            ),
+            Extra::default(),
+            C::Unclassified,
+        ),
+        (
+            "handshake timeout with bytes",
+            failed(Phase::Tls, Failure::HandshakeTimeout { bytes_received: 5 }),
+            Extra {
+                plain_connack: true,
+                ..Extra::default()
+            },
+            C::HandshakeTimeout,
+        ),
+        (
+            "handshake timeout, plain port confirmed",
+            failed(Phase::Tls, Failure::HandshakeTimeout { bytes_received: 0 }),
+            Extra {
+                plain_connack: true,
+                ..Extra::default()
+            },
+            C::PlaintextPort,
+        ),
+        (
+            "plaintext confirmed",
+            plain_reset.clone(),
+            Extra {
+                plain_connack: true,
+                ..Extra::default()
+            },
+            C::PlaintextPort,
+        ),
+        (
+            "reset, plain CONNECT not answered: peer closed",
+            plain_reset,
+            Extra::default(),
+            C::PeerClosed,
+        ),
+        ("http answer", http.clone(), Extra::default(), C::NotTls),
+        (
+            "http answer even if a plain CONNECT would work",
+            http,
+            Extra {
+                plain_connack: true,
+                ..Extra::default()
+            },
+            C::NotTls,
+        ),
+        (
+            "certificate_required alert",
+            alert(116, true),
+            Extra::default(),
+            C::ClientCertRequired,
+        ),
+        (
+            "handshake_failure after CertificateRequest",
+            requested.clone(),
+            Extra::default(),
+            C::ClientCertRequired,
+        ),
+        (
+            "handshake_failure without CertificateRequest",
+            alert(40, false),
+            Extra::default(),
+            C::Unclassified,
+        ),
+        (
+            "handshake_failure after CertificateRequest, cert sent",
+            requested,
+            Extra {
+                client_cert: true,
+                ..Extra::default()
+            },
+            C::Unclassified,
+        ),
+        (
+            "unknown_ca alert with our client cert",
+            alert(48, true),
+            Extra {
+                client_cert: true,
+                ..Extra::default()
+            },
+            C::ClientCertUnknownCa,
+        ),
+        (
+            "unknown_ca alert without a client cert",
+            alert(48, false),
+            Extra::default(),
+            C::Unclassified,
+        ),
+        (
+            "expired alert with our client cert",
+            alert(45, true),
+            Extra {
+                client_cert: true,
+                ..Extra::default()
+            },
+            C::ClientCertExpired,
+        ),
+        (
+            "CA file holds the leaf",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
+            Extra {
+                trust: Some(files(vec![leaf()])),
+                ..Extra::default()
+            },
+            C::ServerCertAsCa,
+        ),
+        (
+            "CA file holds another end-entity cert",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
+            Extra {
+                trust: Some(files(vec![cert("CN=client", INTER, Some(false))])),
+                ..Extra::default()
+            },
+            C::ServerCertAsCa,
+        ),
+        (
+            "CA file holds a root and an end entity: not server_cert_as_ca",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
+            Extra {
+                trust: Some(files(vec![
+                    cert("CN=Other Root", "CN=Other Root", Some(true)),
+                    cert("CN=client", "CN=x", Some(false)),
+                ])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "CA file holds only the intermediate",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![inter()])),
+                ..Extra::default()
+            },
+            C::IntermediateAsAnchor,
+        ),
+        (
+            "intermediate with its root is not intermediate_as_anchor",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![inter(), root()])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "self-signed broker cert",
+            rejected(
+                CertProblem::SelfSigned { depth: 0 },
+                vec![self_signed_leaf.clone()],
+            ),
+            Extra::default(),
+            C::SelfSignedServerCert,
+        ),
+        (
+            "self-signed broker cert in the CA file is not self_signed_server_cert",
+            rejected(
+                CertProblem::SelfSigned { depth: 0 },
+                vec![self_signed_leaf.clone()],
+            ),
+            Extra {
+                trust: Some(files(vec![root(), self_signed_leaf])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "leaf only, CA file has the root of the same PKI",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra::default(),
+            C::MissingIntermediate,
+        ),
+        (
+            "leaf only, CA file has an unrelated root",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![cert(
+                    "CN=Other Root, O=elsewhere",
+                    "CN=Other Root, O=elsewhere",
+                    Some(true),
+                )])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "full chain, unrelated root",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
+            Extra {
+                trust: Some(files(vec![cert(
+                    "CN=Other Root, O=lab",
+                    "CN=Other Root, O=lab",
+                    Some(true),
+                )])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "self-signed root sent, untrusted",
+            rejected(
+                CertProblem::SelfSigned { depth: 2 },
+                vec![leaf(), inter(), root()],
+            ),
+            Extra {
+                trust: Some(files(vec![cert("CN=Other", "CN=Other", Some(true))])),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "expired leaf",
+            rejected(
+                CertProblem::Expired { depth: Some(0) },
+                vec![expired_leaf, inter()],
+            ),
+            Extra::default(),
+            C::ServerCertExpired,
+        ),
+        (
+            "expired anchor, chain valid",
+            rejected(
+                CertProblem::Expired { depth: Some(2) },
+                vec![leaf(), inter()],
+            ),
+            Extra {
+                trust: Some(files(vec![expired_root.clone()])),
+                ..Extra::default()
+            },
+            C::ExpiredTrustAnchor,
+        ),
+        (
+            "not yet valid",
+            rejected(
+                CertProblem::NotYetValid { depth: None },
+                vec![future_leaf, inter()],
+            ),
+            Extra::default(),
+            C::ServerCertNotYetValid,
+        ),
+        (
+            "name mismatch",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "broker".into(),
+                    presented: vec![],
+                },
+                vec![leaf(), inter()],
+            ),
+            Extra {
+                expect_name: Some("broker"),
+                ..Extra::default()
+            },
+            C::HostnameMismatch,
+        ),
+        (
+            "IP without IP SAN",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "10.0.0.1".into(),
+                    presented: vec![],
+                },
+                vec![leaf(), inter()],
+            ),
+            Extra {
+                expect_name: Some("10.0.0.1"),
+                ..Extra::default()
+            },
+            C::IpNotInSan,
+        ),
+        (
+            "no SAN at all",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "localhost".into(),
+                    presented: vec![],
+                },
+                vec![cn_only.clone(), inter()],
+            ),
+            Extra::default(),
+            C::CnOnlyNoSan,
+        ),
+        (
+            "CA used as end entity",
+            rejected(CertProblem::CaUsedAsEndEntity, vec![leaf()]),
+            Extra::default(),
+            C::CaCertAsServerCert,
+        ),
+        (
+            "issuer not CA",
+            rejected(CertProblem::IssuerNotCa, vec![leaf(), inter()]),
+            Extra::default(),
+            C::IssuerNotCa,
+        ),
+        (
+            "v1",
+            rejected(CertProblem::UnsupportedVersion, vec![leaf()]),
+            Extra::default(),
+            C::X509V1Cert,
+        ),
+        (
+            "eku",
+            rejected(CertProblem::InvalidPurpose, vec![leaf()]),
+            Extra::default(),
+            C::ServerEkuMissing,
+        ),
+        (
+            "weak signature",
+            rejected(CertProblem::WeakSignature, vec![leaf()]),
+            Extra::default(),
+            C::WeakSignature,
+        ),
+        (
+            "weak key",
+            rejected(CertProblem::WeakKey, vec![leaf()]),
+            Extra::default(),
+            C::WeakKey,
+        ),
+        (
+            "unknown verifier complaint",
+            rejected(CertProblem::Other { detail: "x".into() }, vec![leaf()]),
+            Extra::default(),
+            C::Unclassified,
+        ),
+        (
+            "protocol version",
+            failed(Phase::Tls, Failure::ProtocolVersion),
+            Extra::default(),
+            C::TlsVersionMismatch,
+        ),
+        (
+            "protocol_version alert",
+            alert(70, false),
+            Extra::default(),
+            C::TlsVersionMismatch,
+        ),
+        (
+            "no shared cipher",
+            failed(Phase::Tls, Failure::NoSharedCipher),
+            Extra::default(),
+            C::NoSharedCipher,
+        ),
+        ("alpn", alert(120, false), Extra::default(), C::AlpnRejected),
+        (
+            "rc 5 anonymous",
+            refused(5, "3.1.1"),
+            Extra::default(),
+            C::MqttNotAuthorized,
+        ),
+        (
+            "rc 5 with credentials",
+            refused(5, "3.1.1"),
+            Extra {
+                username: true,
+                ..Extra::default()
+            },
+            C::MqttBadCredentials,
+        ),
+        (
+            "rc 4",
+            refused(4, "3.1.1"),
+            Extra {
+                username: true,
+                ..Extra::default()
+            },
+            C::MqttBadCredentials,
+        ),
+        (
+            "v5 0x87 anonymous",
+            refused(0x87, "5"),
+            Extra::default(),
+            C::MqttNotAuthorized,
+        ),
+        (
+            "v5 0x86",
+            refused(0x86, "5"),
+            Extra::default(),
+            C::MqttBadCredentials,
+        ),
+        (
+            "rc 2",
+            refused(2, "3.1.1"),
+            Extra::default(),
+            C::MqttIdentifierRejected,
+        ),
+        (
+            "rc 1",
+            refused(1, "3.1.1"),
+            Extra::default(),
+            C::MqttProtocolRejected,
+        ),
+        (
+            "v5 0x84",
+            refused(0x84, "5"),
+            Extra::default(),
+            C::MqttProtocolRejected,
+        ),
+        (
+            "rc 3",
+            refused(3, "3.1.1"),
+            Extra::default(),
+            C::MqttServerUnavailable,
+        ),
+        (
+            "v5 0x89",
+            refused(0x89, "5"),
+            Extra::default(),
+            C::MqttServerUnavailable,
+        ),
+        (
+            "v5 0x8a banned",
+            refused(0x8a, "5"),
+            Extra::default(),
+            C::MqttRefused,
+        ),
+        (
+            "rc 4 in v5 numbering is not bad credentials",
+            refused(4, "5"),
+            Extra::default(),
+            C::MqttRefused,
+        ),
+        (
+            "no connack, closed",
+            failed(Phase::Mqtt, Failure::NoConnAck { closed: true }),
+            Extra::default(),
+            C::MqttNoConnack,
+        ),
+        (
+            "malformed connack",
+            failed(
+                Phase::Mqtt,
+                Failure::MalformedConnAck { detail: "x".into() },
+            ),
+            Extra::default(),
+            C::MqttNoConnack,
+        ),
+        (
+            "peer closed",
+            failed(Phase::Tls, Failure::PeerClosed { reset: false }),
+            Extra::default(),
+            C::PeerClosed,
+        ),
+        (
+            "anything else",
+            failed(Phase::Tls, Failure::Other),
+            Extra::default(),
+            C::Unclassified,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, ev, extra, expected) in rows {
+        let got = code(ev, extra);
+        if got != expected {
+            failures.push(format!("{name}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn diagnoses_name_the_real_subjects_and_files() {
+    let d = verdict(
+        &rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+        &Extra::default(),
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::MissingIntermediate);
+    assert!(
+        d.summary.contains(INTER) && d.summary.contains(ROOT),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.facts.iter().any(|f| f.contains("ca.crt")),
+        "{:?}",
+        d.facts
+    );
+    assert!(
+        d.remedies.iter().any(|r| r.contains("certfile")),
+        "{:?}",
+        d.remedies
+    );
+    assert!(
+        d.remedies.iter().any(|r| r.contains("openssl")),
+        "{:?}",
+        d.remedies
+    );
+}
+
+#[test]
+fn warnings_flag_what_breaks_other_stacks() {
+    let mut v1 = ok();
+    v1.peer_chain[0].version = 1;
+    v1.peer_chain[0].sans.clear();
+    let w = verdict(&v1, &Extra::default()).warnings;
+    assert!(
+        w.contains(&C::X509V1Cert) && w.contains(&C::CnOnlyNoSan),
+        "{w:?}"
+    );
+
+    let mut leaf_only = ok();
+    leaf_only.peer_chain = vec![leaf()];
+    let w = verdict(
+        &leaf_only,
+        &Extra {
+            trust: Some(files(vec![root(), inter()])),
+            ..Extra::default()
+        },
+    )
+    .warnings;
+    assert_eq!(w, vec![C::MissingIntermediate]);
+
+    let w = verdict(
+        &ok(),
+        &Extra {
+            trust: Some(files(vec![inter()])),
+            ..Extra::default()
+        },
+    )
+    .warnings;
+    assert_eq!(w, vec![C::IntermediateAsAnchor]);
+
+    // A clean connection has no warnings, and a failed one never carries any.
+    assert!(verdict(&ok(), &Extra::default()).warnings.is_empty());
+    let mut failed_v1 = rejected(CertProblem::UnknownIssuer, vec![leaf()]);
+    failed_v1.peer_chain[0].version = 1;
+    assert!(verdict(&failed_v1, &Extra::default()).warnings.is_empty());
+}
+
+#[test]
+fn the_other_backends_evidence_fills_in_what_one_lacks() {
+    // rustls saw the CertificateRequest; OpenSSL only saw handshake_failure.
+    let mut rustls = alert(40, false);
+    rustls.client_cert_requested = Some(true);
+    let openssl = alert(40, false);
+    let got = code(
+        openssl,
+        Extra {
+            others: vec![rustls],
+            ..Extra::default()
+        },
+    );
+    assert_eq!(got, C::ClientCertRequired);
+}
