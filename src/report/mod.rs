@@ -341,3 +341,6 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         None => format!("{}.", parts.join(", ")),
     })
 }
+
+#[cfg(test)]
+mod tests;

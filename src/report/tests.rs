@@ -1,0 +1,173 @@
+//! Snapshot tests of the renderers over a fixed report (no network, no clock), and a check
+//! that the JSON keeps the fields `shared/CLI.md` fixes.
+
+use super::*;
+use crate::classify::{Context, TrustFacts, TrustSource, classify};
+use crate::evidence::{CertProblem, ConnAck, Evidence, Failure};
+use crate::x509::CertSummary;
+
+fn cert(subject: &str, issuer: &str, ca: bool) -> CertSummary {
+    CertSummary {
+        subject: subject.into(),
+        issuer: issuer.into(),
+        serial: "1a2b".into(),
+        version: 3,
+        not_before: "2024-01-01T00:00:00Z".into(),
+        not_after: "4096-01-01T00:00:00Z".into(),
+        not_before_unix: 1_704_067_200,
+        not_after_unix: 67_000_000_000,
+        sans: if ca {
+            vec![]
+        } else {
+            vec!["DNS:localhost".into(), "IP:127.0.0.1".into()]
+        },
+        key: "EC P-256".into(),
+        signature: "ecdsa-with-SHA256".into(),
+        ca: Some(ca),
+        eku: Vec::new(),
+        ski: None,
+        aki: None,
+        self_signed: subject == issuer,
+        sha256: format!("sha-{subject}"),
+    }
+}
+
+/// The demo's second situation: leaf only, the CA file holds the root.
+fn fixture() -> DiagnoseReport {
+    let leaf = cert(
+        "CN=localhost, O=mqtls lab",
+        "CN=mqtls Lab Signing CA, O=mqtls lab",
+        false,
+    );
+    let root = cert(
+        "CN=mqtls Lab Root CA, O=mqtls lab",
+        "CN=mqtls Lab Root CA, O=mqtls lab",
+        true,
+    );
+    let mut rustls = Evidence::new(Backend::Rustls, "rustls 0.23.46 (aws-lc-rs)".into());
+    rustls.phase = Phase::Tls;
+    rustls.failure = Some(Failure::CertRejected {
+        problem: CertProblem::UnknownIssuer,
+    });
+    rustls.raw_error = Some("invalid peer certificate: UnknownIssuer".into());
+    rustls.alert_sent = Some(Alert::UNKNOWN_CA);
+    rustls.client_cert_requested = Some(false);
+    rustls.peer_chain = vec![leaf.clone()];
+    rustls.timings = Timings {
+        resolve_ms: Some(0.1),
+        tcp_ms: Some(0.2),
+        tls_ms: Some(1.5),
+        mqtt_ms: None,
+    };
+    rustls.elapsed_ms = 1.8;
+    let mut openssl = Evidence::new(Backend::Openssl, "OpenSSL 3.0.19 27 Jan 2026".into());
+    openssl.phase = Phase::Tls;
+    openssl.failure = rustls.failure.clone();
+    openssl.raw_error = Some(
+        "certificate verify failed: unable to get local issuer certificate (verify error 20 at depth 0)".into(),
+    );
+    openssl.tls.version = Some("TLSv1.3".into());
+    openssl.tls.cipher = Some("TLS_AES_256_GCM_SHA384".into());
+    openssl.peer_chain = vec![leaf];
+    openssl.timings = rustls.timings.clone();
+    openssl.elapsed_ms = 2.1;
+    let all = vec![rustls, openssl];
+    let trust = TrustFacts {
+        source: TrustSource::Files {
+            paths: vec!["certs/root.crt".into()],
+        },
+        certs: vec![root],
+    };
+    let cx = Context {
+        target: "localhost:8883",
+        expect_name: "localhost",
+        sni: Some("localhost"),
+        trust: &trust,
+        client_cert: None,
+        sent_username: false,
+        checked_at: 1_795_000_000,
+        all: &all,
+        plain: None,
+    };
+    let backends: Vec<BackendReport> = all
+        .iter()
+        .map(|ev| BackendReport::new(ev.clone(), classify(ev, &cx)))
+        .collect();
+    let disagreement = explain_disagreement(&backends);
+    DiagnoseReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "mqtls".into(),
+            version: "0.1.0".into(),
+        },
+        target: TargetInfo {
+            host: "localhost".into(),
+            port: 8883,
+            sni: Some("localhost".into()),
+            expect_name: "localhost".into(),
+            scheme: "mqtts".into(),
+            mqtt_version: "3.1.1".into(),
+        },
+        inputs: Inputs {
+            trust,
+            client_cert: None,
+        },
+        agreement: disagreement.is_none(),
+        disagreement,
+        backends,
+        follow_ups: FollowUps::default(),
+        meta: Meta {
+            checked_at: "2026-11-18T08:53:20Z".into(),
+            elapsed_ms: 2.5,
+        },
+    }
+}
+
+fn rendered(format: Format, style: Style) -> String {
+    let mut out = Vec::new();
+    render(format, &fixture(), style, &mut out).expect("rendering to memory cannot fail");
+    String::from_utf8(out).expect("renderers write UTF-8")
+}
+
+#[test]
+fn text_snapshot() {
+    insta::assert_snapshot!(rendered(Format::Text, Style::default()));
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(rendered(Format::Markdown, Style::default()));
+}
+
+#[test]
+fn json_snapshot() {
+    let value: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, Style::default())).expect("valid JSON");
+    insta::assert_json_snapshot!(value);
+}
+
+#[test]
+fn colour_only_when_asked() {
+    assert!(!rendered(Format::Text, Style::default()).contains('\x1b'));
+    assert!(rendered(Format::Text, Style { color: true }).contains("\x1b["));
+}
+
+#[test]
+fn json_has_the_fields_the_contract_fixes() {
+    let v: serde_json::Value =
+        serde_json::from_str(&rendered(Format::Json, Style::default())).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["agreement"], true);
+    for (i, name) in ["rustls", "openssl"].iter().enumerate() {
+        let b = &v["backends"][i];
+        assert_eq!(b["backend"], *name);
+        assert_eq!(b["outcome"], "failed");
+        assert_eq!(b["phase"], "tls");
+        assert_eq!(b["diagnosis"]["code"], "missing_intermediate");
+        assert!(b["warnings"].is_array());
+        assert!(b["peer_chain"][0]["subject"].is_string());
+    }
+    // The report round-trips: `mqtls report` and tests can read what `diagnose` wrote.
+    let back: DiagnoseReport = serde_json::from_value(v).expect("deserialises");
+    assert_eq!(back, fixture());
+}
