@@ -8,9 +8,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::classify::{self, Context};
 use crate::evidence::{Backend, Evidence};
 use crate::inputs::LoadedInputs;
-use crate::probe::{ProbeRequest, Prober};
+use crate::probe::followup::{FollowUpPlan, FollowUps};
+use crate::probe::{ProbeRequest, Prober, TlsVersion};
 use crate::report::{
-    BackendReport, DiagnoseReport, FollowUps, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
+    BackendReport, DiagnoseReport, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
     explain_disagreement,
 };
 
@@ -53,12 +54,13 @@ pub async fn diagnose(
             ev
         }));
     }
-    let plain = if !plain_target && classify::needs_plain_probe(&evidence) {
-        Some(prober.probe_plain().await)
-    } else {
-        None
-    };
     let request = prober.request();
+    let plan = if plain_target {
+        FollowUpPlan::default()
+    } else {
+        classify::plan_follow_ups(&evidence, request.sni.as_deref(), &request.expect_name)
+    };
+    let follow_ups = run_follow_ups(&prober, &plan).await;
     let target = request.target.authority();
     let cx = Context {
         target: &target,
@@ -66,10 +68,12 @@ pub async fn diagnose(
         sni: request.sni.as_deref(),
         trust: &inputs.trust,
         client_cert: inputs.client_cert.as_ref(),
+        identity_problem: inputs.identity_problem.as_ref(),
         sent_username: request.mqtt.username.is_some(),
         checked_at,
         all: &evidence,
-        plain: plain.as_ref(),
+        offered_versions: &request.tls_versions,
+        follow_ups: &follow_ups,
     };
     let verdicts: Vec<_> = evidence
         .iter()
@@ -95,16 +99,55 @@ pub async fn diagnose(
         inputs: Inputs {
             trust: inputs.trust.clone(),
             client_cert: inputs.client_cert.clone(),
+            identity_problem: inputs.identity_problem.clone(),
         },
         agreement: disagreement.is_none(),
         disagreement,
         backends,
-        follow_ups: FollowUps {
-            plain_connect: plain,
-        },
+        follow_ups,
         meta: Meta {
             checked_at: crate::x509::rfc3339(checked_at),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         },
     }
+}
+
+/// Runs the planned follow-up probes concurrently; each is bounded by the request's timeout,
+/// so together they add at most one timeout to the command.
+async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps {
+    if plan.is_empty() {
+        return FollowUps::default();
+    }
+    let plain = plan.plain.then(|| {
+        let p = Arc::clone(prober);
+        tokio::spawn(async move { p.probe_plain().await })
+    });
+    let versions: Vec<_> = if plan.versions {
+        TlsVersion::ALL
+            .iter()
+            .map(|&v| {
+                let p = Arc::clone(prober);
+                tokio::spawn(async move { p.probe_handshake(Some(v), None).await })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let sni = plan.sni.clone().map(|sni| {
+        let p = Arc::clone(prober);
+        tokio::spawn(async move { p.probe_handshake(None, sni).await })
+    });
+    let mut out = FollowUps::default();
+    if let Some(task) = plain {
+        out.plain_connect = task.await.ok();
+    }
+    for task in versions {
+        if let Ok(probe) = task.await {
+            out.versions.push(probe);
+        }
+    }
+    if let Some(task) = sni {
+        out.sni = task.await.ok();
+    }
+    out
 }

@@ -1,18 +1,20 @@
 //! Reading the user's own files once per run: CA bundle(s), client certificate and key.
 //!
 //! A file that does not exist or cannot be read is an input error (exit code 2). A file that
-//! exists but holds nothing usable is evidence: it is summarised here and diagnosed by the
-//! classifier (`ca_file_unusable`), so the user learns what the file actually holds.
+//! exists but holds nothing usable is evidence: it is described here and diagnosed by the
+//! classifier (`ca_file_unusable`, `client_cert_unusable`, `client_key_unusable`,
+//! `client_key_encrypted`, `client_key_mismatch`), so the user learns what the file holds.
 
 use std::path::{Path, PathBuf};
 
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
 use rustls::pki_types::PrivateKeyDer;
-use rustls::pki_types::pem::PemObject;
 
-use crate::classify::{TrustFacts, TrustSource};
+use crate::classify::{IdentityProblem, TrustFacts, TrustSource};
 use crate::error::Error;
 use crate::probe::{Anchors, Identity, TlsInputs};
-use crate::x509::{CertSummary, read_pem};
+use crate::x509::{CertSummary, PemContents, read_pem};
 
 /// The user's files, parsed: what the probes use and what the classifier analyses.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct LoadedInputs {
     pub trust: TrustFacts,
     /// The client certificate's summary.
     pub client_cert: Option<CertSummary>,
+    /// Why the client identity could not be used (the probes then run without one).
+    pub identity_problem: Option<IdentityProblem>,
 }
 
 /// Where the user's files are.
@@ -40,91 +44,205 @@ pub struct InputPaths {
 
 /// Reads and parses every file once.
 pub fn load(paths: &InputPaths) -> Result<LoadedInputs, Error> {
-    let (anchors, trust) = if paths.cafiles.is_empty() {
-        (
-            Anchors::System,
-            TrustFacts {
-                source: TrustSource::System,
-                certs: Vec::new(),
-            },
-        )
-    } else {
-        let mut certs = Vec::new();
-        for path in &paths.cafiles {
-            let bytes = read(path, "--cafile")?;
-            certs.extend(read_pem(&bytes).certs);
+    let (anchors, trust) = load_trust(&paths.cafiles)?;
+    let mut client_cert = None;
+    let mut identity = None;
+    let mut identity_problem = None;
+    if let (Some(cert), Some(key)) = (&paths.cert, &paths.key) {
+        let cert_bytes = read(cert, "--cert")?;
+        let key_bytes = read(key, "--key")?;
+        let chain = read_pem(&cert_bytes);
+        client_cert = chain.certs.first().map(|c| CertSummary::from_der(c));
+        let files = IdentityFiles {
+            cert,
+            cert_bytes: &cert_bytes,
+            chain: &chain,
+            key,
+            key_bytes: &key_bytes,
+        };
+        match load_identity(&files, paths.key_password.as_deref()) {
+            Ok(id) => identity = Some(id),
+            Err(problem) => identity_problem = Some(problem),
         }
-        let summaries = certs.iter().map(|c| CertSummary::from_der(c)).collect();
-        (
-            Anchors::Certs(certs),
-            TrustFacts {
-                source: TrustSource::Files {
-                    paths: paths
-                        .cafiles
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect(),
-                },
-                certs: summaries,
-            },
-        )
-    };
-    let (identity, client_cert) = match (&paths.cert, &paths.key) {
-        (Some(cert), Some(key)) => {
-            let identity = load_identity(cert, key, paths.key_password.as_deref())?;
-            let summary = identity.chain.first().map(|c| CertSummary::from_der(c));
-            (Some(identity), summary)
-        }
-        _ => (None, None),
-    };
+    }
     Ok(LoadedInputs {
         tls: TlsInputs { anchors, identity },
         trust,
         client_cert,
+        identity_problem,
     })
 }
 
-fn load_identity(cert: &Path, key: &Path, password: Option<&str>) -> Result<Identity, Error> {
-    let cert_bytes = read(cert, "--cert")?;
-    let chain = read_pem(&cert_bytes).certs;
-    if chain.is_empty() {
-        return Err(Error::Flag {
-            flag: "--cert",
-            value: cert.display().to_string(),
-            reason: "the file holds no PEM certificate".into(),
+fn load_trust(cafiles: &[PathBuf]) -> Result<(Anchors, TrustFacts), Error> {
+    if cafiles.is_empty() {
+        let trust = TrustFacts {
+            source: TrustSource::System,
+            certs: Vec::new(),
+            notes: Vec::new(),
+        };
+        return Ok((Anchors::System, trust));
+    }
+    let mut certs = Vec::new();
+    let mut notes = Vec::new();
+    for path in cafiles {
+        let bytes = read(path, "--cafile")?;
+        let contents = read_pem(&bytes);
+        if contents.certs.is_empty() {
+            notes.push(format!(
+                "{}: {}",
+                path.display(),
+                describe_unusable(&bytes, &contents)
+            ));
+        }
+        certs.extend(contents.certs);
+    }
+    let trust = TrustFacts {
+        source: TrustSource::Files {
+            paths: cafiles.iter().map(|p| p.display().to_string()).collect(),
+        },
+        certs: certs.iter().map(|c| CertSummary::from_der(c)).collect(),
+        notes,
+    };
+    Ok((Anchors::Certs(certs), trust))
+}
+
+/// Says what a file that should hold PEM certificates holds instead.
+fn describe_unusable(bytes: &[u8], contents: &PemContents) -> String {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return "the file is empty".into();
+    }
+    if contents.private_keys > 0 {
+        return format!(
+            "holds {} private key(s) and no certificate — a key was given where a certificate was expected",
+            contents.private_keys
+        );
+    }
+    if bytes.first() == Some(&0x30) {
+        return if X509::from_der(bytes).is_ok() {
+            "holds a DER (binary) certificate, not PEM; convert it: `openssl x509 -inform der -in FILE -out FILE.pem`".into()
+        } else {
+            "holds binary DER data that is not a certificate".into()
+        };
+    }
+    if let Some(e) = &contents.error {
+        return format!("PEM framing is broken: {e}");
+    }
+    if contents.other_sections > 0 {
+        return format!(
+            "holds {} PEM section(s) that are not certificates (CSR, CRL, parameters)",
+            contents.other_sections
+        );
+    }
+    "holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line)".into()
+}
+
+/// The client identity files, read once.
+struct IdentityFiles<'a> {
+    cert: &'a Path,
+    cert_bytes: &'a [u8],
+    chain: &'a PemContents,
+    key: &'a Path,
+    key_bytes: &'a [u8],
+}
+
+fn load_identity(
+    files: &IdentityFiles<'_>,
+    password: Option<&str>,
+) -> Result<Identity, IdentityProblem> {
+    let (cert_path, key_path, chain) = (files.cert, files.key, files.chain);
+    let cert_name = cert_path.display().to_string();
+    let key_name = key_path.display().to_string();
+    let Some(leaf_der) = chain.certs.first() else {
+        return Err(IdentityProblem::CertUnusable {
+            path: cert_name,
+            detail: describe_unusable(files.cert_bytes, chain),
+        });
+    };
+    let key = parse_key(&key_name, files.key_bytes, password)?;
+    let leaf = X509::from_der(leaf_der).map_err(|e| IdentityProblem::CertUnusable {
+        path: cert_name.clone(),
+        detail: format!("the first certificate cannot be parsed: {e}"),
+    })?;
+    let matches = leaf
+        .public_key()
+        .map(|public| public.public_eq(&key))
+        .unwrap_or(false);
+    if !matches {
+        let summary = CertSummary::from_der(leaf_der);
+        return Err(IdentityProblem::KeyMismatch {
+            cert: cert_name,
+            key: key_name,
+            detail: format!(
+                "{} holds the certificate of {} ({}); {} holds a {} key that is not its private key",
+                cert_path.display(),
+                summary.subject,
+                summary.key,
+                key_path.display(),
+                key_kind(&key)
+            ),
         });
     }
-    let key_bytes = read(key, "--key")?;
-    let key_der = match password {
-        Some(pw) => {
-            let pkey =
-                openssl::pkey::PKey::private_key_from_pem_passphrase(&key_bytes, pw.as_bytes())
-                    .map_err(|_| Error::Flag {
-                        flag: "--key",
-                        value: key.display().to_string(),
-                        reason: "the key could not be decrypted with the password given".into(),
-                    })?;
-            let der = pkey.private_key_to_pkcs8().map_err(|e| Error::Flag {
-                flag: "--key",
-                value: key.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            PrivateKeyDer::Pkcs8(der.into())
-        }
-        None => PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|_| Error::Flag {
-            flag: "--key",
-            value: key.display().to_string(),
-            reason: if String::from_utf8_lossy(&key_bytes).contains("ENCRYPTED") {
-                "the key is encrypted; pass its password with --key-password-env VAR".into()
-            } else {
-                "the file holds no PEM private key".into()
-            },
-        })?,
-    };
+    let pkcs8 = key
+        .private_key_to_pkcs8()
+        .map_err(|e| IdentityProblem::KeyUnusable {
+            path: key_name,
+            detail: e.to_string(),
+        })?;
     Ok(Identity {
-        chain,
-        key: key_der,
+        chain: chain.certs.clone(),
+        key: PrivateKeyDer::Pkcs8(pkcs8.into()),
     })
+}
+
+fn parse_key(
+    name: &str,
+    bytes: &[u8],
+    password: Option<&str>,
+) -> Result<PKey<Private>, IdentityProblem> {
+    let text = String::from_utf8_lossy(bytes);
+    let encrypted = text.contains("ENCRYPTED");
+    if encrypted {
+        let Some(pw) = password else {
+            return Err(IdentityProblem::KeyEncrypted {
+                path: name.into(),
+                wrong_password: false,
+            });
+        };
+        return PKey::private_key_from_pem_passphrase(bytes, pw.as_bytes()).map_err(|_| {
+            IdentityProblem::KeyEncrypted {
+                path: name.into(),
+                wrong_password: true,
+            }
+        });
+    }
+    if let Ok(key) = PKey::private_key_from_pem(bytes) {
+        return Ok(key);
+    }
+    if let Ok(key) = PKey::private_key_from_der(bytes) {
+        return Ok(key);
+    }
+    let contents = read_pem(bytes);
+    let detail = if contents.certs.is_empty() {
+        describe_unusable(bytes, &contents).replace("no PEM certificate", "no PEM private key")
+    } else {
+        format!(
+            "holds {} certificate(s) and no private key — a certificate was given where the key was expected",
+            contents.certs.len()
+        )
+    };
+    Err(IdentityProblem::KeyUnusable {
+        path: name.into(),
+        detail,
+    })
+}
+
+fn key_kind(key: &PKey<Private>) -> String {
+    match key.id() {
+        openssl::pkey::Id::RSA => format!("RSA {}", key.bits()),
+        openssl::pkey::Id::EC => format!("EC {}", key.bits()),
+        openssl::pkey::Id::ED25519 => "Ed25519".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, Error> {

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub use diagnosis::{Diagnosis, DiagnosisCode};
 
 use crate::evidence::Evidence;
-use crate::probe::PlainProbe;
+use crate::evidence::{Alert, Failure, Phase};
+use crate::probe::TlsVersion;
+use crate::probe::followup::{FollowUpPlan, FollowUps};
 use crate::x509::CertSummary;
 
 /// Where the trust anchors came from.
@@ -36,6 +38,8 @@ pub struct TrustFacts {
     pub source: TrustSource,
     /// The certificates of the CA file(s); empty for the system store (too many to list).
     pub certs: Vec<CertSummary>,
+    /// What each file held when it was not simply certificates (keys, DER, garbage).
+    pub notes: Vec<String>,
 }
 
 impl TrustFacts {
@@ -56,6 +60,54 @@ impl TrustFacts {
     }
 }
 
+/// Why the client certificate or key given could not be used; found locally, before connecting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum IdentityProblem {
+    /// The certificate file holds no usable certificate.
+    CertUnusable {
+        /// The file.
+        path: String,
+        /// What it holds instead.
+        detail: String,
+    },
+    /// The key file holds no usable private key.
+    KeyUnusable {
+        /// The file.
+        path: String,
+        /// What it holds instead.
+        detail: String,
+    },
+    /// The key is encrypted and no password, or a wrong one, was given.
+    KeyEncrypted {
+        /// The file.
+        path: String,
+        /// True when a password was given but did not decrypt the key.
+        wrong_password: bool,
+    },
+    /// The key does not belong to the certificate.
+    KeyMismatch {
+        /// The certificate file.
+        cert: String,
+        /// The key file.
+        key: String,
+        /// The certificate's public key vs the key's, described.
+        detail: String,
+    },
+}
+
+impl IdentityProblem {
+    /// The catalogue code of this problem.
+    pub fn code(&self) -> DiagnosisCode {
+        match self {
+            IdentityProblem::CertUnusable { .. } => DiagnosisCode::ClientCertUnusable,
+            IdentityProblem::KeyUnusable { .. } => DiagnosisCode::ClientKeyUnusable,
+            IdentityProblem::KeyEncrypted { .. } => DiagnosisCode::ClientKeyEncrypted,
+            IdentityProblem::KeyMismatch { .. } => DiagnosisCode::ClientKeyMismatch,
+        }
+    }
+}
+
 /// Everything besides one backend's evidence that a verdict may rest on.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -69,14 +121,18 @@ pub struct Context<'a> {
     pub trust: &'a TrustFacts,
     /// The client certificate's summary, when one was given.
     pub client_cert: Option<&'a CertSummary>,
+    /// Why the client identity given could not be used, if it could not.
+    pub identity_problem: Option<&'a IdentityProblem>,
     /// Whether a user name was sent in CONNECT.
     pub sent_username: bool,
     /// The clock the probes used, UNIX seconds.
     pub checked_at: i64,
     /// The evidence of every backend probed (for differential verdicts).
     pub all: &'a [Evidence],
-    /// The plain-MQTT confirmation probe, when one was run.
-    pub plain: Option<&'a PlainProbe>,
+    /// The TLS versions the user restricted the probes to (empty: each backend's defaults).
+    pub offered_versions: &'a [TlsVersion],
+    /// What the follow-up probes found.
+    pub follow_ups: &'a FollowUps,
 }
 
 /// The verdict for one backend: its diagnosis and its warnings.
@@ -101,10 +157,58 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
     }
 }
 
-/// True when the plain-MQTT follow-up is worth running: the TLS attempt died before the peer
-/// said anything that looks like TLS.
-pub fn needs_plain_probe(all: &[Evidence]) -> bool {
-    all.iter().any(rules::looks_like_plaintext)
+/// Which follow-up probes the evidence of the first round calls for.
+///
+/// - a plain CONNECT when a TLS attempt died before the peer said anything TLS-like;
+/// - one handshake per TLS version when the failure may be about versions or ciphers;
+/// - the handshake again with the other SNI setting when the broker refused, closed, or
+///   presented a certificate that does not fit, and SNI could be why.
+pub fn plan_follow_ups(all: &[Evidence], sni: Option<&str>, expect_name: &str) -> FollowUpPlan {
+    let plain = all.iter().any(rules::looks_like_plaintext);
+    let no_cert_request = !all.iter().any(|e| e.client_cert_requested == Some(true));
+    let version_trouble = |e: &Evidence| {
+        matches!(
+            e.failure,
+            Some(Failure::ProtocolVersion | Failure::NoSharedCipher)
+        ) || matches!(e.alert_received, Some(a) if a == Alert::PROTOCOL_VERSION || a.code == 71)
+            || (e.alert_received == Some(Alert::HANDSHAKE_FAILURE)
+                && e.tls.version.is_none()
+                && no_cert_request)
+    };
+    let versions = all.iter().any(version_trouble);
+    let sni_trouble = |e: &Evidence| {
+        e.phase == Phase::Tls
+            && match &e.failure {
+                Some(Failure::AlertReceived {
+                    alert,
+                    after_handshake: false,
+                }) => alert.code == 112 || (*alert == Alert::HANDSHAKE_FAILURE && no_cert_request),
+                Some(Failure::PeerClosed { .. }) => true,
+                Some(Failure::CertRejected { problem }) => {
+                    sni.is_none()
+                        && matches!(
+                            problem,
+                            crate::evidence::CertProblem::NameMismatch { .. }
+                                | crate::evidence::CertProblem::UnknownIssuer
+                                | crate::evidence::CertProblem::SelfSigned { .. }
+                        )
+                }
+                _ => false,
+            }
+    };
+    let other_sni = match sni {
+        Some(_) => Some(None),
+        // Without SNI, try the verified name, when it is a name (SNI carries no IP addresses).
+        None if expect_name.parse::<std::net::IpAddr>().is_err() => {
+            Some(Some(expect_name.to_string()))
+        }
+        None => None,
+    };
+    FollowUpPlan {
+        plain,
+        versions,
+        sni: other_sni.filter(|_| all.iter().any(sni_trouble)),
+    }
 }
 
 #[cfg(test)]

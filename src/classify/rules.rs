@@ -5,9 +5,10 @@
 //! client (mosquitto_pub, paho-python, rumqttc), plus an `openssl` command that shows it.
 
 use crate::evidence::{Alert, CertProblem, Evidence, Failure, Phase};
+use crate::probe::TlsVersion;
 use crate::x509::CertSummary;
 
-use super::{Context, Diagnosis, DiagnosisCode as Code};
+use super::{Context, Diagnosis, DiagnosisCode as Code, IdentityProblem, TrustSource};
 
 /// A rule: a diagnosis when it applies to this evidence.
 pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
@@ -15,6 +16,8 @@ pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
 /// Most specific first; the first match wins.
 pub(super) const RULES: &[Rule] = &[
     ok,
+    client_identity_unusable,
+    ca_file_unusable,
     dns_failure,
     connection_refused,
     connect_timeout,
@@ -24,6 +27,10 @@ pub(super) const RULES: &[Rule] = &[
     handshake_timeout,
     client_cert_required,
     client_cert_rejected_by_broker,
+    sni_required,
+    legacy_tls_only,
+    versions_disjoint,
+    ciphers_disjoint,
     server_cert_as_ca,
     intermediate_as_anchor,
     self_signed_server_cert,
@@ -66,6 +73,73 @@ fn ok(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
         }
         d
     })
+}
+
+/// The client certificate or key could not be used (found before connecting). The probes ran
+/// without a client certificate; whatever else they met, this is the first thing to fix.
+fn client_identity_unusable(_: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let problem = cx.identity_problem?;
+    let d = match problem {
+        IdentityProblem::CertUnusable { path, detail } => Diagnosis::new(
+            problem.code(),
+            format!("The client certificate file {path} holds no usable certificate."),
+        )
+        .fact(format!("{path}: {detail}"))
+        .remedy(format!("Check the file: `openssl x509 -in {path} -noout -subject` must print a subject; a DER file needs `-inform der` and converting to PEM."))
+        .remedy("mosquitto_pub `--cert` and paho `tls_set(certfile=...)` take PEM, leaf first, optionally followed by its intermediates."),
+        IdentityProblem::KeyUnusable { path, detail } => Diagnosis::new(
+            problem.code(),
+            format!("The key file {path} holds no usable private key."),
+        )
+        .fact(format!("{path}: {detail}"))
+        .remedy(format!("Check the file: `openssl pkey -in {path} -noout` must succeed; PKCS#1 (`BEGIN RSA PRIVATE KEY`), SEC1 (`BEGIN EC PRIVATE KEY`) and PKCS#8 (`BEGIN PRIVATE KEY`) all work.")),
+        IdentityProblem::KeyEncrypted { path, wrong_password } => Diagnosis::new(
+            problem.code(),
+            if *wrong_password {
+                format!("The private key {path} is encrypted and the password given does not decrypt it.")
+            } else {
+                format!("The private key {path} is encrypted and no password was given.")
+            },
+        )
+        .fact(format!("{path} holds an encrypted PEM key"))
+        .remedy("Pass the password in an environment variable: `--key-password-env VAR` (mosquitto_pub prompts for it; paho `tls_set(keyfile_password=...)`).")
+        .remedy(format!("rustls-based clients (rumqttc) cannot read encrypted keys at all: decrypt it once with `openssl pkey -in {path} -out client-plain.key` and protect the file instead.")),
+        IdentityProblem::KeyMismatch { cert, key, detail } => Diagnosis::new(
+            problem.code(),
+            format!("The private key {key} does not belong to the client certificate {cert}."),
+        )
+        .fact(detail.clone())
+        .remedy(format!("Compare: `openssl x509 -in {cert} -noout -pubkey | openssl sha256` and `openssl pkey -in {key} -pubout | openssl sha256` must print the same hash."))
+        .remedy("Use the key that was generated with the certificate's request; a certificate file that starts with the CA certificate instead of the client's own gives the same error."),
+    };
+    Some(d.fact("the probes ran without a client certificate"))
+}
+
+/// The CA file holds no usable certificate: nothing can be verified.
+fn ca_file_unusable(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let TrustSource::Files { paths } = &cx.trust.source else {
+        return None;
+    };
+    if !cx.trust.certs.is_empty() {
+        return None;
+    }
+    let mut d = Diagnosis::new(
+        Code::CaFileUnusable,
+        format!(
+            "The CA file {} holds no usable certificate, so the broker cannot be verified.",
+            paths.join(", ")
+        ),
+    );
+    for note in &cx.trust.notes {
+        d = d.fact(note.clone());
+    }
+    if let Some(raw) = &ev.raw_error {
+        d = d.fact(format!("{}: {raw}", ev.backend));
+    }
+    Some(
+        d.remedy("Client: pass the PEM certificate of the CA that issued the broker's certificate (`-----BEGIN CERTIFICATE-----`); mosquitto_pub `--cafile`, paho `tls_set(ca_certs=...)`.")
+            .remedy(format!("See what the broker sends and who issued it: `openssl s_client -connect {} -showcerts`.", cx.target)),
+    )
 }
 
 fn dns_failure(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
@@ -114,11 +188,10 @@ fn client_identity(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
     let Some(Failure::ClientIdentity { detail }) = &ev.failure else {
         return None;
     };
-    let code = if detail.contains("does not match") || detail.contains("KeyMismatch") {
-        Code::ClientKeyMismatch
-    } else {
-        Code::ClientCertUnusable
-    };
+    // Key/certificate mismatches are caught before probing (`client_identity_unusable`); what
+    // is left is a backend refusing a certificate the other may accept (rustls refuses X.509
+    // v1 client certificates since 0.23.23).
+    let code = Code::ClientCertUnusable;
     Some(
         Diagnosis::new(code, format!("{} cannot use the client certificate and key.", ev.backend))
             .fact(detail.clone())
@@ -130,7 +203,7 @@ fn plaintext_port(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     if !looks_like_plaintext(ev) {
         return None;
     }
-    let ack = cx.plain?.connack.as_ref()?;
+    let ack = cx.follow_ups.plain_connect.as_ref()?.connack.as_ref()?;
     Some(
         Diagnosis::new(
             Code::PlaintextPort,
@@ -624,6 +697,210 @@ fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     )
 }
 
+/// The handshake with the other SNI setting got further, or was answered with another
+/// certificate: the broker picks its answer by SNI.
+fn sni_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let probe = cx.follow_ups.sni.as_ref()?;
+    if ev.phase != Phase::Tls || ev.failure.is_none() {
+        return None;
+    }
+    let first_leaf = ev.peer_chain.first().map(|c| c.sha256.as_str());
+    let other_leaf = probe.leaf.as_ref().map(|c| c.sha256.as_str());
+    let further = probe.completed && !matches!(ev.failure, Some(Failure::CertRejected { .. }));
+    let other_cert = first_leaf.is_some() && other_leaf.is_some() && first_leaf != other_leaf;
+    if !(further || other_cert) {
+        return None;
+    }
+    let with =
+        |sni: Option<&str>| sni.map_or("without SNI".to_string(), |s| format!("with SNI `{s}`"));
+    let mut d = Diagnosis::new(
+        Code::SniRequired,
+        format!(
+            "The broker answers differently depending on SNI: {} it {}, {} it {}.",
+            with(cx.sni),
+            failure_words(ev),
+            with(probe.sni.as_deref()),
+            if probe.completed {
+                "completes the handshake".to_string()
+            } else {
+                probe.detail.clone().unwrap_or_default()
+            }
+        ),
+    );
+    if let (Some(a), Some(b)) = (ev.peer_chain.first(), probe.leaf.as_ref()) {
+        d = d.fact(format!(
+            "certificate {}: {} (SAN {})",
+            with(cx.sni),
+            a.subject,
+            a.sans.join(", ")
+        ));
+        d = d.fact(format!(
+            "certificate {}: {} (SAN {})",
+            with(probe.sni.as_deref()),
+            b.subject,
+            b.sans.join(", ")
+        ));
+    }
+    Some(
+        d.fact(failure_fact(ev))
+            .remedy("Client: send the broker's host name as SNI. Connect by name rather than IP (rustls sends no SNI for IP addresses; libmosquitto does); with mqtls, `--sni NAME`.")
+            .remedy("Cloud brokers (AWS IoT, HiveMQ Cloud, EMQX Cloud) route by SNI and need it on every connection; old embedded TLS stacks may need SNI enabled explicitly (mbedTLS `mbedtls_ssl_set_hostname`).")
+            .remedy(format!("See it: `openssl s_client -connect {} -noservername` vs `-servername NAME`.", cx.target)),
+    )
+}
+
+/// Versions the broker accepted in the follow-up probes.
+fn accepted_versions(cx: &Context<'_>) -> Vec<TlsVersion> {
+    cx.follow_ups
+        .versions
+        .iter()
+        .filter(|p| p.accepted)
+        .filter_map(|p| p.version)
+        .collect()
+}
+
+/// Versions this backend offers.
+fn offered(ev: &Evidence, cx: &Context<'_>) -> Vec<TlsVersion> {
+    let defaults: &[TlsVersion] = match ev.backend {
+        crate::evidence::Backend::Rustls => &[TlsVersion::Tls12, TlsVersion::Tls13],
+        // Debian's openssl.cnf sets MinProtocol = TLSv1.2.
+        crate::evidence::Backend::Openssl => &[TlsVersion::Tls12, TlsVersion::Tls13],
+    };
+    let base: Vec<TlsVersion> = if cx.offered_versions.is_empty() {
+        defaults.to_vec()
+    } else {
+        cx.offered_versions.to_vec()
+    };
+    match ev.backend {
+        crate::evidence::Backend::Rustls => base
+            .into_iter()
+            .filter(|v| *v >= TlsVersion::Tls12)
+            .collect(),
+        crate::evidence::Backend::Openssl => base,
+    }
+}
+
+fn names(versions: &[TlsVersion]) -> String {
+    versions
+        .iter()
+        .map(|v| format!("TLS {}", v.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn handshake_refused(ev: &Evidence) -> bool {
+    ev.phase == Phase::Tls
+        && ev.tls.version.is_none()
+        && matches!(
+            ev.failure,
+            Some(
+                Failure::ProtocolVersion
+                    | Failure::NoSharedCipher
+                    | Failure::AlertReceived { .. }
+                    | Failure::PeerClosed { .. }
+            )
+        )
+}
+
+fn legacy_tls_only(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let accepted = accepted_versions(cx);
+    if !handshake_refused(ev)
+        || accepted.is_empty()
+        || accepted.iter().any(|v| *v >= TlsVersion::Tls12)
+    {
+        return None;
+    }
+    let rustls_note = if ev.backend == crate::evidence::Backend::Rustls {
+        "rustls implements only TLS 1.2 and 1.3 and can never connect to this broker"
+    } else {
+        "OpenSSL 3 refuses TLS 1.0/1.1 at its default security level; it connects only with `@SECLEVEL=0` and MinProtocol lowered"
+    };
+    Some(
+        Diagnosis::new(Code::LegacyTlsOnly, format!("The broker speaks only {}, which current clients refuse.", names(&accepted)))
+            .fact(format!("follow-up handshakes (OpenSSL, security level 0): accepted {}; refused the others", names(&accepted)))
+            .fact(rustls_note)
+            .fact(failure_fact(ev))
+            .remedy("Broker: enable TLS 1.2 (mosquitto `tls_version tlsv1.2`; RabbitMQ `ssl_options.versions.1 = tlsv1.2`; EMQX `listeners.ssl.default.ssl_options.versions = [\"tlsv1.3\",\"tlsv1.2\"]`) — TLS 1.0/1.1 are deprecated (RFC 8996).")
+            .remedy(format!("See it: `openssl s_client -connect {} -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'` connects; `-tls1_2` does not.", cx.target)),
+    )
+}
+
+fn versions_disjoint(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let accepted = accepted_versions(cx);
+    let offered = offered(ev, cx);
+    if !handshake_refused(ev) || accepted.is_empty() || accepted.iter().any(|v| offered.contains(v))
+    {
+        return None;
+    }
+    Some(
+        Diagnosis::new(
+            Code::TlsVersionMismatch,
+            format!("The client offers {} but the broker accepts only {}.", names(&offered), names(&accepted)),
+        )
+        .fact(format!("follow-up handshakes: the broker accepted {}", names(&accepted)))
+        .fact(failure_fact(ev))
+        .remedy(format!("Client: allow {} (mosquitto_pub `--tls-version tlsv1.{}`; with mqtls, `--tls-version`).", names(&accepted), accepted[0].name().trim_start_matches("1.")))
+        .remedy("Broker: mosquitto `tls_version` is a minimum (`tlsv1.2` allows 1.2 and 1.3); RabbitMQ `ssl_options.versions.N`; EMQX `listeners.ssl.default.ssl_options.versions`.")
+        .remedy(format!("See it: `openssl s_client -connect {} -tls1_2` and `-tls1_3`.", cx.target)),
+    )
+}
+
+fn ciphers_disjoint(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let accepted = accepted_versions(cx);
+    let offered = offered(ev, cx);
+    let common: Vec<TlsVersion> = accepted
+        .iter()
+        .copied()
+        .filter(|v| offered.contains(v))
+        .collect();
+    let refused_kind = matches!(ev.failure, Some(Failure::NoSharedCipher))
+        || matches!(ev.alert_received, Some(a) if a == Alert::HANDSHAKE_FAILURE || a.code == 71);
+    if !handshake_refused(ev) || common.is_empty() || !refused_kind {
+        return None;
+    }
+    let chosen: Vec<String> = cx
+        .follow_ups
+        .versions
+        .iter()
+        .filter(|p| p.accepted)
+        .filter_map(|p| {
+            Some(format!(
+                "{} {}",
+                p.negotiated.as_deref()?,
+                p.cipher.as_deref().unwrap_or("?")
+            ))
+        })
+        .collect();
+    Some(
+        Diagnosis::new(
+            Code::NoSharedCipher,
+            format!("The client and the broker share {} but no cipher suite.", names(&common)),
+        )
+        .fact(format!("with every cipher offered (OpenSSL, security level 0) the broker chose: {}", chosen.join("; ")))
+        .fact(if ev.backend == crate::evidence::Backend::Rustls {
+            "rustls offers only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305; no CBC, no DHE, no static RSA"
+        } else {
+            "OpenSSL at the default security level refuses weak suites"
+        })
+        .fact(failure_fact(ev))
+        .remedy("Broker: allow ECDHE-ECDSA/ECDHE-RSA with AES-GCM or ChaCha20 (mosquitto `ciphers`, RabbitMQ `ssl_options.ciphers`, EMQX `listeners.ssl.default.ssl_options.ciphers`).")
+        .remedy(format!("See it: `openssl s_client -connect {} -cipher 'ECDHE+AESGCM'`.", cx.target)),
+    )
+}
+
+/// A few words on how a probe failed, for sentences.
+fn failure_words(ev: &Evidence) -> String {
+    match &ev.failure {
+        Some(Failure::AlertReceived { alert, .. }) => format!("sends alert {alert}"),
+        Some(Failure::PeerClosed { reset: true }) => "resets the connection".into(),
+        Some(Failure::PeerClosed { reset: false }) => "closes the connection".into(),
+        Some(Failure::CertRejected { .. }) => {
+            "presents a certificate that fails verification".into()
+        }
+        _ => "fails".into(),
+    }
+}
+
 fn tls_version_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let applies = matches!(ev.failure, Some(Failure::ProtocolVersion))
         || ev.alert_received == Some(Alert::PROTOCOL_VERSION);
@@ -774,6 +1051,10 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     let mut out = Vec::new();
     if !ev.is_ok() {
         return out;
+    }
+    if let Some(problem) = cx.identity_problem {
+        // Connected without the client certificate the user meant to send.
+        out.push(problem.code());
     }
     let chain = chain(ev, cx);
     if let Some(leaf) = chain.first() {

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::evidence::{Alert, Backend, CertProblem, ConnAck, Evidence, Failure, Phase};
-use crate::probe::PlainProbe;
+use crate::probe::followup::{FollowUps, HandshakeProbe};
+use crate::probe::{PlainProbe, TlsVersion};
 use crate::x509::CertSummary;
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18
@@ -101,6 +102,7 @@ fn files(certs: Vec<CertSummary>) -> TrustFacts {
             paths: vec!["ca.crt".into()],
         },
         certs,
+        notes: Vec::new(),
     }
 }
 
@@ -113,19 +115,27 @@ struct Extra {
     client_cert: bool,
     plain_connack: bool,
     others: Vec<Evidence>,
+    identity_problem: Option<IdentityProblem>,
+    versions: Vec<HandshakeProbe>,
+    sni: Option<HandshakeProbe>,
+    offered: Vec<TlsVersion>,
 }
 
 fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
     let trust = extra.trust.clone().unwrap_or_else(|| files(vec![root()]));
     let client = leaf();
-    let plain = PlainProbe {
-        connack: extra.plain_connack.then(|| ConnAck {
-            mqtt_version: "3.1.1".into(),
-            code: 0,
-            reason: "success".into(),
-            session_present: false,
+    let follow_ups = FollowUps {
+        plain_connect: Some(PlainProbe {
+            connack: extra.plain_connack.then(|| ConnAck {
+                mqtt_version: "3.1.1".into(),
+                code: 0,
+                reason: "success".into(),
+                session_present: false,
+            }),
+            detail: None,
         }),
-        detail: None,
+        versions: extra.versions.clone(),
+        sni: extra.sni.clone(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());
@@ -135,10 +145,12 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         sni: Some("localhost"),
         trust: &trust,
         client_cert: extra.client_cert.then_some(&client),
+        identity_problem: extra.identity_problem.as_ref(),
         sent_username: extra.username,
         checked_at: NOW,
         all: &all,
-        plain: Some(&plain),
+        offered_versions: &extra.offered,
+        follow_ups: &follow_ups,
     };
     classify(ev, &cx)
 }
@@ -666,6 +678,249 @@ fn each_rule_has_a_positive_and_a_negative_row() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn handshake(version: TlsVersion, accepted: bool) -> HandshakeProbe {
+    HandshakeProbe {
+        version: Some(version),
+        sni: None,
+        accepted,
+        completed: accepted,
+        negotiated: accepted.then(|| format!("TLSv{}", version.name())),
+        cipher: accepted.then(|| "ECDHE-RSA-AES256-SHA".to_string()),
+        leaf: None,
+        detail: None,
+    }
+}
+
+fn versions(accepted: &[TlsVersion]) -> Vec<HandshakeProbe> {
+    TlsVersion::ALL
+        .iter()
+        .map(|v| handshake(*v, accepted.contains(v)))
+        .collect()
+}
+
+#[test]
+fn follow_up_rules_have_positive_and_negative_rows() {
+    use TlsVersion::*;
+    let other_leaf = {
+        let mut c = cert("CN=default.example", "CN=default.example", Some(false));
+        c.sans = vec!["DNS:default.example".into()];
+        c
+    };
+    let sni_probe = |completed: bool, leaf: Option<CertSummary>| HandshakeProbe {
+        version: None,
+        sni: Some("localhost".into()),
+        accepted: true,
+        completed,
+        negotiated: Some("TLSv1.3".into()),
+        cipher: None,
+        leaf,
+        detail: None,
+    };
+    let mut default_cert = rejected(
+        CertProblem::NameMismatch {
+            expected: "localhost".into(),
+            presented: vec![],
+        },
+        vec![other_leaf.clone()],
+    );
+    default_cert.tls.version = None;
+    let rows: Vec<(&str, Evidence, Extra, C)> = vec![
+        (
+            "1.1-only broker",
+            alert(70, false),
+            Extra {
+                versions: versions(&[Tls11, Tls10]),
+                ..Extra::default()
+            },
+            C::LegacyTlsOnly,
+        ),
+        (
+            "1.1-only broker, rustls sees protocol_version",
+            failed(Phase::Tls, Failure::ProtocolVersion),
+            Extra {
+                versions: versions(&[Tls11]),
+                ..Extra::default()
+            },
+            C::LegacyTlsOnly,
+        ),
+        (
+            "1.3-only broker, client offers 1.2",
+            alert(70, false),
+            Extra {
+                versions: versions(&[Tls13]),
+                offered: vec![Tls12],
+                ..Extra::default()
+            },
+            C::TlsVersionMismatch,
+        ),
+        (
+            "versions overlap: not a version mismatch",
+            alert(70, false),
+            Extra {
+                versions: versions(&[Tls12, Tls13]),
+                ..Extra::default()
+            },
+            C::TlsVersionMismatch,
+        ),
+        (
+            "versions overlap, handshake_failure: ciphers",
+            alert(40, false),
+            Extra {
+                versions: versions(&[Tls12]),
+                ..Extra::default()
+            },
+            C::NoSharedCipher,
+        ),
+        (
+            "handshake_failure, no follow-up data",
+            alert(40, false),
+            Extra::default(),
+            C::Unclassified,
+        ),
+        (
+            "default certificate without SNI",
+            default_cert.clone(),
+            Extra {
+                sni: Some(sni_probe(true, Some(leaf()))),
+                ..Extra::default()
+            },
+            C::SniRequired,
+        ),
+        (
+            "same certificate with SNI: not SNI",
+            default_cert,
+            Extra {
+                sni: Some(sni_probe(true, Some(other_leaf))),
+                ..Extra::default()
+            },
+            C::HostnameMismatch,
+        ),
+        (
+            "alert without SNI, handshake with SNI",
+            alert(112, false),
+            Extra {
+                sni: Some(sni_probe(true, None)),
+                ..Extra::default()
+            },
+            C::SniRequired,
+        ),
+        (
+            "alert both ways: not SNI",
+            alert(112, false),
+            Extra {
+                sni: Some(sni_probe(false, None)),
+                ..Extra::default()
+            },
+            C::Unclassified,
+        ),
+        (
+            "key mismatch beats the failure it causes",
+            alert(116, true),
+            Extra {
+                identity_problem: Some(IdentityProblem::KeyMismatch {
+                    cert: "c".into(),
+                    key: "k".into(),
+                    detail: "d".into(),
+                }),
+                ..Extra::default()
+            },
+            C::ClientKeyMismatch,
+        ),
+        (
+            "encrypted key",
+            alert(116, true),
+            Extra {
+                identity_problem: Some(IdentityProblem::KeyEncrypted {
+                    path: "k".into(),
+                    wrong_password: false,
+                }),
+                ..Extra::default()
+            },
+            C::ClientKeyEncrypted,
+        ),
+        (
+            "connected despite an unusable key: ok",
+            ok(),
+            Extra {
+                identity_problem: Some(IdentityProblem::KeyUnusable {
+                    path: "k".into(),
+                    detail: "d".into(),
+                }),
+                ..Extra::default()
+            },
+            C::Ok,
+        ),
+        (
+            "empty CA file",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![])),
+                ..Extra::default()
+            },
+            C::CaFileUnusable,
+        ),
+        (
+            "system store is not an unusable CA file",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(TrustFacts {
+                    source: TrustSource::System,
+                    certs: vec![],
+                    notes: vec![],
+                }),
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, ev, extra, expected) in rows {
+        let got = code(ev, extra);
+        if got != expected {
+            failures.push(format!("{name}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn follow_ups_are_planned_only_when_the_evidence_needs_them() {
+    let plan = |evs: Vec<Evidence>, sni: Option<&str>| plan_follow_ups(&evs, sni, "localhost");
+    assert!(plan(vec![ok()], Some("localhost")).is_empty());
+    assert!(
+        plan(
+            vec![rejected(CertProblem::UnknownIssuer, vec![leaf()])],
+            Some("localhost")
+        )
+        .is_empty()
+    );
+    assert!(
+        plan(
+            vec![failed(Phase::Tls, Failure::PeerClosed { reset: true })],
+            Some("localhost")
+        )
+        .plain
+    );
+    assert!(plan(vec![alert(70, false)], Some("localhost")).versions);
+    let no_sni = plan(
+        vec![rejected(
+            CertProblem::NameMismatch {
+                expected: "localhost".into(),
+                presented: vec![],
+            },
+            vec![leaf()],
+        )],
+        None,
+    );
+    assert_eq!(no_sni.sni, Some(Some("localhost".to_string())));
+    let with_sni = plan(vec![alert(112, false)], Some("localhost"));
+    assert_eq!(with_sni.sni, Some(None));
+    // A client-certificate refusal is not about SNI or versions.
+    let mut cert_refused = alert(40, false);
+    cert_refused.client_cert_requested = Some(true);
+    assert!(plan(vec![cert_refused], Some("localhost")).is_empty());
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! phase has its own deadline, so one probe ends within four timeouts whatever the peer does.
 //! Nothing here prints or classifies.
 
+pub mod followup;
 pub mod mqtt;
 pub mod openssl;
 pub mod rustls;
@@ -44,6 +45,14 @@ pub enum TlsVersion {
 }
 
 impl TlsVersion {
+    /// Every version, newest first (the order follow-up probes report them in).
+    pub const ALL: [TlsVersion; 4] = [
+        TlsVersion::Tls13,
+        TlsVersion::Tls12,
+        TlsVersion::Tls11,
+        TlsVersion::Tls10,
+    ];
+
     /// The version as written on the command line (`1.2`).
     pub fn name(self) -> &'static str {
         match self {

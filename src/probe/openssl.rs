@@ -389,7 +389,7 @@ fn version_bounds(versions: &[TlsVersion]) -> (Option<TlsVersion>, Option<TlsVer
     )
 }
 
-fn ssl_version(v: TlsVersion) -> SslVersion {
+pub(super) fn ssl_version(v: TlsVersion) -> SslVersion {
     match v {
         TlsVersion::Tls10 => SslVersion::TLS1,
         TlsVersion::Tls11 => SslVersion::TLS1_1,

@@ -16,7 +16,7 @@ use crate::classify::{Diagnosis, DiagnosisCode, TrustFacts, Verdict};
 use crate::evidence::{
     Alert, Backend, Closer, ConnAck, Evidence, Phase, Timings, TlsSession, VerifyError,
 };
-use crate::probe::PlainProbe;
+pub use crate::probe::followup::FollowUps;
 use crate::x509::CertSummary;
 
 /// The version of the JSON document shape; bumped on any incompatible change.
@@ -97,6 +97,8 @@ pub struct Inputs {
     pub trust: TrustFacts,
     /// The client certificate, if one was given.
     pub client_cert: Option<CertSummary>,
+    /// Why the client certificate or key could not be used, if so.
+    pub identity_problem: Option<crate::classify::IdentityProblem>,
 }
 
 /// Alerts seen on the connection.
@@ -214,13 +216,6 @@ impl BackendReport {
             connected_to: ev.connected_to,
         }
     }
-}
-
-/// Follow-up probes run because one handshake could not tell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct FollowUps {
-    /// A plain MQTT CONNECT on a fresh connection (for `plaintext_port`).
-    pub plain_connect: Option<PlainProbe>,
 }
 
 /// Values that differ from run to run.

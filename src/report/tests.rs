@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::classify::{Context, TrustFacts, TrustSource, classify};
-use crate::evidence::{CertProblem, ConnAck, Evidence, Failure};
+use crate::evidence::{CertProblem, Evidence, Failure};
 use crate::x509::CertSummary;
 
 fn cert(subject: &str, issuer: &str, ca: bool) -> CertSummary {
@@ -77,6 +77,7 @@ fn fixture() -> DiagnoseReport {
             paths: vec!["certs/root.crt".into()],
         },
         certs: vec![root],
+        notes: Vec::new(),
     };
     let cx = Context {
         target: "localhost:8883",
@@ -84,10 +85,12 @@ fn fixture() -> DiagnoseReport {
         sni: Some("localhost"),
         trust: &trust,
         client_cert: None,
+        identity_problem: None,
         sent_username: false,
         checked_at: 1_795_000_000,
         all: &all,
-        plain: None,
+        offered_versions: &[],
+        follow_ups: &FollowUps::default(),
     };
     let backends: Vec<BackendReport> = all
         .iter()
@@ -111,6 +114,7 @@ fn fixture() -> DiagnoseReport {
         inputs: Inputs {
             trust,
             client_cert: None,
+            identity_problem: None,
         },
         agreement: disagreement.is_none(),
         disagreement,
