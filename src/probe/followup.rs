@@ -98,7 +98,7 @@ impl Prober {
                 return result;
             }
         };
-        let (tap, _) = Tap::new(tcp);
+        let (tap, record) = Tap::new(tcp);
         let mut stream = match SslStream::new(ssl, tap) {
             Ok(s) => s,
             Err(e) => {
@@ -109,11 +109,19 @@ impl Prober {
         let outcome =
             tokio::time::timeout(self.request().timeout, Pin::new(&mut stream).connect()).await;
         let ssl = stream.ssl();
-        // Before a ServerHello the client's version reads "unknown"; after one, the version
-        // chosen, also when the handshake failed later (e.g. for a client certificate).
-        let version_str = ssl.version_str();
-        result.accepted = version_str != "unknown";
-        result.negotiated = result.accepted.then(|| version_str.to_string());
+        // The broker accepted what we offered when its first record is a ServerHello
+        // (a handshake record, 0x16, whose first message is type 2), also when the handshake
+        // failed later, e.g. for a client certificate. A refusal starts with an alert (0x15).
+        // A ServerHello for another version than offered is refused by our side as
+        // "unsupported protocol": that version is not accepted either.
+        let first = record.snapshot().first_bytes;
+        let server_hello = first.first() == Some(&0x16) && first.get(5) == Some(&0x02);
+        let version_refused = matches!(
+            &outcome,
+            Ok(Err(e)) if super::openssl::failure_from_ssl_error(e) == Failure::ProtocolVersion
+        );
+        result.accepted = server_hello && !version_refused;
+        result.negotiated = result.accepted.then(|| ssl.version_str().to_string());
         result.cipher = ssl
             .current_cipher()
             .map(|c| c.standard_name().unwrap_or(c.name()).to_string());

@@ -40,6 +40,9 @@ const SSL_R_UNSUPPORTED_PROTOCOL: i32 = 258;
 const SSL_R_WRONG_VERSION_NUMBER: i32 = 267;
 const SSL_R_UNEXPECTED_EOF_WHILE_READING: i32 = 294;
 const SSL_R_RECORD_LAYER_FAILURE: i32 = 313;
+/// The broker chose TLS 1.0/1.1 (SHA-1/MD5 handshake signatures) and the security level
+/// forbids it.
+const SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED: i32 = 333;
 /// Alerts received show as reason 1000 + alert number.
 const SSL_AD_REASON_OFFSET: i32 = 1000;
 
@@ -312,7 +315,9 @@ fn failure_from_reason(reason: i32) -> Option<Failure> {
         | SSL_R_HTTPS_PROXY_REQUEST
         | SSL_R_UNKNOWN_PROTOCOL
         | SSL_R_RECORD_LAYER_FAILURE => Failure::NotTls,
-        SSL_R_UNSUPPORTED_PROTOCOL | SSL_R_NO_PROTOCOLS_AVAILABLE => Failure::ProtocolVersion,
+        SSL_R_UNSUPPORTED_PROTOCOL
+        | SSL_R_NO_PROTOCOLS_AVAILABLE
+        | SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED => Failure::ProtocolVersion,
         SSL_R_NO_SHARED_CIPHER | SSL_R_NO_CIPHERS_AVAILABLE => Failure::NoSharedCipher,
         SSL_R_UNEXPECTED_EOF_WHILE_READING => Failure::PeerClosed { reset: false },
         SSL_R_CERTIFICATE_VERIFY_FAILED => Failure::CertRejected {
