@@ -254,8 +254,11 @@ pub enum CertProblem {
     InvalidPurpose,
     /// A signature algorithm too weak or unsupported (SHA-1, MD5).
     WeakSignature,
-    /// A key too small (RSA < 2048) or a signature that does not verify with it.
+    /// A key too small (RSA < 2048).
     WeakKey,
+    /// A signature that does not verify (rustls reports an RSA-1024 leaf's handshake
+    /// signature this way).
+    BadSignature,
     /// The certificate was revoked.
     Revoked,
     /// Anything else the verifier said.

@@ -33,6 +33,7 @@ pub(super) const RULES: &[Rule] = &[
     ciphers_disjoint,
     server_cert_as_ca,
     intermediate_as_anchor,
+    same_subject_ca_and_server,
     self_signed_server_cert,
     missing_intermediate,
     server_cert_expired,
@@ -336,12 +337,38 @@ fn client_cert_rejected_by_broker(ev: &Evidence, cx: &Context<'_>) -> Option<Dia
             "client certificate: {} issued by {}, valid {} to {}",
             cert.subject, cert.issuer, cert.not_before, cert.not_after
         ));
+        // What the local analysis finds, so the user is not left guessing the reason.
+        if cert.not_after_unix < cx.checked_at {
+            d = d.fact(format!(
+                "the client certificate expired on {} (checked at {})",
+                cert.not_after,
+                crate::x509::rfc3339(cx.checked_at)
+            ));
+        }
+        if !cert.eku.is_empty() && !cert.eku.iter().any(|e| e == "clientAuth" || e == "any") {
+            d = d.fact(format!("its extendedKeyUsage is {} — no clientAuth, so brokers refuse it for client authentication", cert.eku.join(", ")));
+        }
+        if cert.version == 1 {
+            d = d.fact("it is an X.509 v1 certificate");
+        }
     }
-    Some(
-        d.remedy("Broker: its CA file must hold the CA that issued the client certificate: mosquitto `cafile`, RabbitMQ `ssl_options.cacertfile`, EMQX `listeners.ssl.default.ssl_options.cacertfile`.")
-            .remedy("Client: use a certificate issued by the CA the broker trusts, still valid, with extendedKeyUsage clientAuth.")
-            .remedy("See it: `openssl verify -CAfile broker-ca.crt client.crt` on the broker's CA file."),
-    )
+    d = match code {
+        Code::ClientCertUnknownCa => d
+            .remedy("Broker: its CA file must hold the CA that issued the client certificate: mosquitto `cafile` (with `require_certificate true`), RabbitMQ `ssl_options.cacertfile`, EMQX `listeners.ssl.default.ssl_options.cacertfile`.")
+            .remedy("Client: use a certificate issued by the CA the broker trusts; send the intermediate too (leaf then intermediate in the `--cert` file) when the broker's CA file holds only the root."),
+        Code::ClientCertExpired => d
+            .remedy("Client: renew the client certificate; check the device clock first if the dates look right."),
+        Code::ClientCertRevoked => d
+            .remedy("The certificate is on the broker's CRL (mosquitto `crlfile`, RabbitMQ `ssl_options.crl_check`): issue the client a new certificate.")
+            .remedy("If it should not be revoked, check the CRL the broker loads: `openssl crl -in crl.pem -noout -text`; a stale CRL (past nextUpdate) makes OpenSSL brokers refuse every client."),
+        _ => d
+            .remedy("Client: use a certificate with `extendedKeyUsage = clientAuth`, X.509 v3, issued by the CA the broker trusts.")
+            .remedy("Broker: with mosquitto `use_identity_as_username true`, the certificate's CN becomes the user name and must be allowed by the ACL."),
+    };
+    Some(d.remedy(format!(
+        "See it: `openssl verify -CAfile broker-ca.crt -purpose sslclient {}` with the broker's CA file.",
+        cx.client_cert.map_or("client.crt".to_string(), |_| "client.crt".to_string())
+    )))
 }
 
 fn server_cert_as_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
@@ -422,6 +449,34 @@ fn intermediate_as_anchor(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> 
         .fact("rustls accepts any certificate in the CA file as a trust anchor; OpenSSL (and Python, mosquitto_pub, paho) needs a self-signed root unless X509_V_FLAG_PARTIAL_CHAIN is set")
         .remedy(format!("Client: put the root {} in the CA file (root + intermediate is fine).", anchor.issuer))
         .remedy(format!("See it: `openssl verify -CAfile {} server.crt` says \"unable to get issuer certificate\".", cx.trust.first_path())),
+    )
+}
+
+/// The broker's certificate has the same subject DN as the CA that issued it (mosquitto-tls(7)
+/// warns about it): OpenSSL then takes the leaf for a self-signed certificate.
+fn same_subject_ca_and_server(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    if !chain_untrusted(ev) {
+        return None;
+    }
+    let leaf = leaf(ev, cx)?;
+    let twin = cx
+        .trust
+        .certs
+        .iter()
+        .chain(chain(ev, cx).iter().skip(1).collect::<Vec<_>>())
+        .find(|c| c.subject == leaf.subject && c.sha256 != leaf.sha256)?
+        .clone();
+    Some(
+        Diagnosis::new(
+            Code::SameSubjectCaAndServer,
+            format!("The broker's certificate and the CA {} have the identical subject `{}`: verifiers mistake the leaf for the CA or for a self-signed certificate.", if twin.is_ca() { "certificate" } else { "file's certificate" }, leaf.subject),
+        )
+        .fact(format!("leaf: {} issued by {}", leaf.subject, leaf.issuer))
+        .fact(format!("CA: {} ({})", twin.subject, if twin.self_signed { "self-signed" } else { "not self-signed" }))
+        .fact(failure_fact(ev))
+        .fact("OpenSSL finds the leaf's issuer by name and, without distinct key identifiers, treats the leaf as self-signed (error 18); rustls fails only when the certificate is also v1")
+        .remedy("Broker PKI: give the CA and the server different subjects, e.g. CA `CN=Example MQTT CA`, server `CN=broker.example.com`, as mosquitto-tls(7) asks.")
+        .remedy("See it: `openssl x509 -in ca.crt -noout -subject` and `openssl x509 -in server.crt -noout -subject` print the same line."),
     )
 }
 
@@ -651,12 +706,28 @@ fn weak_signature(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
     })
 }
 
-fn weak_key(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
-    matches!(cert_problem(ev), Some(CertProblem::WeakKey)).then(|| {
+fn weak_key(ev: &Evidence, _cx: &Context<'_>) -> Option<Diagnosis> {
+    let small = |c: &&CertSummary| {
+        c.key
+            .strip_prefix("RSA ")
+            .and_then(|b| b.parse::<u32>().ok())
+            .is_some_and(|b| b < 2048)
+    };
+    let chain = chain(ev, _cx);
+    let small_key = chain
+        .iter()
+        .find(small)
+        .map(|c| format!("{} has a {} key", c.subject, c.key));
+    // rustls reports an RSA-1024 leaf as a bad handshake signature; the key size tells why.
+    let applies = matches!(cert_problem(ev), Some(CertProblem::WeakKey))
+        || (matches!(cert_problem(ev), Some(CertProblem::BadSignature)) && small_key.is_some());
+    applies.then(|| {
         Diagnosis::new(
             Code::WeakKey,
             "A key in the broker's chain is too small (RSA under 2048 bits).",
         )
+        .fact(small_key.unwrap_or_default())
+        .fact("rustls refuses RSA keys under 2048 bits; OpenSSL 3 refuses them at security level 2 (Debian's default) and accepts them at level 1 or 0")
         .fact(failure_fact(ev))
         .remedy("Broker PKI: reissue with RSA 2048+ or ECDSA P-256.")
     })

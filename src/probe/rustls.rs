@@ -292,6 +292,7 @@ fn problem_from_certificate_error(ce: &CertificateError) -> (CertProblem, Alert)
             (CertProblem::InvalidPurpose, Alert::UNSUPPORTED_CERTIFICATE)
         }
         C::Revoked => (CertProblem::Revoked, Alert::CERTIFICATE_REVOKED),
+        C::BadSignature => (CertProblem::BadSignature, Alert { code: 51 }),
         #[expect(deprecated, reason = "older rustls releases still produce it")]
         C::UnsupportedSignatureAlgorithm
         | C::UnsupportedSignatureAlgorithmContext { .. }
