@@ -1,0 +1,267 @@
+//! The ordered rules of the classifier, one small function per code, and the remedies.
+//!
+//! Every rule states its facts as expected vs presented, with the real subjects and file
+//! names from the evidence, and remedies for the broker (mosquitto, RabbitMQ, EMQX) and the
+//! client (mosquitto_pub, paho-python, rumqttc), plus an `openssl` command that shows it.
+
+use crate::evidence::{Alert, CertProblem, Evidence, Failure, Phase};
+use crate::probe::TlsVersion;
+use crate::x509::CertSummary;
+
+use super::{Context, Diagnosis, DiagnosisCode as Code};
+
+mod chain;
+mod client_cert;
+mod local;
+mod mqtt;
+mod negotiation;
+mod transport;
+
+pub(super) use transport::looks_like_plaintext;
+
+/// A rule: a diagnosis when it applies to this evidence.
+pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
+
+/// Most specific first; the first match wins.
+pub(super) const RULES: &[Rule] = &[
+    ok,
+    local::client_identity_unusable,
+    local::ca_file_unusable,
+    transport::dns_failure,
+    transport::connection_refused,
+    transport::connect_timeout,
+    local::client_identity,
+    transport::plaintext_port,
+    transport::not_tls,
+    transport::handshake_timeout,
+    client_cert::client_cert_required,
+    client_cert::client_cert_rejected_by_broker,
+    negotiation::sni_required,
+    negotiation::legacy_tls_only,
+    negotiation::versions_disjoint,
+    negotiation::ciphers_disjoint,
+    chain::server_cert_as_ca,
+    chain::intermediate_as_anchor,
+    chain::same_subject_ca_and_server,
+    chain::self_signed_server_cert,
+    chain::missing_intermediate,
+    chain::server_cert_expired,
+    chain::server_cert_not_yet_valid,
+    chain::name_mismatch,
+    chain::ca_cert_as_server_cert,
+    chain::issuer_not_ca,
+    chain::x509_v1_cert,
+    chain::server_eku_missing,
+    chain::weak_signature,
+    chain::weak_key,
+    chain::unknown_ca,
+    negotiation::tls_version_mismatch,
+    negotiation::no_shared_cipher,
+    negotiation::alpn_rejected,
+    mqtt::mqtt_refused,
+    mqtt::mqtt_no_connack,
+    transport::peer_closed,
+];
+
+pub(super) fn ok(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
+    ev.is_ok().then(|| {
+        let mut d = Diagnosis::new(
+            Code::Ok,
+            "TCP, TLS and MQTT all succeeded: the broker accepted the connection.",
+        );
+        if let Some(version) = &ev.tls.version {
+            d = d.fact(format!(
+                "negotiated {version} with {}",
+                ev.tls.cipher.as_deref().unwrap_or("an unknown cipher")
+            ));
+        }
+        if let Some(ack) = &ev.connack {
+            d = d.fact(format!(
+                "CONNACK {} ({}), MQTT {}",
+                ack.code, ack.reason, ack.mqtt_version
+            ));
+        }
+        d
+    })
+}
+
+/// The explicit fallback: the raw error and the evidence, nothing invented.
+pub(super) fn unclassified(ev: &Evidence) -> Diagnosis {
+    Diagnosis::new(
+        Code::Unclassified,
+        format!(
+            "The {} probe failed in the {} phase in a way mqtls does not recognise yet.",
+            ev.backend,
+            ev.phase.name()
+        ),
+    )
+    .fact(format!("failure: {:?}", ev.failure))
+    .fact(format!(
+        "raw error: {}",
+        ev.raw_error.as_deref().unwrap_or("none")
+    ))
+    .remedy("Please report this output: every unclassified failure is a gap in mqtls's catalogue.")
+}
+
+/// Problems that did not break this backend but will break another stack or common clients.
+pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
+    let mut out = Vec::new();
+    if !ev.is_ok() {
+        return out;
+    }
+    if let Some(problem) = cx.identity_problem {
+        // Connected without the client certificate the user meant to send.
+        out.push(problem.code());
+    }
+    let chain = chain(ev, cx);
+    if let Some(leaf) = chain.first() {
+        if leaf.sans.is_empty() {
+            out.push(Code::CnOnlyNoSan);
+        }
+        if leaf.is_ca() {
+            out.push(Code::CaCertAsServerCert);
+        }
+    }
+    if chain.iter().any(|c| c.version == 1) {
+        out.push(Code::X509V1Cert);
+    }
+    // Connected only because the CA file supplied the intermediate the broker did not send:
+    // every client that trusts just the root will fail.
+    if let Some(top) = chain.last()
+        && !top.self_signed
+        && !chain.iter().any(|c| c.subject == top.issuer)
+        && cx
+            .trust
+            .certs
+            .iter()
+            .any(|c| c.subject == top.issuer && !c.self_signed)
+    {
+        out.push(Code::MissingIntermediate);
+    }
+    if chain
+        .iter()
+        .any(|c| c.signature.contains("sha1") || c.signature.contains("md5"))
+    {
+        out.push(Code::WeakSignature);
+    }
+    if chain.iter().any(|c| {
+        c.key
+            .strip_prefix("RSA ")
+            .and_then(|b| b.parse::<u32>().ok())
+            .is_some_and(|b| b < 2048)
+    }) {
+        out.push(Code::WeakKey);
+    }
+    if !cx.trust.certs.is_empty() && !cx.trust.certs.iter().any(|c| c.self_signed) {
+        out.push(Code::IntermediateAsAnchor);
+    }
+    if cx
+        .trust
+        .certs
+        .iter()
+        .any(|c| c.not_after_unix < cx.checked_at)
+    {
+        out.push(Code::ExpiredTrustAnchor);
+    }
+    if matches!(ev.tls.version.as_deref(), Some("TLSv1" | "TLSv1.1")) {
+        out.push(Code::LegacyTlsOnly);
+    }
+    out
+}
+
+pub(super) fn cert_problem(ev: &Evidence) -> Option<&CertProblem> {
+    match &ev.failure {
+        Some(Failure::CertRejected { problem }) => Some(problem),
+        _ => None,
+    }
+}
+
+pub(super) fn chain_untrusted(ev: &Evidence) -> bool {
+    matches!(
+        cert_problem(ev),
+        Some(CertProblem::UnknownIssuer | CertProblem::SelfSigned { .. })
+    )
+}
+
+/// The presented chain: this backend's, or another backend's when this one saw none.
+pub(super) fn chain<'a>(ev: &'a Evidence, cx: &Context<'a>) -> Vec<CertSummary> {
+    if !ev.peer_chain.is_empty() {
+        return ev.peer_chain.clone();
+    }
+    cx.all
+        .iter()
+        .find(|e| !e.peer_chain.is_empty())
+        .map(|e| e.peer_chain.clone())
+        .unwrap_or_default()
+}
+
+pub(super) fn leaf<'a>(ev: &'a Evidence, cx: &Context<'a>) -> Option<&'a CertSummary> {
+    ev.peer_chain
+        .first()
+        .or_else(|| cx.all.iter().find_map(|e| e.peer_chain.first()))
+}
+
+/// Two certificates belong to the same PKI when their DNs agree apart from the CN.
+pub(super) fn related(ca: &CertSummary, issuer_dn: &str) -> bool {
+    let a = ca.subject_without_cn();
+    let b = crate::x509::dn_without_cn(issuer_dn);
+    !a.is_empty() && a == b
+}
+
+pub(super) fn chain_text(chain: &[CertSummary]) -> String {
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("[{i}] {} (issued by {})", c.subject, c.issuer))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(super) fn subjects(certs: &[CertSummary]) -> String {
+    if certs.is_empty() {
+        return "(no certificates listed)".into();
+    }
+    certs
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({})",
+                c.subject,
+                if c.self_signed {
+                    "self-signed".to_string()
+                } else {
+                    format!("issued by {}", c.issuer)
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(super) fn ca_flag(c: &CertSummary) -> &'static str {
+    match c.ca {
+        Some(true) => "TRUE",
+        Some(false) => "FALSE",
+        None => "absent",
+    }
+}
+
+pub(super) fn failure_fact(ev: &Evidence) -> String {
+    format!(
+        "{}: {}",
+        ev.backend,
+        ev.raw_error.as_deref().unwrap_or("verification failed")
+    )
+}
+
+pub(super) fn host_of(target: &str) -> &str {
+    target
+        .rsplit_once(':')
+        .map_or(target, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+}
+
+pub(super) fn port_of(target: &str) -> &str {
+    target.rsplit_once(':').map_or("8883", |(_, p)| p)
+}

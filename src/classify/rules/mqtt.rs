@@ -1,0 +1,87 @@
+//! Rules for MQTT after TLS succeeded: refusing CONNACKs and missing ones.
+
+use super::*;
+
+pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let Some(Failure::ConnAckRefused { code }) = ev.failure else {
+        return None;
+    };
+    let ack = ev.connack.as_ref()?;
+    let v5 = ack.mqtt_version == "5";
+    let (diag, summary) = match (v5, code) {
+        (false, 4) | (true, 0x86) => (
+            Code::MqttBadCredentials,
+            "TLS succeeded; the broker refused the user name or password.",
+        ),
+        // mosquitto (and others) answer "not authorized" to a wrong user name or password as
+        // well: with credentials in the CONNECT, the credentials are what was refused.
+        (false, 5) | (true, 0x87) if cx.sent_username => (
+            Code::MqttBadCredentials,
+            "TLS succeeded; the broker refused the user name and password sent (it answered \"not authorized\", which mosquitto also sends for a wrong password).",
+        ),
+        (false, 5) | (true, 0x87) => (
+            Code::MqttNotAuthorized,
+            "TLS succeeded; the broker refuses anonymous clients (no user name was sent).",
+        ),
+        (false, 2) | (true, 0x85) => (
+            Code::MqttIdentifierRejected,
+            "TLS succeeded; the broker rejected the client identifier.",
+        ),
+        (false, 1) | (true, 0x84) => (
+            Code::MqttProtocolRejected,
+            "TLS succeeded; the broker does not accept this MQTT protocol version.",
+        ),
+        (false, 3) | (true, 0x88) | (true, 0x89) => (
+            Code::MqttServerUnavailable,
+            "TLS succeeded; the broker says it is unavailable or busy.",
+        ),
+        _ => (
+            Code::MqttRefused,
+            "TLS succeeded; the broker refused the CONNECT.",
+        ),
+    };
+    let mut d = Diagnosis::new(diag, summary)
+        .fact(format!(
+            "CONNACK {code} ({}), MQTT {}",
+            ack.reason, ack.mqtt_version
+        ))
+        .fact(format!(
+            "CONNECT carried {}",
+            if cx.sent_username {
+                "a user name"
+            } else {
+                "no user name (anonymous)"
+            }
+        ));
+    d = match diag {
+        Code::MqttBadCredentials | Code::MqttNotAuthorized => d
+            .remedy("Client: pass credentials: `--username USER --password-env VAR` (mosquitto_pub `-u USER -P ...`, paho `username_pw_set`).")
+            .remedy("Broker (mosquitto 2.x): anonymous access is off by default; add `allow_anonymous true` to the listener, or a `password_file` (mosquitto_passwd), or `use_identity_as_username true` with `require_certificate true`; RabbitMQ: `mqtt.allow_anonymous`, `mqtt.default_user`; EMQX: authentication settings.")
+            .remedy("Broker log: mosquitto writes \"Client <id> disconnected, not authorised.\""),
+        Code::MqttProtocolRejected => d.remedy("Client: try the other MQTT version (`--mqtt-version 3.1.1` or `5`)."),
+        Code::MqttIdentifierRejected => d.remedy("Client: use a client id the broker accepts (`--client-id`), unique per connection."),
+        _ => d.remedy("Check the broker's log for the reason of the refusal."),
+    };
+    Some(d)
+}
+
+pub(super) fn mqtt_no_connack(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let detail = match &ev.failure {
+        Some(Failure::NoConnAck { closed: true }) => "the broker closed the connection".to_string(),
+        Some(Failure::NoConnAck { closed: false }) => {
+            "the broker stayed silent until the deadline".to_string()
+        }
+        Some(Failure::MalformedConnAck { detail }) => {
+            format!("the answer was not a valid CONNACK: {detail}")
+        }
+        _ => return None,
+    };
+    Some(
+        Diagnosis::new(Code::MqttNoConnack, format!("TLS succeeded and CONNECT was sent, but no CONNACK came: {detail}."))
+            .fact(format!("TLS: {} {}", ev.tls.version.as_deref().unwrap_or("?"), ev.tls.cipher.as_deref().unwrap_or("")))
+            .fact(ev.raw_error.clone().unwrap_or_default())
+            .remedy("Cloud brokers (AWS IoT) close instead of refusing: check the policy allows iot:Connect for this client id, and that the client id is unique.")
+            .remedy("Check that the port is MQTT over TLS and not MQTT over WebSockets (which waits for an HTTP upgrade).")
+            .remedy(format!("Check the broker's log; retry with `--mqtt-version 5` to get a reason code: `mqtls diagnose {} --mqtt-version 5`.", cx.target)),
+    )
+}
