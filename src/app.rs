@@ -63,6 +63,23 @@ pub fn diagnose_config(
     args: &DiagnoseArgs,
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
+    match (&args.cert, &args.key) {
+        (Some(cert), None) => {
+            return Err(Error::Flag {
+                flag: "--cert",
+                value: cert.display().to_string(),
+                reason: "given without --key (the client certificate needs its private key)".into(),
+            });
+        }
+        (None, Some(key)) => {
+            return Err(Error::Flag {
+                flag: "--key",
+                value: key.display().to_string(),
+                reason: "given without --cert (the private key needs its certificate)".into(),
+            });
+        }
+        _ => {}
+    }
     let timeout = parse_timeout(&args.timeout)?;
     let mut tls_versions = Vec::new();
     for v in &args.tls_versions {

@@ -86,10 +86,10 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "FILE")]
     pub cafile: Vec<PathBuf>,
     /// Client certificate (PEM, leaf first, optionally followed by its chain).
-    #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
     /// Client private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Environment variable holding the password of an encrypted --key.
     #[arg(long, value_name = "VAR")]

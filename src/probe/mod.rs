@@ -429,6 +429,11 @@ async fn connect(request: &ProbeRequest, ev: &mut Evidence) -> Option<(TcpStream
             ev.raw_error = Some(e.to_string());
             ev.failure = Some(if e.kind() == io::ErrorKind::ConnectionRefused {
                 Failure::ConnectionRefused
+            } else if e.kind() == io::ErrorKind::ConnectionReset {
+                // Accepted, then reset before the connect was seen to complete: a broker at its
+                // connection limit or behind an IP filter.
+                ev.closed_by = Some(Closer::Peer);
+                Failure::PeerClosed { reset: true }
             } else {
                 Failure::ConnectFailed {
                     detail: e.to_string(),

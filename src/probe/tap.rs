@@ -121,6 +121,29 @@ impl AsyncWrite for Tap {
         poll
     }
 
+    /// Forwarded so that a TLS library's flight leaves in one `writev`: sent record by record,
+    /// a broker that rejects the first record resets the connection before the alert it sent
+    /// can be read (seen with rustls under TLS 1.2 client authentication).
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        match &poll {
+            Poll::Ready(Ok(n)) => lock(&self.record).bytes_out += *n as u64,
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+                lock(&self.record).reset = true;
+            }
+            _ => {}
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }

@@ -3,13 +3,21 @@
 use super::*;
 
 pub(super) fn client_cert_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
-    let alert = ev.alert_received?;
     let requested = cx.all.iter().any(|e| e.client_cert_requested == Some(true));
+    let none_sent = !ev.client_cert_sent && cx.client_cert.is_none();
+    // The broker asked, we had nothing to send, and it hung up during the handshake: under
+    // TLS 1.2 its handshake_failure alert can be lost to the reset that follows it.
+    let closed_after_request = requested
+        && none_sent
+        && ev.phase == Phase::Tls
+        && matches!(ev.failure, Some(Failure::PeerClosed { .. }));
+    let alert = match ev.alert_received {
+        Some(alert) => alert,
+        None if closed_after_request => Alert::HANDSHAKE_FAILURE,
+        None => return None,
+    };
     let applies = alert == Alert::CERTIFICATE_REQUIRED
-        || (alert == Alert::HANDSHAKE_FAILURE
-            && requested
-            && !ev.client_cert_sent
-            && cx.client_cert.is_none());
+        || (alert == Alert::HANDSHAKE_FAILURE && requested && none_sent);
     if !applies {
         return None;
     }
@@ -25,13 +33,24 @@ pub(super) fn client_cert_required(ev: &Evidence, cx: &Context<'_>) -> Option<Di
         "The broker requires a client certificate and none was sent.",
     )
     .fact(format!(
-        "alert received: {alert}{}",
+        "alert {}: {alert}{}",
+        if ev.alert_received.is_some() {
+            "received"
+        } else {
+            "implied"
+        },
         if late {
             ", after the handshake, on the first read (TLS 1.3)"
         } else {
             ""
         }
     ));
+    if ev.alert_received.is_none() {
+        d = d.fact(format!(
+            "the broker closed the connection right after asking for a client certificate ({}); its alert was lost to the reset",
+            ev.raw_error.as_deref().unwrap_or("no alert read")
+        ));
+    }
     if requested {
         d = d.fact("the broker sent a CertificateRequest during the handshake");
     }

@@ -1,0 +1,283 @@
+//! The `mqtls` binary as scripts and CI see it: exit codes, the JSON contract of
+//! `shared/CLI.md`, the text and Markdown formats, and one-line errors for bad input.
+//!
+//! Brokers are in-process responders on the test's tokio runtime; the binary runs on a blocking
+//! thread meanwhile so the responder keeps serving.
+
+use std::process::Output;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use mqtls::lab::{Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, TlsServer};
+use mqtls::pki::{self, Pki};
+use serde_json::Value;
+
+/// Bad inputs: the arguments after `diagnose`, and the value the error message must name.
+const BAD_INPUTS: &[(&[&str], &str)] = &[
+    (
+        &["localhost:8883", "--cafile", "/nonexistent/mqtls-ca.crt"],
+        "/nonexistent/mqtls-ca.crt",
+    ),
+    (&["localhost:8883", "--timeout", "0"], "--timeout \"0\""),
+    (&["localhost:8883", "--timeout", "abc"], "--timeout \"abc\""),
+    (&["mqtts://"], "mqtts://"),
+    (&["host:99999"], "99999"),
+    (&["[::1"], "[::1"),
+    (
+        &["localhost:8883", "--password-env", "UNSET_VAR_XYZ"],
+        "UNSET_VAR_XYZ",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_for_a_good_broker() {
+    let (_dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(good(&pki)))
+        .await
+        .expect("responder");
+    let out = run(diagnose(&broker, &pki, &["--format", "json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let json = json(&out);
+    assert_eq!(json["schema_version"], 1, "{json:#}");
+    assert_eq!(json["tool"]["name"], "mqtls", "{json:#}");
+    let backends = json["backends"].as_array().expect("backends array");
+    let names: Vec<&str> = backends
+        .iter()
+        .map(|b| b["backend"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["rustls", "openssl"], "{json:#}");
+    for b in backends {
+        assert_eq!(b["outcome"], "ok", "{b:#}");
+        assert_eq!(b["phase"], "done", "{b:#}");
+        assert_eq!(b["diagnosis"]["code"], "ok", "{b:#}");
+        assert!(b["warnings"].is_array(), "{b:#}");
+    }
+    assert_eq!(json["agreement"], true, "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_for_a_missing_intermediate() {
+    let (_dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(leaf_only(&pki)))
+        .await
+        .expect("responder");
+    let out = run(diagnose(&broker, &pki, &["--format", "json"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let json = json(&out);
+    let codes: Vec<(&str, &str)> = json["backends"]
+        .as_array()
+        .expect("backends array")
+        .iter()
+        .map(|b| {
+            (
+                b["backend"].as_str().unwrap_or_default(),
+                b["diagnosis"]["code"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("rustls", "missing_intermediate"),
+            ("openssl", "missing_intermediate")
+        ],
+        "{json:#}"
+    );
+    for b in json["backends"].as_array().into_iter().flatten() {
+        assert_eq!(
+            (&b["outcome"], &b["phase"]),
+            (&"failed".into(), &"tls".into())
+        );
+    }
+    assert_eq!(json["agreement"], true, "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_backend_when_asked_for_one() {
+    let (_dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(good(&pki)))
+        .await
+        .expect("responder");
+    let args = diagnose(&broker, &pki, &["--format", "json", "--backend", "rustls"]);
+    let out = run(args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let json = json(&out);
+    let backends = json["backends"].as_array().expect("backends array");
+    assert_eq!(backends.len(), 1, "{json:#}");
+    assert_eq!(backends[0]["backend"], "rustls", "{json:#}");
+    assert_eq!(backends[0]["diagnosis"]["code"], "ok", "{json:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_shows_both_backends_and_the_code() {
+    let (_dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(leaf_only(&pki)))
+        .await
+        .expect("responder");
+    let out = run(diagnose(&broker, &pki, &["--format", "text"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The header row of the backend table: an empty corner cell, then one column per backend.
+    let header = text.lines().any(|line| {
+        let words: Vec<&str> = line
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words == ["rustls", "openssl"]
+    });
+    assert!(header, "no rustls/openssl header row:\n{text}");
+    assert!(
+        text.contains("[rustls, openssl] missing_intermediate"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when not a terminal:\n{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markdown_starts_with_its_title() {
+    let (_dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(leaf_only(&pki)))
+        .await
+        .expect("responder");
+    let out = run(diagnose(&broker, &pki, &["--format", "markdown"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.starts_with("# mqtls diagnose"), "{md}");
+    assert!(md.contains("missing_intermediate"), "{md}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_the_value() {
+    let mut failures = Vec::new();
+    for (args, named) in BAD_INPUTS {
+        let mut full = vec!["diagnose".to_string()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let out = run_blocking(full);
+        if let Err(e) = one_line_error(&out, named) {
+            failures.push(format!("mqtls diagnose {}: {e}", args.join(" ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn cert_without_key_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let cert = pki.client.cert.display().to_string();
+    let out = run_blocking(vec![
+        "diagnose".into(),
+        "localhost:8883".into(),
+        "--cert".into(),
+        cert,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--key"), "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+}
+
+#[test]
+fn cert_without_key_is_a_one_line_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let cert = pki.client.cert.display().to_string();
+    let out = run_blocking(vec![
+        "diagnose".into(),
+        "localhost:8883".into(),
+        "--cert".into(),
+        cert,
+    ]);
+    one_line_error(&out, "--key").unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Exit code 2, nothing on stdout, and exactly one stderr line that names `named`.
+fn one_line_error(out: &Output, named: &str) -> Result<(), String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    if out.status.code() != Some(2) {
+        return Err(format!("exit {:?}\n{}", out.status.code(), describe(out)));
+    }
+    if !out.stdout.is_empty() {
+        return Err(format!("stdout not empty\n{}", describe(out)));
+    }
+    if lines.len() != 1 || !lines[0].contains(named) {
+        return Err(format!(
+            "want one stderr line naming {named:?}, got {} line(s):\n{stderr}",
+            lines.len()
+        ));
+    }
+    Ok(())
+}
+
+fn lab_pki() -> (tempfile::TempDir, Pki) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    (dir, pki)
+}
+
+fn good(pki: &Pki) -> TlsServer {
+    TlsServer {
+        stack: ServerStack::Openssl,
+        chain_pem: pki.server.chain_pem().to_vec(),
+        key_pem: pki.server.key_pem.clone(),
+        client_auth: ClientAuth::None,
+        versions: Vec::new(),
+        alpn: Vec::new(),
+        mqtt: MqttBehaviour::Accept,
+    }
+}
+
+fn leaf_only(pki: &Pki) -> TlsServer {
+    TlsServer {
+        chain_pem: pki.server.cert_pem.clone(),
+        ..good(pki)
+    }
+}
+
+/// `diagnose localhost:PORT --cafile root.crt --timeout 2` plus `extra`.
+fn diagnose(broker: &Responder, pki: &Pki, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "diagnose".to_string(),
+        format!("localhost:{}", broker.port()),
+        "--cafile".to_string(),
+        pki.root.cert.display().to_string(),
+        "--timeout".to_string(),
+        "2".to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+/// Runs the binary off the runtime's worker threads, so in-process responders keep serving.
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || run_blocking(args))
+        .await
+        .expect("the mqtls task")
+}
+
+fn run_blocking(args: Vec<String>) -> Output {
+    cargo_bin_cmd!("mqtls")
+        .args(&args)
+        .env_remove("RUST_LOG")
+        .env_remove("UNSET_VAR_XYZ")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mqtls")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", describe(out)))
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
