@@ -1008,3 +1008,62 @@ fn the_other_backends_evidence_fills_in_what_one_lacks() {
     );
     assert_eq!(got, C::ClientCertRequired);
 }
+
+#[test]
+fn remedy_texts_of_representative_codes() {
+    let mut leaf_in_ca = files(vec![leaf()]);
+    leaf_in_ca.source = TrustSource::Files {
+        paths: vec!["server.crt".into()],
+    };
+    let cases: Vec<(&str, Evidence, Extra)> = vec![
+        (
+            "server_cert_as_ca",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
+            Extra {
+                trust: Some(leaf_in_ca),
+                ..Extra::default()
+            },
+        ),
+        (
+            "missing_intermediate",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra::default(),
+        ),
+        ("client_cert_required", alert(116, true), Extra::default()),
+        (
+            "hostname_mismatch",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "broker.example.com".into(),
+                    presented: vec![],
+                },
+                vec![leaf(), inter()],
+            ),
+            Extra {
+                expect_name: Some("broker.example.com"),
+                ..Extra::default()
+            },
+        ),
+        (
+            "mqtt_bad_credentials",
+            refused(5, "3.1.1"),
+            Extra {
+                username: true,
+                ..Extra::default()
+            },
+        ),
+        (
+            "legacy_tls_only",
+            alert(70, false),
+            Extra {
+                versions: versions(&[TlsVersion::Tls11]),
+                ..Extra::default()
+            },
+        ),
+    ];
+    for (name, ev, extra) in cases {
+        let d = verdict(&ev, &extra).diagnosis;
+        assert_eq!(d.code.to_string(), name);
+        insta::assert_yaml_snapshot!(format!("remedies_{name}"), d);
+    }
+}
