@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::classify::{Context, TrustFacts, TrustSource, classify};
-use crate::evidence::{CertProblem, ConnAck, Evidence, Failure};
+use crate::evidence::{CertProblem, Evidence, Failure};
 use crate::x509::CertSummary;
 
 fn cert(subject: &str, issuer: &str, ca: bool) -> CertSummary {
