@@ -3,8 +3,10 @@
 //!
 //! Everything is described by one table ([`VARIANTS`]); [`generate`] walks it, writes PEM files
 //! and a `README.md` (made from the same table) into a directory, and returns a [`Pki`] that
-//! holds both the paths and the PEM bytes. Keys are ECDSA P-256 so the whole set takes a few
-//! milliseconds. This module only writes files: it never starts servers or verifies anything.
+//! holds both the paths and the PEM bytes. rcgen builds every certificate it can; the encodings
+//! it refuses to write come from OpenSSL (see `openssl_builder`). Keys are ECDSA P-256 so the
+//! whole set takes a few milliseconds. This module only writes files: it never starts servers or
+//! verifies anything.
 //!
 //! File names are a contract: the demo, the test brokers and `mqtls certs generate` rely on them.
 
@@ -14,16 +16,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use time::OffsetDateTime;
+
+mod openssl_builder;
 
 /// Organisation name carried by every certificate of the lab PKI.
 pub const LAB_ORG: &str = "mqtls lab";
@@ -263,6 +262,8 @@ pub struct Variant {
     sans: Sans,
     /// Validity window.
     validity: Validity,
+    /// Who builds the certificate, and what is unusual about its encoding.
+    maker: Maker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,8 +282,16 @@ enum Role {
     ServerWithClientEku,
     /// Self-signed CA:TRUE with a SAN, like `openssl req -x509`.
     ServerCaTrue,
-    /// X.509 v1 (no extensions), built with OpenSSL because rcgen always writes v3.
-    ServerV1,
+}
+
+/// Who builds a row's certificate. rcgen builds everything it can; OpenSSL builds the encodings
+/// rcgen refuses to write (see [`openssl_builder`]), and only for leaves signed by another row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Maker {
+    /// rcgen: X.509 v3, ECDSA P-256 key, signed with ECDSA-SHA256.
+    Rcgen,
+    /// OpenSSL: X.509 v1 (no extensions at all); rcgen always writes v3.
+    OpensslV1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +303,29 @@ enum Sans {
     WrongName,
 }
 
+impl Sans {
+    /// The `DNS:` entries.
+    fn dns_names(self) -> &'static [&'static str] {
+        match self {
+            Sans::None => &[],
+            Sans::Localhost => &["localhost"],
+            Sans::WrongName => &["broker.example.com"],
+        }
+    }
+
+    /// The `IP:` entries.
+    fn ips(self) -> &'static [IpAddr] {
+        const LOOPBACK: [IpAddr; 2] = [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ];
+        match self {
+            Sans::Localhost => &LOOPBACK,
+            Sans::None | Sans::WrongName => &[],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Validity {
     /// 2024-01-01 to 4096-01-01: fixtures must never silently expire.
@@ -302,6 +334,17 @@ enum Validity {
     Expired,
     /// 2090-01-01 to 4096-01-01.
     NotYetValid,
+}
+
+impl Validity {
+    /// `(notBefore, notAfter)`, both at midnight UTC.
+    fn window(self) -> (OffsetDateTime, OffsetDateTime) {
+        match self {
+            Validity::Good => (ymd(2024, 1, 1), ymd(4096, 1, 1)),
+            Validity::Expired => (ymd(2019, 1, 1), ymd(2020, 1, 1)),
+            Validity::NotYetValid => (ymd(2090, 1, 1), ymd(4096, 1, 1)),
+        }
+    }
 }
 
 // `generate` destructures one CertFiles per row into the named Pki fields.
@@ -330,6 +373,7 @@ const fn row(
         role,
         sans,
         validity: Validity::Good,
+        maker: Maker::Rcgen,
     }
 }
 
@@ -342,6 +386,10 @@ const fn elsewhere(v: Variant) -> Variant {
 
 const fn valid(v: Variant, validity: Validity) -> Variant {
     Variant { validity, ..v }
+}
+
+const fn made_by(v: Variant, maker: Maker) -> Variant {
+    Variant { maker, ..v }
 }
 
 /// The certificate table, in generation order (issuers before what they sign).
@@ -440,13 +488,16 @@ pub const VARIANTS: &[Variant] = &[
         Role::Server,
         Sans::None,
     ),
-    row(
-        "server-v1",
-        "X.509 v1 server certificate (no extensions, so no SAN)",
-        Some(INTERMEDIATE),
-        "localhost",
-        Role::ServerV1,
-        Sans::None,
+    made_by(
+        row(
+            "server-v1",
+            "X.509 v1 server certificate (no extensions, so no SAN)",
+            Some(INTERMEDIATE),
+            "localhost",
+            Role::Server,
+            Sans::None,
+        ),
+        Maker::OpensslV1,
     ),
     row(
         "server-ca-true",
@@ -495,28 +546,53 @@ struct Built {
     variant: &'static Variant,
     /// Kept so later rows can be signed by this one.
     params: CertificateParams,
-    key: KeyPair,
+    /// The key as rcgen holds it, for signing later rows; `None` only for keys aws-lc refuses
+    /// (RSA under 2048 bits), which never sign anything.
+    key: Option<KeyPair>,
+    /// The private key, PKCS#8 PEM.
+    key_pem: String,
     cert_pem: String,
+}
+
+impl Built {
+    /// rcgen's view of this row as the issuer of another.
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        // `table_is_consistent` checks that every issuer is an rcgen row with an ECDSA key.
+        let key = self.key.as_ref().unwrap_or_else(|| {
+            unreachable!("{}: issuers always have an rcgen key", self.variant.stem)
+        });
+        Issuer::from_params(&self.params, key)
+    }
 }
 
 fn build(variant: &'static Variant, earlier: &[Built]) -> Result<Built, PkiError> {
     let stem = variant.stem;
     let rcgen_err = |source| PkiError::Rcgen { stem, source };
+    let ossl_err = |source| PkiError::Openssl { stem, source };
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(rcgen_err)?;
+    let key_pem = key.serialize_pem();
     let params = params_for(variant)?;
-    let cert_pem = match (variant.role, variant.issuer) {
-        (Role::ServerV1, Some(issuer)) => v1_cert_pem(variant, &key, &earlier[issuer])?,
+    let cert_pem = match (variant.maker, variant.issuer) {
+        (Maker::Rcgen, Some(issuer)) => params
+            .signed_by(&key, &earlier[issuer].issuer())
+            .map_err(rcgen_err)?
+            .pem(),
+        (Maker::Rcgen, None) => params.self_signed(&key).map_err(rcgen_err)?.pem(),
         (_, Some(issuer)) => {
             let issuer = &earlier[issuer];
-            let signer = Issuer::from_params(&issuer.params, &issuer.key);
-            params.signed_by(&key, &signer).map_err(rcgen_err)?.pem()
+            // Row numbers are unique, so no two certificates share issuer and serial.
+            let serial = 0x0001_0000 + earlier.len() as u32;
+            openssl_builder::cert_pem(variant, serial, &key_pem, &issuer.cert_pem, &issuer.key_pem)
+                .map_err(ossl_err)?
         }
-        (_, None) => params.self_signed(&key).map_err(rcgen_err)?.pem(),
+        // `table_is_consistent` checks that OpenSSL rows have an issuer.
+        (_, None) => unreachable!("{stem}: OpenSSL only builds leaves signed by another row"),
     };
     Ok(Built {
         variant,
         params,
-        key,
+        key: Some(key),
+        key_pem,
         cert_pem,
     })
 }
@@ -527,30 +603,18 @@ fn params_for(variant: &'static Variant) -> Result<CertificateParams, PkiError> 
     dn.push(DnType::CommonName, variant.cn);
     dn.push(DnType::OrganizationName, variant.org);
     p.distinguished_name = dn;
-    (p.not_before, p.not_after) = match variant.validity {
-        Validity::Good => (ymd(2024, 1, 1), ymd(4096, 1, 1)),
-        Validity::Expired => (ymd(2019, 1, 1), ymd(2020, 1, 1)),
-        Validity::NotYetValid => (ymd(2090, 1, 1), ymd(4096, 1, 1)),
-    };
+    (p.not_before, p.not_after) = variant.validity.window();
     // The AKI lets OpenSSL pick the right issuer when several share a name.
     p.use_authority_key_identifier_extension = variant.issuer.is_some();
-    let dns = |name: &str| {
-        name.try_into()
-            .map(SanType::DnsName)
-            .map_err(|source| PkiError::Rcgen {
-                stem: variant.stem,
-                source,
-            })
-    };
-    p.subject_alt_names = match variant.sans {
-        Sans::None => Vec::new(),
-        Sans::Localhost => vec![
-            dns("localhost")?,
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-        ],
-        Sans::WrongName => vec![dns("broker.example.com")?],
-    };
+    for name in variant.sans.dns_names() {
+        let name = (*name).try_into().map_err(|source| PkiError::Rcgen {
+            stem: variant.stem,
+            source,
+        })?;
+        p.subject_alt_names.push(SanType::DnsName(name));
+    }
+    let ips = variant.sans.ips().iter().copied().map(SanType::IpAddress);
+    p.subject_alt_names.extend(ips);
     let ca_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let leaf_usages = vec![KeyUsagePurpose::DigitalSignature];
     match variant.role {
@@ -577,8 +641,6 @@ fn params_for(variant: &'static Variant) -> Result<CertificateParams, PkiError> 
         }
         // What `openssl req -x509` writes: CA:TRUE, no keyUsage, no EKU.
         Role::ServerCaTrue => p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained),
-        // The certificate itself comes from v1_cert_pem; these params are never signed.
-        Role::ServerV1 => p.is_ca = IsCa::NoCa,
     }
     Ok(p)
 }
@@ -587,46 +649,12 @@ fn ymd(year: i32, month: u8, day: u8) -> OffsetDateTime {
     rcgen::date_time_ymd(year, month, day)
 }
 
-/// Build an X.509 v1 certificate with OpenSSL; rcgen can only write v3.
-fn v1_cert_pem(variant: &Variant, key: &KeyPair, issuer: &Built) -> Result<String, PkiError> {
-    let stem = variant.stem;
-    let ossl = |source| PkiError::Openssl { stem, source };
-    let subject_key = PKey::private_key_from_pem(key.serialize_pem().as_bytes()).map_err(ossl)?;
-    let issuer_key =
-        PKey::private_key_from_pem(issuer.key.serialize_pem().as_bytes()).map_err(ossl)?;
-    let issuer_cert = X509::from_pem(issuer.cert_pem.as_bytes()).map_err(ossl)?;
-
-    let build = || -> Result<String, openssl::error::ErrorStack> {
-        let mut name = X509NameBuilder::new()?;
-        name.append_entry_by_text("CN", variant.cn)?;
-        name.append_entry_by_text("O", variant.org)?;
-        let name = name.build();
-        let mut b = X509Builder::new()?;
-        b.set_version(0)?;
-        // A fixed serial is fine: nothing else in the lab shares this issuer + serial.
-        let serial = BigNum::from_u32(0x0001_0001)?;
-        let serial = Asn1Integer::from_bn(&serial)?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(issuer_cert.subject_name())?;
-        b.set_pubkey(&subject_key)?;
-        let not_before = Asn1Time::from_str_x509("20240101000000Z")?;
-        let not_after = Asn1Time::from_str_x509("40960101000000Z")?;
-        b.set_not_before(&not_before)?;
-        b.set_not_after(&not_after)?;
-        b.sign(&issuer_key, MessageDigest::sha256())?;
-        let pem = b.build().to_pem()?;
-        Ok(String::from_utf8_lossy(&pem).into_owned())
-    };
-    build().map_err(ossl)
-}
-
 fn write_files(dir: &Path, item: &Built, all: &[Built]) -> Result<CertFiles, PkiError> {
     let stem = item.variant.stem;
     let cert = dir.join(format!("{stem}.crt"));
     let key = dir.join(format!("{stem}.key"));
     let cert_pem = item.cert_pem.clone().into_bytes();
-    let key_pem = item.key.serialize_pem().into_bytes();
+    let key_pem = item.key_pem.clone().into_bytes();
     write_file(&cert, &cert_pem)?;
     write_file(&key, &key_pem)?;
 
@@ -696,9 +724,10 @@ fn readme_text(files: &[CertFiles]) -> String {
 mod tests {
     use std::time::Instant;
 
+    use openssl::pkey::PKey;
     use openssl::stack::Stack;
-    use openssl::x509::X509StoreContext;
     use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::{X509, X509StoreContext};
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
     use super::*;
@@ -1002,6 +1031,19 @@ mod tests {
                 "{} signed by a later row",
                 v.stem
             );
+            if let Some(issuer) = v.issuer {
+                // `Built::issuer` relies on this: issuers hold an rcgen key.
+                assert_eq!(VARIANTS[issuer].maker, Maker::Rcgen, "{} issuer", v.stem);
+            }
+            if v.maker != Maker::Rcgen {
+                // `build` and `openssl_builder` rely on this: OpenSSL only builds signed leaves.
+                assert!(v.issuer.is_some(), "{} has no issuer", v.stem);
+                assert!(
+                    matches!(v.role, Role::Server | Role::Client),
+                    "{} is not a leaf",
+                    v.stem
+                );
+            }
             let duplicates = VARIANTS.iter().filter(|o| o.stem == v.stem).count();
             assert_eq!(duplicates, 1, "{}", v.stem);
         }
