@@ -9,6 +9,7 @@ use openssl::bn::BigNum;
 use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
 use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
     SubjectKeyIdentifier,
@@ -16,6 +17,12 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
 use super::{Maker, Role, Variant};
+
+/// A fresh RSA-1024 key as PKCS#8 PEM (aws-lc, behind rcgen, refuses RSA keys under 2048 bits).
+pub(super) fn rsa1024_key_pem() -> Result<String, ErrorStack> {
+    let key = PKey::from_rsa(Rsa::generate(1024)?)?;
+    Ok(String::from_utf8_lossy(&key.private_key_to_pem_pkcs8()?).into_owned())
+}
 
 /// Build the certificate of `variant` for the key `key_pem`, signed by the issuer's certificate
 /// and key (both PEM). `variant.maker` says what is unusual about it.
@@ -44,7 +51,10 @@ pub(super) fn cert_pem(
     let (not_before, not_after) = variant.validity.window();
     b.set_not_before(&*Asn1Time::from_unix(not_before.unix_timestamp())?)?;
     b.set_not_after(&*Asn1Time::from_unix(not_after.unix_timestamp())?)?;
-    let digest = MessageDigest::sha256();
+    let digest = match variant.maker {
+        Maker::OpensslSha1 => MessageDigest::sha1(),
+        _ => MessageDigest::sha256(),
+    };
     if variant.maker == Maker::OpensslV1 {
         // Version 1 is encoded as 0, and a v1 certificate has no extensions at all.
         b.set_version(0)?;
@@ -67,7 +77,7 @@ fn add_leaf_extensions(
     b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
     let mut eku = ExtendedKeyUsage::new();
     match variant.role {
-        Role::Server => eku.server_auth(),
+        Role::Server | Role::ClientWithServerEku => eku.server_auth(),
         Role::Client | Role::ServerWithClientEku => eku.client_auth(),
         // `table_is_consistent` checks that OpenSSL only builds leaves.
         _ => unreachable!("{}: only leaves are built with OpenSSL", variant.stem),
