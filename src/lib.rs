@@ -18,5 +18,6 @@ pub mod logging;
 pub mod pki;
 pub mod probe;
 pub mod report;
+pub mod scenario;
 pub mod target;
 pub mod x509;

@@ -1,0 +1,530 @@
+//! Loading scenario files: find them, parse them (serde-saphyr), apply defaults, substitute
+//! `${env:VAR}`, resolve paths relative to each file, and check that every referenced file
+//! exists. Parse, don't validate: what leaves here is ready to run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::evidence::Backend;
+use crate::inputs::InputPaths;
+use crate::probe::TlsVersion;
+use crate::probe::mqtt::{ConnectSettings, MqttVersion};
+use crate::target::Target;
+
+use super::model::{CaseSpec, Expectation, Profile, SuiteFile};
+
+/// Why a suite could not be loaded; always names the file, and the line when known.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A path given on the command line does not exist or cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A folder given on the command line holds no `*.yaml` file.
+    #[error("{path}: no scenario files (*.yaml, *.yml) found")]
+    Empty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A file is not valid YAML or does not fit the format.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// What is wrong, with the valid choices when the set is closed.
+        message: String,
+    },
+    /// A value is well-formed YAML but wrong for the format (unknown profile, missing file).
+    #[error("{path}:{line}: case {case:?}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the case (0 when unknown).
+        line: u64,
+        /// The case name (or index).
+        case: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where a case's broker is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseTarget {
+    /// A fixed URL.
+    Url(Target),
+    /// A lab broker rendering this profile (`--lab`).
+    Profile(String),
+    /// The run's `--target`.
+    RunTarget,
+}
+
+/// A case ready to run.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Unique id: `<file stem>/<name>`.
+    pub id: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// What it shows.
+    pub description: Option<String>,
+    /// Where to probe.
+    pub target: CaseTarget,
+    /// The client's files.
+    pub inputs: InputPaths,
+    /// TLS versions offered (empty: defaults).
+    pub tls_versions: Vec<TlsVersion>,
+    /// `Some(None)`: no SNI; `Some(Some(n))`: this SNI; `None`: the host.
+    pub sni: Option<Option<String>>,
+    /// Name checked (default: the host).
+    pub expect_name: Option<String>,
+    /// ALPN offered.
+    pub alpn: Vec<String>,
+    /// The CONNECT.
+    pub mqtt: ConnectSettings,
+    /// Backends to run.
+    pub backends: Vec<Backend>,
+    /// Per-phase deadline.
+    pub timeout: Duration,
+    /// What must happen.
+    pub expect: Expectation,
+}
+
+/// Every case of every file, and the broker profiles they use.
+#[derive(Debug, Clone, Default)]
+pub struct Suite {
+    /// Cases in file order, files sorted by path.
+    pub cases: Vec<Case>,
+    /// Profiles by name, with paths resolved.
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Loads every `*.yaml` under `paths` (files or folders).
+pub fn load(paths: &[PathBuf]) -> Result<Suite, ScenarioError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| ScenarioError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let before = files.len();
+            collect_yaml(path, &mut files)?;
+            if files.len() == before {
+                return Err(ScenarioError::Empty { path: path.clone() });
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    let mut suite = Suite::default();
+    for file in files {
+        load_file(&file, &mut suite)?;
+    }
+    Ok(suite)
+}
+
+/// Parses one file's text (exposed for tests and fuzzing).
+pub fn parse(path: &Path, text: &str) -> Result<SuiteFile, ScenarioError> {
+    if text.trim().is_empty() {
+        return Err(ScenarioError::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the file is empty (expected `cases:` with at least one case)".into(),
+        });
+    }
+    serde_saphyr::from_str::<SuiteFile>(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        // serde-saphyr's Display adds a source snippet; the first line is the message.
+        let full = e.to_string();
+        let message = full
+            .lines()
+            .next()
+            .unwrap_or("invalid YAML")
+            .trim_start_matches("error: ")
+            .to_string();
+        let message = strip_location_prefix(&message);
+        ScenarioError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+fn strip_location_prefix(message: &str) -> String {
+    // "line 3 column 7: unknown variant ..." → "unknown variant ..."
+    match message.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => {
+            rest.to_string()
+        }
+        _ => message.to_string(),
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_file(path: &Path, suite: &mut Suite) -> Result<(), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = parse(path, &text)?;
+    if file.cases.is_empty() {
+        return Err(ScenarioError::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "no cases (expected `cases:` with at least one case)".into(),
+        });
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let cx = FileContext {
+        path,
+        text: &text,
+        base,
+    };
+    for (name, profile) in &file.profiles {
+        let resolved = cx.profile(name, profile)?;
+        match suite.profiles.get(name) {
+            Some(existing) if *existing != resolved => {
+                return Err(cx.invalid(
+                    name,
+                    &format!("profile {name:?} is defined differently in another file"),
+                ));
+            }
+            _ => {
+                suite.profiles.insert(name.clone(), resolved);
+            }
+        }
+    }
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("suite")
+        .to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, spec) in file.cases.iter().enumerate() {
+        let case = cx.case(&stem, i, spec, &file.defaults, suite)?;
+        if !seen.insert(case.id.clone()) {
+            return Err(cx.invalid(
+                &case.id,
+                "two cases have this name; names must be unique in a file",
+            ));
+        }
+        suite.cases.push(case);
+    }
+    Ok(())
+}
+
+/// One file being resolved: for paths relative to it and errors that name it.
+struct FileContext<'a> {
+    path: &'a Path,
+    text: &'a str,
+    base: &'a Path,
+}
+
+impl FileContext<'_> {
+    fn invalid(&self, case: &str, message: &str) -> ScenarioError {
+        ScenarioError::Invalid {
+            path: self.path.to_path_buf(),
+            line: self.line_of(case),
+            case: case.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The first line mentioning `needle`, to point at the right place in the file.
+    fn line_of(&self, needle: &str) -> u64 {
+        let needle = needle.rsplit('/').next().unwrap_or(needle);
+        self.text
+            .lines()
+            .position(|l| l.contains(needle))
+            .map_or(0, |i| i as u64 + 1)
+    }
+
+    /// `${env:VAR}` substitution.
+    fn subst(&self, case: &str, value: &str) -> Result<String, ScenarioError> {
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("${env:") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 6..];
+            let end = after.find('}').ok_or_else(|| {
+                self.invalid(case, &format!("unterminated ${{env:...}} in {value:?}"))
+            })?;
+            let var = &after[..end];
+            let v = std::env::var(var).map_err(|_| {
+                self.invalid(
+                    case,
+                    &format!("environment variable {var} (in {value:?}) is not set"),
+                )
+            })?;
+            out.push_str(&v);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// A path relative to the file, which must exist. A missing file inside a `certs`
+    /// folder without `root.crt` makes mqtls generate the test PKI there first.
+    fn file(&self, case: &str, key: &str, value: &str) -> Result<PathBuf, ScenarioError> {
+        let value = self.subst(case, value)?;
+        let path = self.base.join(&value);
+        if !path.exists() {
+            ensure_test_pki(&path);
+        }
+        if !path.is_file() {
+            return Err(self.invalid(
+                case,
+                &format!(
+                    "{key} {value:?} does not exist (resolved to {})",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(path)
+    }
+
+    fn env(&self, case: &str, key: &str, var: &str) -> Result<String, ScenarioError> {
+        std::env::var(var).map_err(|_| {
+            self.invalid(
+                case,
+                &format!("{key}: environment variable {var} is not set"),
+            )
+        })
+    }
+
+    fn profile(&self, name: &str, p: &Profile) -> Result<Profile, ScenarioError> {
+        let file = |key: &str, v: &str| -> Result<String, ScenarioError> {
+            Ok(self.file(name, key, v)?.display().to_string())
+        };
+        if let Some(v) = &p.min_tls_version {
+            parse_version(v).ok_or_else(|| {
+                self.invalid(
+                    name,
+                    &format!("min_tls_version {v:?} (expected one of: 1.0, 1.1, 1.2, 1.3)"),
+                )
+            })?;
+        }
+        Ok(Profile {
+            certfile: file("certfile", &p.certfile)?,
+            keyfile: file("keyfile", &p.keyfile)?,
+            cafile: p.cafile.as_deref().map(|v| file("cafile", v)).transpose()?,
+            crlfile: p
+                .crlfile
+                .as_deref()
+                .map(|v| file("crlfile", v))
+                .transpose()?,
+            ..p.clone()
+        })
+    }
+
+    fn case(
+        &self,
+        stem: &str,
+        index: usize,
+        spec: &CaseSpec,
+        defaults: &CaseSpec,
+        suite: &Suite,
+    ) -> Result<Case, ScenarioError> {
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("case-{}", index + 1));
+        let id = format!("{stem}/{name}");
+        let pick = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+        let target = match (
+            pick(&spec.target, &defaults.target),
+            pick(&spec.broker, &defaults.broker),
+        ) {
+            (Some(_), Some(_)) if spec.target.is_some() && spec.broker.is_some() => {
+                return Err(self.invalid(&name, "give either target or broker, not both"));
+            }
+            (Some(url), _) if spec.broker.is_none() => CaseTarget::Url(
+                Target::parse(&self.subst(&name, &url)?)
+                    .map_err(|e| self.invalid(&name, &e.to_string()))?,
+            ),
+            (_, Some(profile)) => {
+                if !suite.profiles.contains_key(&profile) {
+                    let known: Vec<&str> = suite.profiles.keys().map(String::as_str).collect();
+                    return Err(self.invalid(
+                        &name,
+                        &format!(
+                            "unknown broker profile {profile:?} (expected one of: {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                CaseTarget::Profile(profile)
+            }
+            _ => CaseTarget::RunTarget,
+        };
+        let cafile = pick(&spec.cafile, &defaults.cafile)
+            .map(|v| self.file(&name, "cafile", &v))
+            .transpose()?;
+        let cert = pick(&spec.cert, &defaults.cert)
+            .map(|v| self.file(&name, "cert", &v))
+            .transpose()?;
+        let key = pick(&spec.key, &defaults.key)
+            .map(|v| self.file(&name, "key", &v))
+            .transpose()?;
+        if cert.is_some() != key.is_some() {
+            return Err(self.invalid(&name, "cert and key go together: give both or neither"));
+        }
+        let key_password = pick(&spec.key_password_env, &defaults.key_password_env)
+            .map(|var| self.env(&name, "key_password_env", &var))
+            .transpose()?;
+        let mut tls_versions = Vec::new();
+        for v in spec
+            .tls_versions
+            .clone()
+            .or_else(|| defaults.tls_versions.clone())
+            .unwrap_or_default()
+        {
+            tls_versions.push(parse_version(&v).ok_or_else(|| {
+                self.invalid(
+                    &name,
+                    &format!("tls_versions: {v:?} (expected one of: 1.0, 1.1, 1.2, 1.3)"),
+                )
+            })?);
+        }
+        let no_sni = spec.no_sni.or(defaults.no_sni).unwrap_or(false);
+        let sni = match (no_sni, pick(&spec.sni, &defaults.sni)) {
+            (true, Some(_)) if spec.sni.is_some() => {
+                return Err(self.invalid(&name, "sni and no_sni contradict each other"));
+            }
+            (true, _) => Some(None),
+            (false, Some(s)) => Some(Some(self.subst(&name, &s)?)),
+            (false, None) => None,
+        };
+        let mqtt_spec = spec
+            .mqtt
+            .clone()
+            .or_else(|| defaults.mqtt.clone())
+            .unwrap_or_default();
+        let version = match mqtt_spec.version.as_deref() {
+            None | Some("3.1.1" | "311" | "4") => MqttVersion::V311,
+            Some("5") => MqttVersion::V5,
+            Some(other) => {
+                return Err(self.invalid(
+                    &name,
+                    &format!("mqtt.version {other:?} (expected one of: \"3.1.1\", \"5\")"),
+                ));
+            }
+        };
+        let password = mqtt_spec
+            .password_env
+            .as_deref()
+            .map(|var| self.env(&name, "mqtt.password_env", var))
+            .transpose()?;
+        let timeout = spec.timeout.or(defaults.timeout).unwrap_or(5.0);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(self.invalid(
+                &name,
+                &format!("timeout {timeout} (expected seconds, more than 0, at most 3600)"),
+            ));
+        }
+        let expect = spec
+            .expect
+            .clone()
+            .or_else(|| defaults.expect.clone())
+            .ok_or_else(|| {
+                self.invalid(
+                    &name,
+                    "no expect: say which code each backend must get (e.g. `expect: ok`)",
+                )
+            })?;
+        Ok(Case {
+            id,
+            file: self.path.to_path_buf(),
+            description: spec.description.clone(),
+            target,
+            inputs: InputPaths {
+                cafiles: cafile.into_iter().collect(),
+                cert,
+                key,
+                key_password,
+            },
+            tls_versions,
+            sni,
+            expect_name: pick(&spec.expect_name, &defaults.expect_name)
+                .map(|n| self.subst(&name, &n))
+                .transpose()?,
+            alpn: spec
+                .alpn
+                .clone()
+                .or_else(|| defaults.alpn.clone())
+                .unwrap_or_default()
+                .iter()
+                .map(|p| self.subst(&name, p))
+                .collect::<Result<_, _>>()?,
+            mqtt: ConnectSettings {
+                version,
+                client_id: match mqtt_spec.client_id {
+                    Some(id) => self.subst(&name, &id)?,
+                    None => format!("mqtls-{name}"),
+                },
+                username: mqtt_spec
+                    .username
+                    .map(|u| self.subst(&name, &u))
+                    .transpose()?,
+                password,
+            },
+            backends: spec
+                .backends
+                .clone()
+                .or_else(|| defaults.backends.clone())
+                .unwrap_or_else(|| Backend::ALL.to_vec()),
+            timeout: Duration::from_secs_f64(timeout),
+            expect,
+        })
+    }
+}
+
+fn parse_version(v: &str) -> Option<TlsVersion> {
+    TlsVersion::parse(v)
+}
+
+/// Generates the test PKI into a `certs` folder that a suite refers to but that has not been
+/// generated yet (a fresh clone).
+fn ensure_test_pki(missing: &Path) {
+    let Some(dir) = missing.parent() else { return };
+    if dir.file_name().and_then(|n| n.to_str()) == Some("certs")
+        && !dir.join("root.crt").exists()
+        && let Err(e) = crate::pki::generate(dir)
+    {
+        tracing::warn!("could not generate the test PKI in {}: {e}", dir.display());
+    }
+}

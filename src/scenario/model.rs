@@ -1,0 +1,235 @@
+//! The scenario file format. The doc comments here are its reference (the README links to
+//! this file).
+//!
+//! A scenario file is a suite: optional broker `profiles`, optional `defaults` applied to every
+//! case, and a list of `cases`. Every struct denies unknown fields, so a typo is an error that
+//! names the file, line and column, and the valid keys.
+//!
+//! ```yaml
+//! profiles:
+//!   leaf-only:                       # a broker that sends only its leaf certificate
+//!     certfile: ../../certs/server.crt
+//!     keyfile: ../../certs/server.key
+//! defaults:
+//!   cafile: ../../certs/root.crt
+//! cases:
+//!   - name: server-crt-as-ca
+//!     broker: leaf-only
+//!     cafile: ../../certs/server.crt
+//!     expect: server_cert_as_ca
+//!   - name: x509-v1
+//!     target: mqtts://localhost:8883
+//!     expect: { rustls: x509_v1_cert, openssl: ok }
+//! ```
+//!
+//! Paths are relative to the file. `${env:VAR}` in any string is replaced by the variable's
+//! value; passwords are only ever taken from environment variables (`*_env` keys).
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::classify::DiagnosisCode;
+use crate::evidence::Backend;
+
+/// One YAML file: profiles, defaults and cases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// Broker TLS setups, by name, that lab brokers render (`--lab`).
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Values every case of this file inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: CaseSpec,
+    /// The cases.
+    #[serde(default)]
+    pub cases: Vec<CaseSpec>,
+}
+
+/// One case as written; every field is optional so that `defaults` can supply it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// Case id (kebab-case), unique within the file; reports are sorted by it.
+    pub name: Option<String>,
+    /// One line saying what the case shows.
+    pub description: Option<String>,
+    /// Probe this broker URL (`mqtts://host:port`); overrides `--target`.
+    pub target: Option<String>,
+    /// Probe a lab broker rendered from this profile (needs `--lab`).
+    pub broker: Option<String>,
+    /// CA file (PEM) the client trusts; absent: the system roots.
+    pub cafile: Option<String>,
+    /// Client certificate (PEM).
+    pub cert: Option<String>,
+    /// Client private key (PEM).
+    pub key: Option<String>,
+    /// Environment variable holding the key's password.
+    pub key_password_env: Option<String>,
+    /// TLS versions offered: `"1.2"`, `"1.3"` (quote them: unquoted `1.2` is a number).
+    pub tls_versions: Option<Vec<String>>,
+    /// SNI to send (default: the host name).
+    pub sni: Option<String>,
+    /// Send no SNI.
+    pub no_sni: Option<bool>,
+    /// Name the certificate is checked against (default: the host).
+    pub expect_name: Option<String>,
+    /// ALPN protocols offered.
+    pub alpn: Option<Vec<String>>,
+    /// The MQTT CONNECT.
+    pub mqtt: Option<MqttSpec>,
+    /// Backends to probe with (default both).
+    pub backends: Option<Vec<Backend>>,
+    /// Per-phase deadline in seconds (default 5).
+    pub timeout: Option<f64>,
+    /// What each backend must get.
+    pub expect: Option<Expectation>,
+}
+
+/// The MQTT CONNECT of a case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSpec {
+    /// `"3.1.1"` (default) or `"5"`.
+    pub version: Option<String>,
+    /// Client identifier (default `mqtls-<case>`).
+    pub client_id: Option<String>,
+    /// User name.
+    pub username: Option<String>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+}
+
+/// A broker's TLS setup, independent of the broker that renders it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Certificate chain the broker serves (leaf first; include the intermediate or not).
+    pub certfile: String,
+    /// Its private key.
+    pub keyfile: String,
+    /// CA file for client certificates (mosquitto also completes its chain from it).
+    #[serde(default)]
+    pub cafile: Option<String>,
+    /// Demand a client certificate.
+    #[serde(default)]
+    pub require_certificate: bool,
+    /// Lowest TLS version allowed (`"1.2"`, `"1.3"`); absent: the broker's default.
+    #[serde(default)]
+    pub min_tls_version: Option<String>,
+    /// OpenSSL cipher list (TLS 1.2).
+    #[serde(default)]
+    pub ciphers: Option<String>,
+    /// CRL file for client certificates.
+    #[serde(default)]
+    pub crlfile: Option<String>,
+    /// Allow clients without a user name (default true).
+    #[serde(default = "yes")]
+    pub allow_anonymous: bool,
+    /// Users and the environment variables holding their passwords.
+    #[serde(default)]
+    pub users: Vec<ProfileUser>,
+}
+
+/// A user of a lab broker.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUser {
+    /// User name.
+    pub name: String,
+    /// Environment variable holding the password.
+    pub password_env: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a case must get: one code for every backend (`expect: ok`), or a map with `all`,
+/// `rustls`, `openssl`, expected `warnings`, and per-broker overrides under `brokers`
+/// (`mosquitto`, `rabbitmq`, or `target`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Expectation {
+    /// The code every backend must get unless overridden.
+    pub all: Option<DiagnosisCode>,
+    /// The code rustls must get.
+    pub rustls: Option<DiagnosisCode>,
+    /// The code OpenSSL must get.
+    pub openssl: Option<DiagnosisCode>,
+    /// Warnings every backend that connected must carry (others are allowed).
+    pub warnings: Vec<DiagnosisCode>,
+    /// Overrides for one broker kind, for brokers that behave differently.
+    pub brokers: BTreeMap<String, Expectation>,
+}
+
+impl Expectation {
+    /// The code `backend` must get on `broker`, if the case says.
+    pub fn code_for(&self, broker: &str, backend: Backend) -> Option<DiagnosisCode> {
+        if let Some(over) = self.brokers.get(broker)
+            && let Some(code) = over.code_for("", backend)
+        {
+            return Some(code);
+        }
+        match backend {
+            Backend::Rustls => self.rustls,
+            Backend::Openssl => self.openssl,
+        }
+        .or(self.all)
+    }
+
+    /// The warnings required on `broker`.
+    pub fn warnings_for(&self, broker: &str) -> &[DiagnosisCode] {
+        match self.brokers.get(broker) {
+            Some(over) if !over.warnings.is_empty() => &over.warnings,
+            _ => &self.warnings,
+        }
+    }
+}
+
+/// The map form of [`Expectation`], strict about its keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectationMap {
+    #[serde(default)]
+    all: Option<DiagnosisCode>,
+    #[serde(default)]
+    rustls: Option<DiagnosisCode>,
+    #[serde(default)]
+    openssl: Option<DiagnosisCode>,
+    #[serde(default)]
+    warnings: Vec<DiagnosisCode>,
+    #[serde(default)]
+    brokers: BTreeMap<String, Expectation>,
+}
+
+impl<'de> Deserialize<'de> for Expectation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExpectationVisitor;
+        impl<'de> Visitor<'de> for ExpectationVisitor {
+            type Value = Expectation;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a diagnosis code, or a map with all/rustls/openssl/warnings/brokers")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Expectation, E> {
+                let code = DiagnosisCode::deserialize(de::value::StrDeserializer::<E>::new(v))?;
+                Ok(Expectation {
+                    all: Some(code),
+                    ..Expectation::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Expectation, A::Error> {
+                let m = ExpectationMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Expectation {
+                    all: m.all,
+                    rustls: m.rustls,
+                    openssl: m.openssl,
+                    warnings: m.warnings,
+                    brokers: m.brokers,
+                })
+            }
+        }
+        deserializer.deserialize_any(ExpectationVisitor)
+    }
+}

@@ -1,0 +1,173 @@
+//! Loader tests: good files resolve, bad files fail with file:line:column and the valid choices.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::classify::DiagnosisCode;
+use crate::evidence::Backend;
+
+fn parse_err(text: &str) -> String {
+    load::parse(Path::new("s.yaml"), text)
+        .expect_err(text)
+        .to_string()
+}
+
+#[test]
+fn parse_errors_name_file_line_column_and_choices() {
+    let cases = [
+        (
+            "cases:\n  - name: a\n    expect: okay\n",
+            "s.yaml:3:",
+            "unknown variant `okay`",
+        ),
+        (
+            "cases:\n  - name: a\n    cafle: x\n",
+            "s.yaml:3:",
+            "unknown field `cafle`",
+        ),
+        (
+            "cases:\n  - name: a\n    backends: [opensll]\n",
+            "s.yaml:3:",
+            "rustls",
+        ),
+        (
+            "cases:\n  - name: a\n    expect: {rustls: ok, bogus: ok}\n",
+            "s.yaml:3:",
+            "unknown field `bogus`",
+        ),
+        ("cases: [\n", "s.yaml:", ""),
+        ("", "s.yaml:1:1:", "empty"),
+        ("cases:\n  - name: a\n    timeout: soon\n", "s.yaml:3:", ""),
+    ];
+    for (text, place, words) in cases {
+        let e = parse_err(text);
+        assert!(e.starts_with(place) && e.contains(words), "{text:?} → {e}");
+    }
+}
+
+#[test]
+fn expectations_accept_a_code_or_a_map() {
+    let f = load::parse(
+        Path::new("s.yaml"),
+        "cases:\n  - name: a\n    expect: ok\n  - name: b\n    expect: {rustls: x509_v1_cert, openssl: ok, warnings: [x509_v1_cert], brokers: {rabbitmq: {all: unknown_ca}}}\n",
+    )
+    .expect("valid");
+    let a = f.cases[0].expect.clone().expect("expect");
+    assert_eq!(
+        a.code_for("mosquitto", Backend::Openssl),
+        Some(DiagnosisCode::Ok)
+    );
+    let b = f.cases[1].expect.clone().expect("expect");
+    assert_eq!(
+        b.code_for("mosquitto", Backend::Rustls),
+        Some(DiagnosisCode::X509V1Cert)
+    );
+    assert_eq!(
+        b.code_for("mosquitto", Backend::Openssl),
+        Some(DiagnosisCode::Ok)
+    );
+    assert_eq!(
+        b.code_for("rabbitmq", Backend::Openssl),
+        Some(DiagnosisCode::UnknownCa)
+    );
+    assert_eq!(b.warnings_for("mosquitto"), &[DiagnosisCode::X509V1Cert]);
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn loader_resolves_defaults_paths_env_and_profiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    crate::pki::generate(&certs).expect("pki");
+    let suite_dir = dir.path().join("suite");
+    std::fs::create_dir_all(&suite_dir).expect("mkdir");
+    write(
+        &suite_dir,
+        "a.yaml",
+        r#"profiles:
+  leaf-only:
+    certfile: ../certs/server.crt
+    keyfile: ../certs/server.key
+defaults:
+  cafile: ../certs/root.crt
+  timeout: 2
+  expect_name: ${env:CARGO_PKG_NAME}
+cases:
+  - name: leaf
+    broker: leaf-only
+    expect: missing_intermediate
+  - name: url
+    target: mqtts://localhost:1
+    tls_versions: ["1.3"]
+    no_sni: true
+    expect: ok
+"#,
+    );
+    let suite = load(std::slice::from_ref(&suite_dir)).expect("loads");
+    assert_eq!(suite.cases.len(), 2);
+    let leaf = &suite.cases[0];
+    assert_eq!(leaf.id, "a/leaf");
+    assert_eq!(leaf.target, CaseTarget::Profile("leaf-only".into()));
+    assert!(leaf.inputs.cafiles[0].ends_with("root.crt") && leaf.inputs.cafiles[0].exists());
+    assert_eq!(leaf.timeout.as_secs(), 2);
+    // cargo sets CARGO_PKG_NAME for test runs; the crate forbids the unsafe set_var.
+    assert_eq!(leaf.expect_name.as_deref(), Some("mqtls"));
+    let url = &suite.cases[1];
+    assert!(matches!(&url.target, CaseTarget::Url(t) if t.port == 1));
+    assert_eq!(url.sni, Some(None));
+    assert!(suite.profiles["leaf-only"].certfile.ends_with("server.crt"));
+}
+
+#[test]
+fn loader_errors_name_the_case_and_the_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "cases:\n  - name: a\n    cafile: nope.crt\n    expect: ok\n",
+            "case \"a\": cafile \"nope.crt\" does not exist",
+        ),
+        (
+            "cases:\n  - name: a\n    broker: ghost\n    expect: ok\n",
+            "unknown broker profile \"ghost\"",
+        ),
+        ("cases:\n  - name: a\n", "no expect"),
+        (
+            "cases:\n  - name: a\n    tls_versions: [\"1.4\"]\n    expect: ok\n",
+            "expected one of: 1.0, 1.1, 1.2, 1.3",
+        ),
+        (
+            "cases:\n  - name: a\n    mqtt: {password_env: MQTLS_SURELY_UNSET}\n    expect: ok\n",
+            "MQTLS_SURELY_UNSET is not set",
+        ),
+        (
+            "cases:\n  - name: a\n    expect: ok\n  - name: a\n    expect: ok\n",
+            "unique",
+        ),
+        ("cases: []\n", "no cases"),
+        (
+            "cases:\n  - name: a\n    target: mqtts://\n    expect: ok\n",
+            "no host name",
+        ),
+    ];
+    for (i, (text, words)) in cases.iter().enumerate() {
+        let path = write(dir.path(), &format!("bad{i}.yaml"), text);
+        let err = load(std::slice::from_ref(&path)).expect_err(text).to_string();
+        assert!(
+            err.starts_with(&path.display().to_string()) && err.contains(words),
+            "{text:?} → {err}"
+        );
+    }
+    let empty = dir.path().join("nothing");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    assert!(
+        load(&[empty])
+            .expect_err("empty dir")
+            .to_string()
+            .contains("no scenario files")
+    );
+}
