@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::{
-    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, MqttVersionArg,
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, MqttVersionArg, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Diagnose(args) => diagnose(&args, style).await,
         Command::Demo(args) => crate::demo::run(&args, style).await,
+        Command::Run(args) => run_suites(&args, style).await,
         Command::Certs(CertsCommand::Generate { dir }) => {
             let pki = crate::pki::generate(&dir).map_err(|e| Error::Certs(e.to_string()))?;
             println!(
@@ -56,6 +57,106 @@ async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
     } else {
         EXIT_PROBLEM
     })
+}
+
+async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
+    let target = args.target.as_deref().map(Target::parse).transpose()?;
+    let jobs = match args.jobs {
+        Some(0) => {
+            return Err(Error::Flag {
+                flag: "--jobs",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Some(n) => n,
+        None => 4 * std::thread::available_parallelism().map_or(2, usize::from),
+    };
+    let suite = crate::scenario::load(&args.suites)?;
+    let config = crate::run::RunConfig {
+        suites: args.suites.clone(),
+        target,
+        lab: args.lab.clone(),
+        jobs,
+    };
+    let used: std::collections::BTreeSet<&str> = suite
+        .cases
+        .iter()
+        .filter_map(|c| match &c.target {
+            crate::scenario::CaseTarget::Profile(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    let profiles = suite
+        .profiles
+        .iter()
+        .filter(|(name, _)| used.contains(name.as_str()))
+        .map(|(n, p)| (n.clone(), p.clone()))
+        .collect();
+    let lab = if config.lab.is_empty() {
+        crate::run::Lab::start(&[], &profiles).await?
+    } else {
+        // Stop the brokers on Ctrl-C too: dropping the lab kills them.
+        let lab = tokio::select! {
+            lab = crate::run::Lab::start(&config.lab, &profiles) => lab?,
+            _ = tokio::signal::ctrl_c() => return Err(Error::Lab("interrupted while starting the lab".into())),
+        };
+        lab
+    };
+    let bar = progress_bar(suite.cases.len() * config.lab.len().max(1), args.quiet);
+    let ticker = bar.clone();
+    let report = tokio::select! {
+        report = crate::run::run(&config, &suite, &lab, move |_| ticker.inc(1)) => report?,
+        _ = tokio::signal::ctrl_c() => {
+            drop(lab);
+            return Err(Error::Lab("interrupted; the lab brokers were stopped".into()));
+        }
+    };
+    bar.finish_and_clear();
+    drop(lab);
+    let write = |path: &std::path::Path, render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut buf = Vec::new();
+        render(&mut buf)
+            .and_then(|()| std::fs::write(path, &buf))
+            .map_err(|source| Error::WriteReport {
+                path: path.to_path_buf(),
+                source,
+            })
+    };
+    if let Some(path) = &args.json {
+        write(path, &|buf| {
+            serde_json::to_writer_pretty(&mut *buf, &report).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+            Ok(())
+        })?;
+    }
+    if let Some(path) = &args.markdown {
+        write(path, &|buf| report::suite::render_markdown(&report, buf))?;
+    }
+    if let Some(path) = &args.junit {
+        write(path, &|buf| report::suite::render_junit(&report, buf))?;
+    }
+    let mut out = std::io::stdout().lock();
+    report::suite::render_text(&report, style, args.quiet, &mut out).map_err(Error::Output)?;
+    Ok(if report.summary.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    })
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+fn progress_bar(len: usize, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Turns the flags into a validated request; every bad value is named.

@@ -40,6 +40,8 @@ pub enum Command {
     Diagnose(Box<DiagnoseArgs>),
     /// Show mqtls on three classic failures, on local brokers it starts itself.
     Demo(DemoArgs),
+    /// Run scenario suites (YAML) against a target or lab brokers, with expectations.
+    Run(RunArgs),
     /// Test certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -130,6 +132,35 @@ pub struct DiagnoseArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `mqtls run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (every *.yaml under a folder).
+    #[arg(required = true, value_name = "SUITE")]
+    pub suites: Vec<PathBuf>,
+    /// Target for cases that name neither a target nor a broker profile.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Start these brokers locally for cases with a broker profile.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "BROKERS")]
+    pub lab: Vec<crate::run::LabKind>,
+    /// Cases in flight at once (default: 4 per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the Markdown report here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Print only failures and the summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `mqtls demo`.

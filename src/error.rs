@@ -54,6 +54,20 @@ pub enum Error {
     /// The test PKI could not be written.
     #[error("certs: {0}")]
     Certs(String),
+    /// A scenario file could not be loaded.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// A lab broker could not be started.
+    #[error("lab: {0}")]
+    Lab(String),
+    /// A report file could not be written.
+    #[error("cannot write {path:?}: {source}")]
+    WriteReport {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The demo could not set up its brokers.
     #[error("demo: {0}")]
     Demo(String),

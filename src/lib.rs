@@ -18,6 +18,7 @@ pub mod logging;
 pub mod pki;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod target;
 pub mod x509;

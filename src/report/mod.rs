@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod suite;
 pub mod text;
 
 use std::io::{self, Write};

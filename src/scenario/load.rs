@@ -128,9 +128,22 @@ pub fn load(paths: &[PathBuf]) -> Result<Suite, ScenarioError> {
     }
     files.sort();
     files.dedup();
+    // Two passes: profiles first (a case may use a profile defined in another file), then cases.
+    let mut parsed = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file = parse(&path, &text)?;
+        parsed.push((path, text, file));
+    }
     let mut suite = Suite::default();
-    for file in files {
-        load_file(&file, &mut suite)?;
+    for (path, text, file) in &parsed {
+        load_profiles(path, text, file, &mut suite)?;
+    }
+    for (path, text, file) in &parsed {
+        load_cases(path, text, file, &mut suite)?;
     }
     Ok(suite)
 }
@@ -194,25 +207,25 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScenarioError>
     Ok(())
 }
 
-fn load_file(path: &Path, suite: &mut Suite) -> Result<(), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file = parse(path, &text)?;
-    if file.cases.is_empty() {
+fn load_profiles(
+    path: &Path,
+    text: &str,
+    file: &SuiteFile,
+    suite: &mut Suite,
+) -> Result<(), ScenarioError> {
+    // A file may hold only profiles, shared by the suites beside it.
+    if file.cases.is_empty() && file.profiles.is_empty() {
         return Err(ScenarioError::Parse {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: "no cases (expected `cases:` with at least one case)".into(),
+            message: "no cases and no profiles (expected `cases:` with at least one case)".into(),
         });
     }
-    let base = path.parent().unwrap_or(Path::new("."));
     let cx = FileContext {
         path,
-        text: &text,
-        base,
+        text,
+        base: path.parent().unwrap_or(Path::new(".")),
     };
     for (name, profile) in &file.profiles {
         let resolved = cx.profile(name, profile)?;
@@ -228,6 +241,20 @@ fn load_file(path: &Path, suite: &mut Suite) -> Result<(), ScenarioError> {
             }
         }
     }
+    Ok(())
+}
+
+fn load_cases(
+    path: &Path,
+    text: &str,
+    file: &SuiteFile,
+    suite: &mut Suite,
+) -> Result<(), ScenarioError> {
+    let cx = FileContext {
+        path,
+        text,
+        base: path.parent().unwrap_or(Path::new(".")),
+    };
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -156,7 +156,9 @@ fn loader_errors_name_the_case_and_the_problem() {
     ];
     for (i, (text, words)) in cases.iter().enumerate() {
         let path = write(dir.path(), &format!("bad{i}.yaml"), text);
-        let err = load(std::slice::from_ref(&path)).expect_err(text).to_string();
+        let err = load(std::slice::from_ref(&path))
+            .expect_err(text)
+            .to_string();
         assert!(
             err.starts_with(&path.display().to_string()) && err.contains(words),
             "{text:?} → {err}"

@@ -1,0 +1,531 @@
+//! `mqtls run`: every case of the suites, on every broker it names, on every backend,
+//! concurrently with a bound on probes in flight; the verdicts against the expectations.
+//!
+//! The lab brokers are started first (from the profiles the cases use) and stopped when the
+//! [`Lab`] is dropped, also on failure. Each case's CA file and client identity are parsed
+//! once and shared. Nothing here prints; `app` renders the [`RunReport`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::classify::DiagnosisCode;
+use crate::error::Error;
+use crate::evidence::Backend;
+use crate::inputs::{self, LoadedInputs};
+use crate::lab::{self, Mosquitto};
+use crate::probe::ProbeRequest;
+use crate::report::{DiagnoseReport, SCHEMA_VERSION, Tool};
+use crate::scenario::{Case, CaseTarget, Profile, Suite};
+use crate::target::Target;
+
+/// A broker kind the lab can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum LabKind {
+    /// mosquitto (Debian package): one process, one listener per profile.
+    Mosquitto,
+    /// RabbitMQ's MQTT plugin (Erlang/OTP TLS): one node per profile.
+    Rabbitmq,
+}
+
+impl LabKind {
+    /// The name used in reports and in `expect.brokers`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LabKind::Mosquitto => "mosquitto",
+            LabKind::Rabbitmq => "rabbitmq",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Suite files and folders.
+    pub suites: Vec<PathBuf>,
+    /// Target for cases that name none.
+    pub target: Option<Target>,
+    /// Lab brokers to start for cases with a broker profile.
+    pub lab: Vec<LabKind>,
+    /// Cases in flight at once.
+    pub jobs: usize,
+}
+
+/// One backend's verdict in one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendVerdict {
+    /// The backend.
+    pub backend: Backend,
+    /// The code the case expects.
+    pub expected: Option<DiagnosisCode>,
+    /// The code it got.
+    pub got: DiagnosisCode,
+    /// Expected warnings it did not carry.
+    pub missing_warnings: Vec<DiagnosisCode>,
+    /// Expected code and warnings met.
+    pub pass: bool,
+    /// The diagnosis summary, for the table.
+    pub summary: String,
+}
+
+/// One case on one broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// `<file stem>/<name>`.
+    pub case: String,
+    /// The scenario file.
+    pub file: String,
+    /// What the case shows.
+    pub description: Option<String>,
+    /// `mosquitto`, `rabbitmq` or `target`.
+    pub broker: String,
+    /// Every backend met its expectation.
+    pub pass: bool,
+    /// Per backend.
+    pub verdicts: Vec<BackendVerdict>,
+    /// The broker's log lines written while the case ran (failing cases only).
+    pub broker_log: Vec<String>,
+    /// The full diagnosis.
+    pub report: DiagnoseReport,
+}
+
+/// Totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Case × broker runs.
+    pub cases: usize,
+    /// Runs that met their expectation on every backend.
+    pub passed: usize,
+    /// Runs that did not.
+    pub failed: usize,
+    /// Backends used.
+    pub backends: Vec<Backend>,
+    /// Brokers used.
+    pub brokers: Vec<String>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The document version.
+    pub schema_version: u32,
+    /// mqtls and its version.
+    pub tool: Tool,
+    /// Totals.
+    pub summary: Summary,
+    /// Sorted by case, then broker.
+    pub results: Vec<CaseResult>,
+    /// Wall time of the run, ms.
+    pub elapsed_ms: f64,
+}
+
+/// Brokers started for a run; dropping it stops them.
+pub struct Lab {
+    mosquitto: Option<Mosquitto>,
+    rabbitmq: BTreeMap<String, lab::RabbitNode>,
+}
+
+impl Lab {
+    /// Starts the requested brokers with one listener (or node) per profile used.
+    pub async fn start(
+        kinds: &[LabKind],
+        profiles: &BTreeMap<String, Profile>,
+    ) -> Result<Lab, Error> {
+        let mut lab = Lab {
+            mosquitto: None,
+            rabbitmq: BTreeMap::new(),
+        };
+        if profiles.is_empty() {
+            return Ok(lab);
+        }
+        for kind in kinds {
+            match kind {
+                LabKind::Mosquitto => {
+                    let listeners = profiles
+                        .iter()
+                        .map(|(name, p)| mosquitto_listener(name, p))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    let broker = tokio::task::spawn_blocking(move || {
+                        Mosquitto::start(&listeners, std::time::Duration::from_secs(15))
+                    })
+                    .await
+                    .map_err(|e| Error::Lab(e.to_string()))?
+                    .map_err(|e| Error::Lab(format!("mosquitto: {e}")))?;
+                    lab.mosquitto = Some(broker);
+                }
+                LabKind::Rabbitmq => {
+                    let nodes: Vec<(String, lab::SslOptions)> = profiles
+                        .iter()
+                        .map(|(name, p)| Ok((name.clone(), rabbitmq_options(p)?)))
+                        .collect::<Result<_, Error>>()?;
+                    let started = tokio::task::spawn_blocking(move || {
+                        lab::RabbitNode::start_many(&nodes, std::time::Duration::from_secs(60))
+                    })
+                    .await
+                    .map_err(|e| Error::Lab(e.to_string()))?
+                    .map_err(|e| Error::Lab(format!("rabbitmq: {e}")))?;
+                    lab.rabbitmq = profiles.keys().cloned().zip(started).collect();
+                }
+            }
+        }
+        Ok(lab)
+    }
+
+    /// The address of `profile` on the broker `kind`.
+    fn port(&self, kind: LabKind, profile: &str) -> Option<u16> {
+        match kind {
+            LabKind::Mosquitto => self.mosquitto.as_ref()?.port(profile),
+            LabKind::Rabbitmq => self.rabbitmq.get(profile).map(lab::RabbitNode::port),
+        }
+    }
+
+    fn log_len(&self, kind: LabKind, profile: &str) -> usize {
+        self.log(kind, profile).len()
+    }
+
+    fn log(&self, kind: LabKind, profile: &str) -> String {
+        match kind {
+            LabKind::Mosquitto => self
+                .mosquitto
+                .as_ref()
+                .map(Mosquitto::log)
+                .unwrap_or_default(),
+            LabKind::Rabbitmq => self
+                .rabbitmq
+                .get(profile)
+                .map(lab::RabbitNode::log)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Where one case runs.
+#[derive(Debug, Clone)]
+struct Placement {
+    broker: String,
+    kind: Option<LabKind>,
+    profile: Option<String>,
+    target: Target,
+}
+
+/// Runs the suites; `on_done` is called after each case (for a progress bar).
+pub async fn run(
+    config: &RunConfig,
+    suite: &Suite,
+    lab: &Lab,
+    on_done: impl Fn(&CaseResult) + Send + Sync + 'static,
+) -> Result<RunReport, Error> {
+    let started = Instant::now();
+    let mut planned = Vec::new();
+    for case in &suite.cases {
+        for placement in placements(case, config, lab)? {
+            planned.push((case.clone(), placement));
+        }
+    }
+    let inputs = load_inputs_once(&planned)?;
+    let semaphore = Arc::new(Semaphore::new(config.jobs.max(1)));
+    let lab_logs = Arc::new(LabLogs::snapshot(lab, &planned));
+    let on_done = Arc::new(on_done);
+    let mut tasks = Vec::new();
+    for (case, placement) in planned {
+        let key = input_key(&case);
+        let loaded = Arc::clone(&inputs[&key]);
+        let semaphore = Arc::clone(&semaphore);
+        let on_done = Arc::clone(&on_done);
+        tasks.push(tokio::spawn(async move {
+            // The semaphore lives as long as the run; a closed one cannot happen.
+            let _permit = semaphore.acquire_owned().await.ok();
+            let result = run_case(&case, &placement, &loaded).await;
+            on_done(&result);
+            (result, placement)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        let (mut result, placement) = task
+            .await
+            .map_err(|e| Error::Lab(format!("a case task failed: {e}")))?;
+        if !result.pass
+            && let (Some(kind), Some(profile)) = (placement.kind, placement.profile.as_deref())
+        {
+            result.broker_log = lab_logs.lines_since(lab, kind, profile, placement.target.port);
+        }
+        results.push(result);
+    }
+    results.sort_by(|a, b| (&a.case, &a.broker).cmp(&(&b.case, &b.broker)));
+    let passed = results.iter().filter(|r| r.pass).count();
+    let mut backends: Vec<Backend> = suite
+        .cases
+        .iter()
+        .flat_map(|c| c.backends.clone())
+        .collect();
+    backends.sort();
+    backends.dedup();
+    let mut brokers: Vec<String> = results.iter().map(|r| r.broker.clone()).collect();
+    brokers.sort();
+    brokers.dedup();
+    Ok(RunReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        summary: Summary {
+            cases: results.len(),
+            passed,
+            failed: results.len() - passed,
+            backends,
+            brokers,
+        },
+        results,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placement>, Error> {
+    match &case.target {
+        CaseTarget::Url(t) => Ok(vec![Placement {
+            broker: "target".into(),
+            kind: None,
+            profile: None,
+            target: t.clone(),
+        }]),
+        CaseTarget::RunTarget => match &config.target {
+            Some(t) => Ok(vec![Placement {
+                broker: "target".into(),
+                kind: None,
+                profile: None,
+                target: t.clone(),
+            }]),
+            None => Err(Error::Flag {
+                flag: "--target",
+                value: case.id.clone(),
+                reason: "this case names neither a target nor a broker profile; pass --target URL"
+                    .into(),
+            }),
+        },
+        CaseTarget::Profile(profile) => {
+            if config.lab.is_empty() {
+                return Err(Error::Flag {
+                    flag: "--lab",
+                    value: case.id.clone(),
+                    reason: format!(
+                        "this case uses broker profile {profile:?}; pass --lab mosquitto,rabbitmq"
+                    ),
+                });
+            }
+            config
+                .lab
+                .iter()
+                .map(|&kind| {
+                    let port = lab.port(kind, profile).ok_or_else(|| {
+                        Error::Lab(format!(
+                            "{} has no listener for profile {profile:?}",
+                            kind.name()
+                        ))
+                    })?;
+                    Ok(Placement {
+                        broker: kind.name().into(),
+                        kind: Some(kind),
+                        profile: Some(profile.clone()),
+                        target: Target {
+                            scheme: crate::target::Scheme::Mqtts,
+                            host: "localhost".into(),
+                            port,
+                        },
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+type InputKey = (Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>);
+
+fn input_key(case: &Case) -> InputKey {
+    (
+        case.inputs.cafiles.clone(),
+        case.inputs.cert.clone(),
+        case.inputs.key.clone(),
+    )
+}
+
+/// Parses each distinct set of files once for the whole run.
+fn load_inputs_once(
+    planned: &[(Case, Placement)],
+) -> Result<BTreeMap<InputKey, Arc<LoadedInputs>>, Error> {
+    let mut out = BTreeMap::new();
+    for (case, _) in planned {
+        let key = input_key(case);
+        if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(key) {
+            slot.insert(Arc::new(inputs::load(&case.inputs)?));
+        }
+    }
+    Ok(out)
+}
+
+async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> CaseResult {
+    let target = placement.target.clone();
+    let sni = match &case.sni {
+        Some(choice) => choice.clone(),
+        None => target.ip().is_none().then(|| target.host.clone()),
+    };
+    let request = ProbeRequest {
+        expect_name: case
+            .expect_name
+            .clone()
+            .unwrap_or_else(|| target.host.clone()),
+        target,
+        sni,
+        tls_versions: case.tls_versions.clone(),
+        alpn: case.alpn.clone(),
+        mqtt: case.mqtt.clone(),
+        timeout: case.timeout,
+    };
+    let report = crate::diagnose::diagnose(request, loaded, &case.backends).await;
+    let required = case.expect.warnings_for(&placement.broker);
+    let verdicts: Vec<BackendVerdict> = report
+        .backends
+        .iter()
+        .map(|b| {
+            let expected = case.expect.code_for(&placement.broker, b.backend);
+            let missing_warnings: Vec<DiagnosisCode> = required
+                .iter()
+                .copied()
+                .filter(|w| b.outcome == crate::report::Outcome::Ok && !b.warnings.contains(w))
+                .collect();
+            BackendVerdict {
+                backend: b.backend,
+                expected,
+                got: b.diagnosis.code,
+                pass: expected.is_none_or(|e| e == b.diagnosis.code) && missing_warnings.is_empty(),
+                missing_warnings,
+                summary: b.diagnosis.summary.clone(),
+            }
+        })
+        .collect();
+    CaseResult {
+        case: case.id.clone(),
+        file: case.file.display().to_string(),
+        description: case.description.clone(),
+        broker: placement.broker.clone(),
+        pass: verdicts.iter().all(|v| v.pass),
+        verdicts,
+        broker_log: Vec::new(),
+        report,
+    }
+}
+
+/// Where each broker's log stood when the run began, to cut out a failing case's lines.
+struct LabLogs {
+    start: BTreeMap<(LabKind, String), usize>,
+}
+
+impl LabLogs {
+    fn snapshot(lab: &Lab, planned: &[(Case, Placement)]) -> LabLogs {
+        let mut start = BTreeMap::new();
+        for (_, p) in planned {
+            if let (Some(kind), Some(profile)) = (p.kind, &p.profile) {
+                start
+                    .entry((kind, profile.clone()))
+                    .or_insert_with(|| lab.log_len(kind, profile));
+            }
+        }
+        LabLogs { start }
+    }
+
+    /// Lines the broker wrote for this listener since the run began: those naming its port,
+    /// and the TLS errors between them (mosquitto logs them without the port).
+    fn lines_since(&self, lab: &Lab, kind: LabKind, profile: &str, port: u16) -> Vec<String> {
+        let from = self
+            .start
+            .get(&(kind, profile.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let log = lab.log(kind, profile);
+        let tail = log.get(from..).unwrap_or("");
+        let port_text = format!("port {port}");
+        let lines: Vec<String> = tail
+            .lines()
+            .filter(|l| match kind {
+                LabKind::Mosquitto => {
+                    l.contains(&port_text)
+                        || l.contains("OpenSSL Error")
+                        || l.contains("alert")
+                        || l.contains("disconnected")
+                }
+                LabKind::Rabbitmq => {
+                    l.contains("TLS")
+                        || l.contains("ssl")
+                        || l.contains("MQTT")
+                        || l.contains("mqtt")
+                }
+            })
+            .map(str::to_string)
+            .collect();
+        let keep = lines.len().saturating_sub(20);
+        lines[keep..].to_vec()
+    }
+}
+
+fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
+    let users = p
+        .users
+        .iter()
+        .map(|u| {
+            std::env::var(&u.password_env)
+                .map(|pw| (u.name.clone(), pw))
+                .map_err(|_| Error::MissingEnv {
+                    flag: "profile users.password_env",
+                    var: u.password_env.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lab::Listener {
+        name: name.to_string(),
+        tls: Some(lab::ListenerTls {
+            cafile: p.cafile.as_ref().map(PathBuf::from),
+            certfile: PathBuf::from(&p.certfile),
+            keyfile: PathBuf::from(&p.keyfile),
+            require_certificate: p.require_certificate,
+            tls_version: p.min_tls_version.as_deref().map(|v| format!("tlsv{v}")),
+            use_identity_as_username: false,
+            ciphers: p.ciphers.clone(),
+            crlfile: p.crlfile.as_ref().map(PathBuf::from),
+        }),
+        allow_anonymous: p.allow_anonymous,
+        users,
+    })
+}
+
+fn rabbitmq_options(p: &Profile) -> Result<lab::SslOptions, Error> {
+    let users = p
+        .users
+        .iter()
+        .map(|u| {
+            std::env::var(&u.password_env)
+                .map(|pw| (u.name.clone(), pw))
+                .map_err(|_| Error::MissingEnv {
+                    flag: "profile users.password_env",
+                    var: u.password_env.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let versions = match p.min_tls_version.as_deref() {
+        Some("1.3") => vec!["tlsv1.3".to_string()],
+        Some("1.2") => vec!["tlsv1.3".to_string(), "tlsv1.2".to_string()],
+        Some(v) => vec![format!("tlsv{v}")],
+        None => Vec::new(),
+    };
+    Ok(lab::SslOptions {
+        cacertfile: p.cafile.as_ref().map(PathBuf::from),
+        certfile: PathBuf::from(&p.certfile),
+        keyfile: PathBuf::from(&p.keyfile),
+        verify_peer: p.require_certificate,
+        fail_if_no_peer_cert: p.require_certificate,
+        versions,
+        allow_anonymous: p.allow_anonymous,
+        users,
+    })
+}

@@ -1,0 +1,127 @@
+//! `mqtls run` end to end: the bundled suite against a real mosquitto, reports written, and a
+//! wrong expectation that must fail the run with the reason in the table.
+
+use std::process::Command;
+
+fn mosquitto_available() -> bool {
+    let found = mqtls::lab::mosquitto_binary().is_some();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but mosquitto is not installed"
+        );
+        eprintln!("note: mosquitto not installed; skipping");
+    }
+    found
+}
+
+fn mqtls() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mqtls"))
+}
+
+#[test]
+fn bundled_suite_passes_on_mosquitto_and_writes_every_report() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, md, xml) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.md"),
+        dir.path().join("r.xml"),
+    );
+    let out = mqtls()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/", "--lab", "mosquitto", "--json"])
+        .arg(&json)
+        .arg("--markdown")
+        .arg(&md)
+        .arg("--junit")
+        .arg(&xml)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    assert_eq!(report["schema_version"], 1);
+    let cases = report["summary"]["cases"].as_u64().expect("count");
+    assert!(cases >= 20, "the bundled suite has {cases} cases");
+    assert_eq!(report["summary"]["failed"], 0);
+    let results = report["results"].as_array().expect("results");
+    assert!(
+        results.iter().all(|r| r["broker"] == "mosquitto"
+            && r["verdicts"].as_array().is_some_and(|v| v.len() == 2))
+    );
+    let markdown = std::fs::read_to_string(&md).expect("markdown written");
+    assert!(
+        markdown.contains("| case | mosquitto / openssl | mosquitto / rustls |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Where rustls and OpenSSL disagree"),
+        "{markdown}"
+    );
+    let junit = std::fs::read_to_string(&xml).expect("junit written");
+    assert!(
+        junit.contains("<testsuite name=\"mosquitto\"") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+    assert!(stdout.contains("passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_the_run_and_says_why() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let certs = dir.path().join("certs");
+    mqtls::pki::generate(&certs).expect("pki");
+    let suite = dir.path().join("wrong.yaml");
+    std::fs::write(
+        &suite,
+        "profiles:\n  leaf:\n    certfile: certs/server.crt\n    keyfile: certs/server.key\n\
+cases:\n  - name: claims-ok\n    broker: leaf\n    cafile: certs/root.crt\n    expect: ok\n",
+    )
+    .expect("write");
+    let out = mqtls()
+        .current_dir(root)
+        .arg("run")
+        .arg(&suite)
+        .args(["--lab", "mosquitto"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL wrong/claims-ok on mosquitto"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expected ok, got missing_intermediate"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 runs: 0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn bad_suites_exit_2_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let suite = dir.path().join("typo.yaml");
+    std::fs::write(&suite, "cases:\n  - name: a\n    expct: ok\n").expect("write");
+    let out = mqtls().arg("run").arg(&suite).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("typo.yaml:3:") && stderr.contains("unknown field `expct`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
