@@ -5,7 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::{
-    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, MqttVersionArg, RunArgs,
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, LabCommand,
+    MqttVersionArg, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -33,6 +34,30 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diagnose(args) => diagnose(&args, style).await,
         Command::Demo(args) => crate::demo::run(&args, style).await,
         Command::Run(args) => run_suites(&args, style).await,
+        Command::Lab(LabCommand::Render {
+            suites,
+            broker,
+            profile,
+            port,
+        }) => {
+            let suite = crate::scenario::load(&suites)?;
+            let mut found = false;
+            for (name, p) in &suite.profiles {
+                if profile.as_deref().is_none_or(|want| want == name) {
+                    found = true;
+                    println!("{}", crate::lab::render::render(broker, name, p, port));
+                }
+            }
+            if !found {
+                let known: Vec<&str> = suite.profiles.keys().map(String::as_str).collect();
+                return Err(Error::Flag {
+                    flag: "--profile",
+                    value: profile.unwrap_or_default(),
+                    reason: format!("no such profile (expected one of: {})", known.join(", ")),
+                });
+            }
+            Ok(EXIT_OK)
+        }
         Command::Certs(CertsCommand::Generate { dir }) => {
             let pki = crate::pki::generate(&dir).map_err(|e| Error::Certs(e.to_string()))?;
             println!(

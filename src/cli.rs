@@ -45,6 +45,29 @@ pub enum Command {
     /// Test certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Lab brokers.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+/// `mqtls lab ...`.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Print the broker configuration of the suites' profiles (mosquitto, RabbitMQ, EMQX).
+    Render {
+        /// Scenario files or folders holding the profiles.
+        #[arg(required = true, value_name = "SUITE")]
+        suites: Vec<PathBuf>,
+        /// The broker to render for.
+        #[arg(long, value_enum)]
+        broker: crate::lab::render::BrokerKind,
+        /// Only this profile.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// Listener port to write.
+        #[arg(long, default_value_t = 8883)]
+        port: u16,
+    },
 }
 
 /// `mqtls certs ...`.

@@ -7,6 +7,7 @@
 
 pub mod mosquitto;
 pub mod rabbitmq;
+pub mod render;
 pub mod responder;
 pub mod wire;
 

@@ -341,7 +341,7 @@ impl FileContext<'_> {
                 ),
             ));
         }
-        Ok(path)
+        Ok(std::fs::canonicalize(&path).unwrap_or(path))
     }
 
     fn env(&self, case: &str, key: &str, var: &str) -> Result<String, ScenarioError> {

@@ -1,0 +1,191 @@
+//! A broker profile rendered as each broker's own configuration, for users who run the broker
+//! themselves: a mosquitto `listener` block, RabbitMQ `rabbitmq.conf` keys, and EMQX's
+//! `listeners.ssl.default` (EMQX is not installable here, so that rendering is untested
+//! against a real EMQX). Pure functions of the profile.
+
+use std::fmt::Write as _;
+
+use crate::scenario::Profile;
+
+/// A broker whose configuration can be rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrokerKind {
+    /// mosquitto.conf.
+    Mosquitto,
+    /// rabbitmq.conf (new-style sysctl format).
+    Rabbitmq,
+    /// EMQX 5 HOCON (`emqx.conf`).
+    Emqx,
+}
+
+/// The configuration of `profile` for `broker`, listening on `port`.
+pub fn render(broker: BrokerKind, name: &str, profile: &Profile, port: u16) -> String {
+    match broker {
+        BrokerKind::Mosquitto => mosquitto(name, profile, port),
+        BrokerKind::Rabbitmq => rabbitmq(name, profile, port),
+        BrokerKind::Emqx => emqx(name, profile, port),
+    }
+}
+
+fn mosquitto(name: &str, p: &Profile, port: u16) -> String {
+    let mut s = format!("# profile {name}\nper_listener_settings true\nlistener {port}\n");
+    let _ = writeln!(s, "certfile {}\nkeyfile {}", p.certfile, p.keyfile);
+    if let Some(ca) = &p.cafile {
+        let _ = writeln!(s, "cafile {ca}");
+    }
+    if p.require_certificate {
+        s.push_str("require_certificate true\n");
+    }
+    if let Some(v) = &p.min_tls_version {
+        let _ = writeln!(s, "tls_version tlsv{v}");
+    }
+    if let Some(c) = &p.ciphers {
+        let _ = writeln!(s, "ciphers {c}");
+    }
+    if let Some(crl) = &p.crlfile {
+        let _ = writeln!(s, "crlfile {crl}");
+    }
+    let _ = writeln!(s, "allow_anonymous {}", p.allow_anonymous);
+    if !p.users.is_empty() {
+        s.push_str("password_file /etc/mosquitto/passwd   # mosquitto_passwd -c /etc/mosquitto/passwd USER\n");
+    }
+    s
+}
+
+fn rabbitmq(name: &str, p: &Profile, port: u16) -> String {
+    let mut s = format!("# profile {name}\nmqtt.listeners.ssl.default = {port}\n");
+    let _ = writeln!(
+        s,
+        "ssl_options.certfile = {}\nssl_options.keyfile = {}",
+        p.certfile, p.keyfile
+    );
+    if let Some(ca) = &p.cafile {
+        let _ = writeln!(s, "ssl_options.cacertfile = {ca}");
+    }
+    let verify = if p.require_certificate {
+        "verify_peer"
+    } else {
+        "verify_none"
+    };
+    let _ = writeln!(s, "ssl_options.verify = {verify}");
+    let _ = writeln!(
+        s,
+        "ssl_options.fail_if_no_peer_cert = {}",
+        p.require_certificate
+    );
+    match p.min_tls_version.as_deref() {
+        Some("1.3") => s.push_str("ssl_options.versions.1 = tlsv1.3\n"),
+        Some("1.2") => {
+            s.push_str("ssl_options.versions.1 = tlsv1.3\nssl_options.versions.2 = tlsv1.2\n")
+        }
+        Some(v) => {
+            let _ = writeln!(s, "ssl_options.versions.1 = tlsv{v}");
+        }
+        None => {}
+    }
+    if let Some(c) = &p.ciphers {
+        for (i, cipher) in c.split(':').enumerate() {
+            let _ = writeln!(s, "ssl_options.ciphers.{} = {cipher}", i + 1);
+        }
+    }
+    if p.crlfile.is_some() {
+        s.push_str(
+            "# CRLs: RabbitMQ takes ssl_options.crl_check with a CRL cache directory, not a file\n",
+        );
+    }
+    let _ = writeln!(s, "mqtt.allow_anonymous = {}", p.allow_anonymous);
+    s
+}
+
+fn emqx(name: &str, p: &Profile, port: u16) -> String {
+    let mut s = format!(
+        "# profile {name} (EMQX 5, untested here: EMQX is not installable on this machine)\n"
+    );
+    let _ = writeln!(
+        s,
+        "listeners.ssl.default {{\n  bind = \"0.0.0.0:{port}\"\n  ssl_options {{"
+    );
+    let _ = writeln!(
+        s,
+        "    certfile = \"{}\"\n    keyfile = \"{}\"",
+        p.certfile, p.keyfile
+    );
+    if let Some(ca) = &p.cafile {
+        let _ = writeln!(s, "    cacertfile = \"{ca}\"");
+    }
+    let verify = if p.require_certificate {
+        "verify_peer"
+    } else {
+        "verify_none"
+    };
+    let _ = writeln!(
+        s,
+        "    verify = {verify}\n    fail_if_no_peer_cert = {}",
+        p.require_certificate
+    );
+    match p.min_tls_version.as_deref() {
+        Some("1.3") => s.push_str("    versions = [tlsv1.3]\n"),
+        Some("1.2") => s.push_str("    versions = [tlsv1.3, tlsv1.2]\n"),
+        Some(v) => {
+            let _ = writeln!(s, "    versions = [tlsv{v}]");
+        }
+        None => {}
+    }
+    if let Some(c) = &p.ciphers {
+        let list: Vec<String> = c.split(':').map(|x| format!("\"{x}\"")).collect();
+        let _ = writeln!(s, "    ciphers = [{}]", list.join(", "));
+    }
+    s.push_str("  }\n}\n");
+    if !p.allow_anonymous {
+        s.push_str("# anonymous access is governed by EMQX authentication settings (authentication = [...])\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mtls() -> Profile {
+        Profile {
+            certfile: "/etc/certs/server-fullchain.crt".into(),
+            keyfile: "/etc/certs/server.key".into(),
+            cafile: Some("/etc/certs/ca.crt".into()),
+            require_certificate: true,
+            min_tls_version: Some("1.2".into()),
+            ciphers: None,
+            crlfile: None,
+            allow_anonymous: true,
+            users: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_broker_gets_its_own_keys() {
+        let m = render(BrokerKind::Mosquitto, "mtls", &mtls(), 8883);
+        assert!(
+            m.contains("listener 8883")
+                && m.contains("require_certificate true")
+                && m.contains("tls_version tlsv1.2"),
+            "{m}"
+        );
+        let r = render(BrokerKind::Rabbitmq, "mtls", &mtls(), 8883);
+        assert!(
+            r.contains("ssl_options.verify = verify_peer")
+                && r.contains("ssl_options.fail_if_no_peer_cert = true"),
+            "{r}"
+        );
+        assert!(r.contains("ssl_options.versions.2 = tlsv1.2"), "{r}");
+        let e = render(BrokerKind::Emqx, "mtls", &mtls(), 8883);
+        assert!(
+            e.contains("listeners.ssl.default {")
+                && e.contains("cacertfile = \"/etc/certs/ca.crt\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("versions = [tlsv1.3, tlsv1.2]")
+                && e.contains("fail_if_no_peer_cert = true"),
+            "{e}"
+        );
+    }
+}
