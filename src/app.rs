@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::{
-    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, LabCommand,
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, InspectArgs, LabCommand,
     MqttVersionArg, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
@@ -13,7 +13,7 @@ use crate::evidence::Backend;
 use crate::inputs::{self, InputPaths};
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::probe::{ProbeRequest, TlsVersion};
-use crate::report::{self, Style};
+use crate::report::{self, Format, Style};
 use crate::target::Target;
 
 /// The longest `--timeout` accepted: an hour per phase is already absurd for a probe.
@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diagnose(args) => diagnose(&args, style).await,
         Command::Demo(args) => crate::demo::run(&args, style).await,
         Command::Run(args) => run_suites(&args, style).await,
+        Command::Inspect(args) => inspect(&args),
         Command::Lab(LabCommand::Render {
             suites,
             broker,
@@ -170,6 +171,57 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
     })
 }
 
+fn inspect(args: &InspectArgs) -> Result<u8, Error> {
+    pair(&args.cert, &args.key)?;
+    let key_password = match &args.key_password_env {
+        Some(var) => Some(env(var, "--key-password-env")?),
+        None => None,
+    };
+    let checked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let input = crate::inspect::InspectInput {
+        paths: InputPaths {
+            cafiles: args.cafile.clone(),
+            cert: args.cert.clone(),
+            key: args.key.clone(),
+            key_password,
+        },
+        server_cert: args.server_cert.clone(),
+        expect_name: args.expect_name.clone(),
+        checked_at,
+    };
+    let report = crate::inspect::inspect(&input)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => crate::inspect::render_json(&report, &mut out),
+        Format::Text | Format::Markdown => crate::inspect::render_text(&report, &mut out),
+    }
+    .map_err(Error::Output)?;
+    Ok(if report.has_errors() {
+        EXIT_PROBLEM
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `--cert` and `--key` go together.
+fn pair(cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>) -> Result<(), Error> {
+    match (cert, key) {
+        (Some(cert), None) => Err(Error::Flag {
+            flag: "--cert",
+            value: cert.display().to_string(),
+            reason: "given without --key (the client certificate needs its private key)".into(),
+        }),
+        (None, Some(key)) => Err(Error::Flag {
+            flag: "--key",
+            value: key.display().to_string(),
+            reason: "given without --cert (the private key needs its certificate)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
 fn progress_bar(len: usize, quiet: bool) -> indicatif::ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
@@ -189,23 +241,7 @@ pub fn diagnose_config(
     args: &DiagnoseArgs,
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
-    match (&args.cert, &args.key) {
-        (Some(cert), None) => {
-            return Err(Error::Flag {
-                flag: "--cert",
-                value: cert.display().to_string(),
-                reason: "given without --key (the client certificate needs its private key)".into(),
-            });
-        }
-        (None, Some(key)) => {
-            return Err(Error::Flag {
-                flag: "--key",
-                value: key.display().to_string(),
-                reason: "given without --cert (the private key needs its certificate)".into(),
-            });
-        }
-        _ => {}
-    }
+    pair(&args.cert, &args.key)?;
     let timeout = parse_timeout(&args.timeout)?;
     let mut tls_versions = Vec::new();
     for v in &args.tls_versions {

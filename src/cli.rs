@@ -42,6 +42,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run scenario suites (YAML) against a target or lab brokers, with expectations.
     Run(RunArgs),
+    /// Check your own certificate and key files offline, with both TLS stacks.
+    Inspect(InspectArgs),
     /// Test certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -153,6 +155,32 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "SECONDS", default_value = "5")]
     pub timeout: String,
     /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `mqtls inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Trust anchors (PEM bundle); repeatable. Without it: the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub cafile: Vec<PathBuf>,
+    /// Client certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Environment variable holding the password of an encrypted --key.
+    #[arg(long, value_name = "VAR")]
+    pub key_password_env: Option<String>,
+    /// The broker's certificate chain (PEM, leaf first), e.g. its certfile.
+    #[arg(long, value_name = "FILE")]
+    pub server_cert: Option<PathBuf>,
+    /// The name clients connect with (checked against the server certificate's SANs).
+    #[arg(long, value_name = "NAME")]
+    pub expect_name: Option<String>,
+    /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -13,6 +13,7 @@ pub mod diagnose;
 pub mod error;
 pub mod evidence;
 pub mod inputs;
+pub mod inspect;
 pub mod lab;
 pub mod logging;
 pub mod pki;
