@@ -173,7 +173,7 @@ fn load_identity(
             cert: cert_name,
             key: key_name,
             detail: format!(
-                "{} holds the certificate of {} ({}); {} holds a {} key that is not its private key",
+                "{} holds the certificate of {} ({}); {} holds an {} key that is not its private key",
                 cert_path.display(),
                 summary.subject,
                 summary.key,
@@ -239,7 +239,13 @@ fn parse_key(
 fn key_kind(key: &PKey<Private>) -> String {
     match key.id() {
         openssl::pkey::Id::RSA => format!("RSA {}", key.bits()),
-        openssl::pkey::Id::EC => format!("EC {}", key.bits()),
+        // Named like CertSummary::key, so the two sides of a mismatch read alike.
+        openssl::pkey::Id::EC => match key.bits() {
+            256 => "EC P-256".into(),
+            384 => "EC P-384".into(),
+            521 => "EC P-521".into(),
+            bits => format!("EC {bits}"),
+        },
         openssl::pkey::Id::ED25519 => "Ed25519".into(),
         other => format!("{other:?}"),
     }
