@@ -35,6 +35,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Demo(args) => crate::demo::run(&args, style).await,
         Command::Run(args) => run_suites(&args, style).await,
         Command::Inspect(args) => inspect(&args),
+        Command::Schema => {
+            print!("{}", report::schema::schema_json());
+            Ok(EXIT_OK)
+        }
         Command::Lab(LabCommand::Render {
             suites,
             broker,

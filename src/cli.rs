@@ -50,6 +50,8 @@ pub enum Command {
     /// Lab brokers.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Print the JSON Schema of mqtls's JSON documents (committed as reports/schema.json).
+    Schema,
 }
 
 /// `mqtls lab ...`.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::x509::CertSummary;
 
 /// A TLS client implementation that mqtls probes with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// rustls with the aws-lc-rs provider and webpki verification.
@@ -40,7 +40,7 @@ impl std::fmt::Display for Backend {
 
 /// How far a connection got. A failed probe records the phase it failed in; a TLS alert that
 /// arrives after the handshake (TLS 1.3 client-certificate rejections) still counts as `Tls`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Turning the host name into addresses.
@@ -69,7 +69,7 @@ impl Phase {
 }
 
 /// A TLS alert (RFC 8446 §6), with its registered name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alert {
     /// The alert description number on the wire.
     pub code: u8,
@@ -146,7 +146,7 @@ impl std::fmt::Display for Alert {
 }
 
 /// What went wrong, normalised across backends. `None` in [`Evidence::failure`] means success.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Failure {
     /// The host name did not resolve.
@@ -217,7 +217,7 @@ pub enum Failure {
 }
 
 /// Why a client refused the broker's certificate, normalised across backends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum CertProblem {
     /// No trust anchor issued the chain (rustls `UnknownIssuer`, OpenSSL 2/20/21).
@@ -269,7 +269,7 @@ pub enum CertProblem {
 }
 
 /// One error reported by a certificate verifier, with where in the chain it applies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerifyError {
     /// Depth in the presented chain (0 = the broker's own certificate), when known.
     pub depth: Option<u32>,
@@ -280,7 +280,7 @@ pub struct VerifyError {
 }
 
 /// What was negotiated. Fields are `None` when the handshake did not get that far.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TlsSession {
     /// `TLSv1.3`, `TLSv1.2`, ...
     pub version: Option<String>,
@@ -291,7 +291,7 @@ pub struct TlsSession {
 }
 
 /// The CONNACK the broker sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConnAck {
     /// The MQTT version of the exchange (`3.1.1` or `5`).
     pub mqtt_version: String,
@@ -304,7 +304,7 @@ pub struct ConnAck {
 }
 
 /// Which side ended the connection, when it ended early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Closer {
     /// The broker closed (FIN) or reset (RST) the connection.
@@ -314,7 +314,7 @@ pub enum Closer {
 }
 
 /// Milliseconds spent in each phase; `None` for phases not reached.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timings {
     /// Name resolution.
     pub resolve_ms: Option<f64>,
@@ -327,7 +327,7 @@ pub struct Timings {
 }
 
 /// Everything one probe of one backend observed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// The backend that produced this evidence.
     pub backend: Backend,

@@ -53,7 +53,7 @@ pub struct InspectInput {
 }
 
 /// The result of `mqtls inspect`: what each file holds, the findings and the stacks' verdicts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InspectReport {
     /// Version of this document's shape (shared with `diagnose`).
     pub schema_version: u32,
@@ -87,7 +87,7 @@ impl InspectReport {
 }
 
 /// One file (or several `--cafile`s) and the certificates it holds, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileReport {
     /// The path as given (several CA files are joined with `, `).
     pub path: String,
@@ -96,7 +96,7 @@ pub struct FileReport {
 }
 
 /// One problem in the user's files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// The catalogue code.
     pub code: Code,
@@ -111,7 +111,7 @@ pub struct Finding {
 }
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Connections will fail (on at least one stack).
@@ -121,7 +121,7 @@ pub enum Severity {
 }
 
 /// One stack's offline verdict on the server chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StackVerdict {
     /// The stack.
     pub backend: Backend,
@@ -132,7 +132,7 @@ pub struct StackVerdict {
 }
 
 /// The path from the broker's leaf up to a trust anchor, as far as it goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChainExplained {
     /// Leaf first; each next step is the issuer of the one before.
     pub steps: Vec<ChainStep>,
@@ -141,7 +141,7 @@ pub struct ChainExplained {
 }
 
 /// One certificate of the path and where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChainStep {
     /// Its subject.
     pub subject: String,
@@ -155,7 +155,7 @@ pub struct ChainStep {
 }
 
 /// How the path ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChainEnd {
     /// At a CA or self-signed certificate the CA file holds.

@@ -56,7 +56,7 @@ pub struct RunConfig {
 }
 
 /// One backend's verdict in one case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BackendVerdict {
     /// The backend.
     pub backend: Backend,
@@ -73,7 +73,7 @@ pub struct BackendVerdict {
 }
 
 /// One case on one broker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseResult {
     /// `<file stem>/<name>`.
     pub case: String,
@@ -94,7 +94,7 @@ pub struct CaseResult {
 }
 
 /// Totals.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Case × broker runs.
     pub cases: usize,
@@ -109,7 +109,7 @@ pub struct Summary {
 }
 
 /// The whole run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     /// The document version.
     pub schema_version: u32,

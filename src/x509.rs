@@ -15,7 +15,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 /// The facts about one certificate that reports show and the classifier relates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CertSummary {
     /// Subject DN in OpenSSL-like order, e.g. `CN=localhost, O=mqtls lab`.
     pub subject: String,

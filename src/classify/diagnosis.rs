@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A stable diagnosis code. Serialized in snake_case; never renamed, only added to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosisCode {
     /// TCP, TLS and MQTT CONNECT/CONNACK all succeeded.
@@ -116,7 +116,7 @@ impl std::fmt::Display for DiagnosisCode {
 }
 
 /// A diagnosis: what happened, the evidence it rests on, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     /// The stable code.
     pub code: DiagnosisCode,

@@ -19,7 +19,7 @@ use crate::probe::followup::{FollowUpPlan, FollowUps};
 use crate::x509::CertSummary;
 
 /// Where the trust anchors came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TrustSource {
     /// The system's root store.
@@ -32,7 +32,7 @@ pub enum TrustSource {
 }
 
 /// What the user trusts, analysed independently of either TLS stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TrustFacts {
     /// Where the anchors came from.
     pub source: TrustSource,
@@ -61,7 +61,7 @@ impl TrustFacts {
 }
 
 /// Why the client certificate or key given could not be used; found locally, before connecting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum IdentityProblem {
     /// The certificate file holds no usable certificate.
@@ -136,7 +136,7 @@ pub struct Context<'a> {
 }
 
 /// The verdict for one backend: its diagnosis and its warnings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// The diagnosis.
     pub diagnosis: Diagnosis,

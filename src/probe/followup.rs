@@ -18,7 +18,7 @@ use crate::evidence::{Backend, Evidence, Failure};
 use crate::x509::CertSummary;
 
 /// The follow-up probes run for one diagnosis, and what they found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct FollowUps {
     /// A plain MQTT CONNECT on a fresh connection (for `plaintext_port`).
     pub plain_connect: Option<super::PlainProbe>,
@@ -48,7 +48,7 @@ impl FollowUpPlan {
 }
 
 /// What one handshake-only attempt saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HandshakeProbe {
     /// The only version offered, or `None` for the library's full range.
     pub version: Option<TlsVersion>,

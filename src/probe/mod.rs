@@ -28,7 +28,7 @@ use mqtt::{ConnectSettings, MqttError};
 use tap::{Tap, TapHandle};
 
 /// A TLS protocol version a probe may offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum TlsVersion {
     /// TLS 1.0 (OpenSSL only, at security level 0).
     #[serde(rename = "1.0")]
@@ -148,7 +148,7 @@ pub struct Prober {
 
 /// What a plain (non-TLS) MQTT CONNECT on a fresh connection got: the confirmation probe for
 /// `plaintext_port`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlainProbe {
     /// The CONNACK, if one came.
     pub connack: Option<ConnAck>,

@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod schema;
 pub mod suite;
 pub mod text;
 
@@ -56,7 +57,7 @@ pub fn render(
 }
 
 /// The tool that wrote a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     /// `mqtls`.
     pub name: String,
@@ -75,7 +76,7 @@ impl Tool {
 }
 
 /// What was probed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetInfo {
     /// Host name or IP.
     pub host: String,
@@ -92,7 +93,7 @@ pub struct TargetInfo {
 }
 
 /// The user's files as mqtls read them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Inputs {
     /// The trust anchors.
     pub trust: TrustFacts,
@@ -103,7 +104,7 @@ pub struct Inputs {
 }
 
 /// Alerts seen on the connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alerts {
     /// Received from the broker.
     pub received: Option<AlertInfo>,
@@ -112,7 +113,7 @@ pub struct Alerts {
 }
 
 /// An alert with its name, for readers of the JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertInfo {
     /// The alert number.
     pub code: u8,
@@ -130,7 +131,7 @@ impl From<Alert> for AlertInfo {
 }
 
 /// Whether a backend connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// TCP, TLS and CONNACK success.
@@ -140,7 +141,7 @@ pub enum Outcome {
 }
 
 /// One backend's result: the evidence and its verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BackendReport {
     /// `rustls` or `openssl`.
     pub backend: Backend,
@@ -220,7 +221,7 @@ impl BackendReport {
 }
 
 /// Values that differ from run to run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Meta {
     /// The clock the verdicts used, RFC 3339.
     pub checked_at: String,
@@ -229,7 +230,7 @@ pub struct Meta {
 }
 
 /// The whole `diagnose` result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiagnoseReport {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -406,12 +406,14 @@ impl FileContext<'_> {
             (_, Some(profile)) => {
                 if !suite.profiles.contains_key(&profile) {
                     let known: Vec<&str> = suite.profiles.keys().map(String::as_str).collect();
+                    let hint = if known.is_empty() {
+                        "no profiles are loaded: also pass the file that defines them, e.g. scenarios/profiles.yaml".to_string()
+                    } else {
+                        format!("expected one of: {}", known.join(", "))
+                    };
                     return Err(self.invalid(
                         &name,
-                        &format!(
-                            "unknown broker profile {profile:?} (expected one of: {})",
-                            known.join(", ")
-                        ),
+                        &format!("unknown broker profile {profile:?} ({hint})"),
                     ));
                 }
                 CaseTarget::Profile(profile)
