@@ -12,11 +12,11 @@ use super::DiagnoseReport;
 #[expect(dead_code, reason = "describes the documents; never constructed")]
 enum Document {
     /// `mqtls diagnose --format json`.
-    Diagnose(DiagnoseReport),
+    Diagnose(Box<DiagnoseReport>),
     /// `mqtls run --json`.
-    Run(RunReport),
+    Run(Box<RunReport>),
     /// `mqtls inspect --format json`.
-    Inspect(InspectReport),
+    Inspect(Box<InspectReport>),
 }
 
 /// The schema, pretty-printed with a trailing newline.
