@@ -50,7 +50,7 @@ pub fn mosquitto_binary() -> Option<PathBuf> {
     on_path.or_else(|| Some(PathBuf::from(DEBIAN_MOSQUITTO)).filter(|p| p.is_file()))
 }
 
-/// Errors starting the lab broker.
+/// Errors starting a lab broker (mosquitto, or a RabbitMQ node of [`crate::lab::rabbitmq`]).
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     /// No mosquitto binary was found.
@@ -99,6 +99,47 @@ pub enum LabError {
         /// Names of the listeners that never accepted a connection.
         pending: Vec<String>,
         /// The last lines of its log and stderr.
+        log_tail: String,
+    },
+    /// No `rabbitmq-server` script was found (see [`crate::lab::rabbitmq_binary`]).
+    #[error(
+        "rabbitmq-server not found (set $MQTLS_RABBITMQ_SERVER, install it at \
+         /usr/lib/rabbitmq/bin/rabbitmq-server with `apt-get install rabbitmq-server`, or put \
+         `rabbitmq-server` on PATH)"
+    )]
+    RabbitmqNotFound,
+    /// Running as root, but there is no `rabbitmq` user to run a node as.
+    #[error("no `{user}` user in /etc/passwd to run RabbitMQ as (install rabbitmq-server)")]
+    NoBrokerUser {
+        /// The user looked for.
+        user: &'static str,
+    },
+    /// A directory on the way to the node's files cannot be entered by the broker's user.
+    #[error("{path} is not traversable by the `rabbitmq` user (mode {mode:o}); set TMPDIR")]
+    NotTraversable {
+        /// The directory lacking the others-execute bit.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A RabbitMQ node exited (or its epmd did) before its MQTT TLS listener was up.
+    #[error("rabbitmq node {node} exited early ({status}); log tail:\n{log_tail}")]
+    NodeExited {
+        /// Erlang node name, e.g. `mqtls-1-4242@localhost`.
+        node: String,
+        /// Exit status of the process that died.
+        status: ExitStatus,
+        /// The last lines of the node's log and stdout/stderr.
+        log_tail: String,
+    },
+    /// A RabbitMQ node's MQTT TLS listener did not answer a ClientHello before the deadline.
+    #[error("rabbitmq node {node} not ready after {waited:?}; log tail:\n{log_tail}")]
+    NodeNotReady {
+        /// Erlang node name.
+        node: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last lines of the node's log and stdout/stderr.
         log_tail: String,
     },
 }
