@@ -383,8 +383,9 @@ fn launch(
 }
 
 /// The watchdog: block until this process's end of the pipe closes, then kill the node's
-/// process group (`$1`) and remove its directory (`$2`).
-const WATCHDOG: &str = r#"read -r _; kill -KILL -- "-$1" 2>/dev/null; sleep 0.2; rm -rf -- "$2""#;
+/// process group (`$1`) and remove its directory (`$2`). No `--` before the negative pid:
+/// dash's built-in `kill` rejects it.
+const WATCHDOG: &str = r#"read -r _; kill -KILL "-$1" 2>/dev/null; sleep 0.2; rm -rf -- "$2""#;
 
 /// The node's environment (the process starts from an empty one, so the caller's `RABBITMQ_*`
 /// variables and HOME cannot leak in).
