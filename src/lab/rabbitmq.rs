@@ -65,7 +65,8 @@ static NODE_COUNTER: AtomicUsize = AtomicUsize::new(1);
 
 /// The `rabbitmq-server` script to run: `$MQTLS_RABBITMQ_SERVER` if set (even if it does not
 /// exist, so a misconfiguration fails loudly), else `/usr/lib/rabbitmq/bin/rabbitmq-server`,
-/// else `rabbitmq-server` on `PATH`.
+/// else `rabbitmq-server` on `PATH`. Point it at the unwrapped script, not Debian's
+/// `/usr/sbin/rabbitmq-server`, whose `su` resets HOME and shares the system node's cookie.
 pub fn rabbitmq_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(RABBITMQ_ENV).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
@@ -84,8 +85,9 @@ pub fn rabbitmq_binary() -> Option<PathBuf> {
 /// keys). The default has no certificate (set one) and admits nobody.
 #[derive(Debug, Clone, Default)]
 pub struct SslOptions {
-    /// `ssl_options.cacertfile`: CAs trusted for client certificates. Erlang also sends any of
-    /// these that complete the served chain, root included.
+    /// `ssl_options.cacertfile`: CAs trusted for client certificates. When `certfile` holds the
+    /// leaf alone, Erlang completes the served chain from these, root included; a `certfile`
+    /// with the chain is sent as it is (observed on OTP 25, see the tests).
     pub cacertfile: Option<PathBuf>,
     /// `ssl_options.certfile`: the served certificate, optionally followed by its chain.
     pub certfile: PathBuf,
@@ -352,6 +354,7 @@ fn launch(
         .stdin(Stdio::null())
         .stdout(clone(&stdout, &stdout_path)?)
         .stderr(stdout)
+        // Linux pids fit in an i32 (pid_max is at most 2^22), so the fallback never applies.
         .process_group(i32::try_from(pgid).unwrap_or(0));
     let server = match run_as(&mut server, owner).spawn() {
         Ok(server) => server,
