@@ -811,4 +811,42 @@ mod tests {
         assert_eq!(tail("a", 5), "a");
         assert_eq!(tail("", 5), "");
     }
+
+    #[test]
+    fn crlfile_and_ciphers_are_written_only_when_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tls = ListenerTls {
+            certfile: PathBuf::from("/pki/server.crt"),
+            keyfile: PathBuf::from("/pki/server.key"),
+            ..ListenerTls::default()
+        };
+        let listener = |name: &str, tls: ListenerTls| Listener {
+            name: name.into(),
+            tls: Some(tls),
+            ..Listener::default()
+        };
+        let listeners = [
+            listener("plain-tls", tls.clone()),
+            listener(
+                "crl",
+                ListenerTls {
+                    crlfile: Some(PathBuf::from("/pki/crl.pem")),
+                    ciphers: Some("DEFAULT:@SECLEVEL=0".into()),
+                    ..tls
+                },
+            ),
+        ];
+        let log = dir.path().join("log");
+        let config = write_config(dir.path(), &listeners, &[1, 2], &log).expect("config");
+        let (first, second) = config.split_once("# crl").expect("two listeners");
+        assert!(
+            !first.contains("crlfile") && !first.contains("ciphers"),
+            "{config}"
+        );
+        assert!(second.contains("\ncrlfile /pki/crl.pem\n"), "{config}");
+        assert!(
+            second.contains("\nciphers DEFAULT:@SECLEVEL=0\n"),
+            "{config}"
+        );
+    }
 }

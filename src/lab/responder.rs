@@ -9,17 +9,21 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use openssl::pkey::PKey;
 use openssl::ssl::{
-    AlpnError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslVerifyMode, SslVersion,
+    AlpnError, NameType, SniError, Ssl, SslAlert, SslContext, SslContextBuilder, SslFiletype,
+    SslMethod, SslMode, SslVerifyMode, SslVersion,
 };
 use openssl::stack::Stack;
 use openssl::x509::X509;
+use openssl::x509::store::X509Lookup;
+use openssl::x509::verify::X509VerifyFlags;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -89,6 +93,47 @@ pub struct TlsServer {
     pub mqtt: MqttBehaviour,
 }
 
+/// Server behaviours beyond [`TlsServer`], for [`Behaviour::TlsWith`]. The default changes
+/// nothing. They live apart from [`TlsServer`] so that its existing struct literals (the demo)
+/// keep compiling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// What the server does with the SNI the client sends (OpenSSL stack only).
+    pub sni: SniPolicy,
+    /// An OpenSSL cipher list for TLS 1.2 and below (`SSL_CTX_set_cipher_list`), e.g.
+    /// `ECDHE-ECDSA-AES256-SHA`, a CBC suite rustls never offers (OpenSSL stack only).
+    pub ciphers: Option<String>,
+    /// OpenSSL security level, set before the certificate is loaded: level 0 lets the server
+    /// load what Debian's default level 2 refuses (`ca md too weak` for a SHA-1 signed leaf,
+    /// `ee key too small` for RSA-1024), like a broker configured with `@SECLEVEL=0`
+    /// (OpenSSL stack only).
+    pub security_level: Option<u32>,
+    /// A PEM CRL file checked against client certificates (OpenSSL `X509_V_FLAG_CRL_CHECK`,
+    /// like mosquitto's `crlfile`; rustls: end-entity revocation). Needs client auth.
+    pub crl_file: Option<PathBuf>,
+}
+
+/// How the server reacts to the client's SNI, as cloud brokers and multi-tenant proxies do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SniPolicy {
+    /// SNI does not matter.
+    #[default]
+    Ignore,
+    /// The client must send this name: no SNI or another name gets a fatal
+    /// `unrecognized_name` alert (112).
+    Require(String),
+    /// A client sending SNI `name` gets the server's own chain; no SNI or another name gets
+    /// this other chain (a default certificate, e.g. `other-server`).
+    Fallback {
+        /// The SNI that selects the server's own chain.
+        name: String,
+        /// PEM chain served otherwise.
+        chain_pem: Vec<u8>,
+        /// Its PEM private key.
+        key_pem: Vec<u8>,
+    },
+}
+
 /// How the server answers the first MQTT packet (the CONNECT).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MqttBehaviour {
@@ -117,6 +162,8 @@ pub enum MqttBehaviour {
 pub enum Behaviour {
     /// TLS handshake, then MQTT.
     Tls(TlsServer),
+    /// TLS handshake with extra server behaviours, then MQTT.
+    TlsWith(TlsServer, TlsOptions),
     /// MQTT without TLS.
     PlainMqtt(MqttBehaviour),
     /// Accept and never send anything; keep the connection open until the client closes.
@@ -188,19 +235,24 @@ enum Acceptor {
 impl Plan {
     fn from_behaviour(behaviour: Behaviour) -> io::Result<Plan> {
         Ok(match behaviour {
-            Behaviour::Tls(server) => Plan::Tls {
-                acceptor: match server.stack {
-                    ServerStack::Openssl => Acceptor::Openssl(openssl_context(&server)?),
-                    ServerStack::Rustls => Acceptor::Rustls(rustls_acceptor(&server)?),
-                },
-                alpn_required: !server.alpn.is_empty(),
-                mqtt: server.mqtt,
-            },
+            Behaviour::Tls(server) => Plan::tls(server, &TlsOptions::default())?,
+            Behaviour::TlsWith(server, options) => Plan::tls(server, &options)?,
             Behaviour::PlainMqtt(mqtt) => Plan::PlainMqtt(mqtt),
             Behaviour::Silent => Plan::Silent,
             Behaviour::SendBytes(bytes) => Plan::SendBytes(bytes),
             Behaviour::CloseImmediately => Plan::CloseImmediately,
             Behaviour::Reset => Plan::Reset,
+        })
+    }
+
+    fn tls(server: TlsServer, options: &TlsOptions) -> io::Result<Plan> {
+        Ok(Plan::Tls {
+            acceptor: match server.stack {
+                ServerStack::Openssl => Acceptor::Openssl(openssl_context(&server, options)?),
+                ServerStack::Rustls => Acceptor::Rustls(rustls_acceptor(&server, options)?),
+            },
+            alpn_required: !server.alpn.is_empty(),
+            mqtt: server.mqtt,
         })
     }
 }
@@ -354,9 +406,13 @@ fn config_error(what: &str, err: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {err}"))
 }
 
-fn openssl_context(server: &TlsServer) -> io::Result<SslContext> {
+fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslContext> {
     let e = |what: &'static str| move |err: openssl::error::ErrorStack| config_error(what, err);
     let mut b = SslContextBuilder::new(SslMethod::tls_server()).map_err(e("openssl context"))?;
+    if let Some(level) = options.security_level {
+        // Before the certificate: SSL_CTX_use_certificate applies the level to it.
+        b.set_security_level(level);
+    }
     let mut chain = X509::stack_from_pem(&server.chain_pem)
         .map_err(e("server chain PEM"))?
         .into_iter();
@@ -390,6 +446,9 @@ fn openssl_context(server: &TlsServer) -> io::Result<SslContext> {
         b.set_max_proto_version(Some(ssl_version(highest)))
             .map_err(e("max version"))?;
     }
+    if let Some(ciphers) = &options.ciphers {
+        b.set_cipher_list(ciphers).map_err(e("cipher list"))?;
+    }
 
     let (mode, ca_pem) = match &server.client_auth {
         ClientAuth::None => (SslVerifyMode::NONE, None),
@@ -413,7 +472,23 @@ fn openssl_context(server: &TlsServer) -> io::Result<SslContext> {
         }
         b.set_client_ca_list(names);
     }
+    if let Some(crl) = &options.crl_file {
+        if ca_pem.is_none() {
+            return Err(config_error("CRL", "a CRL needs client authentication"));
+        }
+        let store = b.cert_store_mut();
+        store
+            .add_lookup(X509Lookup::file())
+            .map_err(e("CRL lookup"))?
+            .load_crl_file(crl, SslFiletype::PEM)
+            .map_err(e("CRL file"))?;
+        // Leaf only, like mosquitto's `crlfile`: the CRL is the leaf issuer's.
+        store
+            .set_flags(X509VerifyFlags::CRL_CHECK)
+            .map_err(e("CRL flags"))?;
+    }
     b.set_verify(mode);
+    openssl_sni(&mut b, server, options)?;
 
     if !server.alpn.is_empty() {
         let ours = server.alpn.clone();
@@ -422,6 +497,55 @@ fn openssl_context(server: &TlsServer) -> io::Result<SslContext> {
         });
     }
     Ok(b.build())
+}
+
+/// Installs the servername callback of [`TlsOptions::sni`]. OpenSSL calls it for every
+/// ClientHello, with or without the extension.
+fn openssl_sni(
+    b: &mut SslContextBuilder,
+    server: &TlsServer,
+    options: &TlsOptions,
+) -> io::Result<()> {
+    match &options.sni {
+        SniPolicy::Ignore => {}
+        SniPolicy::Require(name) => {
+            let name = name.clone();
+            b.set_servername_callback(move |ssl, alert| {
+                if ssl.servername(NameType::HOST_NAME) == Some(name.as_str()) {
+                    Ok(())
+                } else {
+                    *alert = SslAlert::UNRECOGNIZED_NAME;
+                    Err(SniError::ALERT_FATAL)
+                }
+            });
+        }
+        SniPolicy::Fallback {
+            name,
+            chain_pem,
+            key_pem,
+        } => {
+            let other = TlsServer {
+                chain_pem: chain_pem.clone(),
+                key_pem: key_pem.clone(),
+                ..server.clone()
+            };
+            let plain = TlsOptions {
+                sni: SniPolicy::Ignore,
+                ..options.clone()
+            };
+            let fallback = openssl_context(&other, &plain)?;
+            let name = name.clone();
+            b.set_servername_callback(move |ssl, _alert| {
+                if ssl.servername(NameType::HOST_NAME) == Some(name.as_str()) {
+                    return Ok(());
+                }
+                // Switching the context switches the certificate and key served.
+                ssl.set_ssl_context(&fallback)
+                    .map_err(|_| SniError::ALERT_FATAL)
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Pick the first protocol of the client's ALPN list (wire format) that we support.
@@ -437,7 +561,19 @@ fn alpn_pick<'a>(ours: &[Vec<u8>], mut offered: &'a [u8]) -> Option<&'a [u8]> {
     None
 }
 
-fn rustls_acceptor(server: &TlsServer) -> io::Result<tokio_rustls::TlsAcceptor> {
+fn rustls_acceptor(
+    server: &TlsServer,
+    options: &TlsOptions,
+) -> io::Result<tokio_rustls::TlsAcceptor> {
+    if options.sni != SniPolicy::Ignore
+        || options.ciphers.is_some()
+        || options.security_level.is_some()
+    {
+        return Err(config_error(
+            "rustls server options",
+            "SNI policies, cipher lists and security levels are OpenSSL-stack options",
+        ));
+    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
     for v in &server.versions {
@@ -459,6 +595,9 @@ fn rustls_acceptor(server: &TlsServer) -> io::Result<tokio_rustls::TlsAcceptor> 
         .with_protocol_versions(&versions)
         .map_err(|err| config_error("rustls versions", err))?;
     let builder = match &server.client_auth {
+        ClientAuth::None if options.crl_file.is_some() => {
+            return Err(config_error("CRL", "a CRL needs client authentication"));
+        }
         ClientAuth::None => builder.with_no_client_auth(),
         ClientAuth::Optional { ca_pem } | ClientAuth::Required { ca_pem } => {
             let mut roots = rustls::RootCertStore::empty();
@@ -472,6 +611,11 @@ fn rustls_acceptor(server: &TlsServer) -> io::Result<tokio_rustls::TlsAcceptor> 
                 WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
             if matches!(server.client_auth, ClientAuth::Optional { .. }) {
                 verifier = verifier.allow_unauthenticated();
+            }
+            if let Some(path) = &options.crl_file {
+                let crl = CertificateRevocationListDer::from_pem_file(path)
+                    .map_err(|err| config_error("CRL file", err))?;
+                verifier = verifier.with_crls([crl]).only_check_end_entity_revocation();
             }
             let verifier = verifier
                 .build()
@@ -1107,6 +1251,186 @@ mod tests {
                 .await
                 .expect_err("pem");
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{stack:?}: {err}");
+        }
+    }
+
+    /// A TLS client that verifies nothing and sends `sni` (or none): the tests below look at
+    /// what the server serves, not at whether it is trusted.
+    async fn raw_openssl(
+        addr: SocketAddr,
+        sni: Option<&str>,
+    ) -> Result<tokio_openssl::SslStream<TcpStream>, String> {
+        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let mut b = SslConnector::builder(SslMethod::tls_client()).expect("builder");
+        b.set_verify(SslVerifyMode::NONE);
+        let mut cfg = b.build().configure().expect("configure");
+        cfg.set_use_server_name_indication(sni.is_some());
+        cfg.set_verify_hostname(false);
+        let ssl = cfg.into_ssl(sni.unwrap_or("localhost")).expect("ssl");
+        let mut s = tokio_openssl::SslStream::new(ssl, tcp).expect("stream");
+        Pin::new(&mut s)
+            .connect()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(s)
+    }
+
+    fn leaf_der(s: &tokio_openssl::SslStream<TcpStream>) -> Vec<u8> {
+        let cert = s.ssl().peer_certificate().expect("peer certificate");
+        cert.to_der().expect("der")
+    }
+
+    #[tokio::test]
+    async fn sni_policies_on_the_openssl_stack() {
+        let (_dir, pki) = lab_pki();
+        let server = tls(&pki, ServerStack::Openssl, MqttBehaviour::Accept);
+        let require = TlsOptions {
+            sni: SniPolicy::Require("localhost".into()),
+            ..TlsOptions::default()
+        };
+        let r = Responder::start(Behaviour::TlsWith(server.clone(), require))
+            .await
+            .expect("start");
+        let mut s = raw_openssl(r.addr(), Some("localhost")).await.expect("SNI");
+        assert_eq!(
+            exchange(&mut s, &v311()).await.expect("ok"),
+            [0x20, 2, 0, 0]
+        );
+        for sni in [None, Some("other.example")] {
+            let err = raw_openssl(r.addr(), sni).await.expect_err("refused");
+            assert!(err.contains("unrecognized name"), "{sni:?}: {err}");
+        }
+
+        let fallback = TlsOptions {
+            sni: SniPolicy::Fallback {
+                name: "localhost".into(),
+                chain_pem: pki.other_server.cert_pem.clone(),
+                key_pem: pki.other_server.key_pem.clone(),
+            },
+            ..TlsOptions::default()
+        };
+        let r = Responder::start(Behaviour::TlsWith(server, fallback))
+            .await
+            .expect("start");
+        let own = X509::from_pem(&pki.server.cert_pem).expect("server");
+        let other = X509::from_pem(&pki.other_server.cert_pem).expect("other");
+        let s = raw_openssl(r.addr(), Some("localhost")).await.expect("SNI");
+        assert_eq!(leaf_der(&s), own.to_der().expect("der"));
+        for sni in [None, Some("other.example")] {
+            let mut s = raw_openssl(r.addr(), sni).await.expect("default chain");
+            assert_eq!(leaf_der(&s), other.to_der().expect("der"), "{sni:?}");
+            assert_eq!(
+                exchange(&mut s, &v311()).await.expect("ok"),
+                [0x20, 2, 0, 0]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn cipher_list_and_security_level() {
+        let (_dir, pki) = lab_pki();
+        let mut server = tls(&pki, ServerStack::Openssl, MqttBehaviour::Accept);
+        server.chain_pem = pki.server_sha1.chain_pem().to_vec();
+        server.key_pem = pki.server_sha1.key_pem.clone();
+        server.versions = vec![TlsVersion::Tls1_2];
+        // Debian's default level 2 refuses to load a SHA-1 signed certificate.
+        let err = Responder::start(Behaviour::Tls(server.clone()))
+            .await
+            .expect_err("level 2");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        let options = TlsOptions {
+            ciphers: Some("ECDHE-ECDSA-AES256-SHA".into()),
+            security_level: Some(0),
+            ..TlsOptions::default()
+        };
+        let r = Responder::start(Behaviour::TlsWith(server, options))
+            .await
+            .expect("level 0");
+        let mut s = raw_openssl(r.addr(), Some("localhost")).await.expect("CBC");
+        let cipher = s.ssl().current_cipher().map(|c| c.name());
+        assert_eq!(cipher, Some("ECDHE-ECDSA-AES256-SHA"));
+        assert_eq!(
+            exchange(&mut s, &v311()).await.expect("ok"),
+            [0x20, 2, 0, 0]
+        );
+        // rustls offers no CBC suite.
+        let c = client(ClientStack::Rustls, r.addr(), &pki, &ClientOpts::default()).await;
+        let err = c.err().expect("no shared cipher");
+        assert!(format!("{err}").contains("HandshakeFailure"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn crl_rejects_revoked_client_certificates() {
+        let (_dir, pki) = lab_pki();
+        for stack in STACKS {
+            let mut server = tls(&pki, stack, MqttBehaviour::Accept);
+            server.client_auth = ClientAuth::Required {
+                ca_pem: pki.root.cert_pem.clone(),
+            };
+            let options = TlsOptions {
+                crl_file: Some(pki.crl.clone()),
+                ..TlsOptions::default()
+            };
+            let r = Responder::start(Behaviour::TlsWith(server, options))
+                .await
+                .expect("start");
+            for which in CLIENTS {
+                let ctx = format!("{stack:?} server, {which:?} client");
+                let good = ClientOpts {
+                    identity: Some(&pki.client),
+                    ..ClientOpts::default()
+                };
+                let mut s = client(which, r.addr(), &pki, &good).await.expect(&ctx);
+                assert_eq!(
+                    exchange(&mut s, &v311()).await.expect(&ctx),
+                    [0x20, 2, 0, 0]
+                );
+                let revoked = ClientOpts {
+                    identity: Some(&pki.client_revoked),
+                    ..ClientOpts::default()
+                };
+                let err = match client(which, r.addr(), &pki, &revoked).await {
+                    Err(e) => e,
+                    Ok(mut s) => exchange(&mut s, &v311()).await.expect_err(&ctx),
+                };
+                let text = format!("{err:?}").to_lowercase();
+                assert!(text.contains("revoked"), "{ctx}: {text}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn openssl_only_options_are_refused_by_the_rustls_stack() {
+        let (_dir, pki) = lab_pki();
+        let server = tls(&pki, ServerStack::Rustls, MqttBehaviour::Accept);
+        let refused = [
+            TlsOptions {
+                sni: SniPolicy::Require("localhost".into()),
+                ..TlsOptions::default()
+            },
+            TlsOptions {
+                ciphers: Some("ECDHE-ECDSA-AES256-SHA".into()),
+                ..TlsOptions::default()
+            },
+            TlsOptions {
+                security_level: Some(0),
+                ..TlsOptions::default()
+            },
+            // A CRL without client authentication has nothing to check.
+            TlsOptions {
+                crl_file: Some(pki.crl.clone()),
+                ..TlsOptions::default()
+            },
+        ];
+        for options in refused {
+            let err = Responder::start(Behaviour::TlsWith(server.clone(), options.clone()))
+                .await
+                .expect_err("refused");
+            assert_eq!(
+                err.kind(),
+                io::ErrorKind::InvalidInput,
+                "{options:?}: {err}"
+            );
         }
     }
 }

@@ -121,6 +121,17 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
         if leaf.is_ca() {
             out.push(Code::CaCertAsServerCert);
         }
+        // The CA (in the CA file or the chain) has the leaf's subject: OpenSSL takes such a
+        // leaf without distinct key identifiers for self-signed (verify error 18).
+        if cx
+            .trust
+            .certs
+            .iter()
+            .chain(chain.iter().skip(1))
+            .any(|c| c.is_ca() && c.subject == leaf.subject && c.sha256 != leaf.sha256)
+        {
+            out.push(Code::SameSubjectCaAndServer);
+        }
     }
     if chain.iter().any(|c| c.version == 1) {
         out.push(Code::X509V1Cert);
@@ -138,10 +149,7 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     {
         out.push(Code::MissingIntermediate);
     }
-    if chain
-        .iter()
-        .any(|c| c.signature.contains("sha1") || c.signature.contains("md5"))
-    {
+    if chain.iter().any(|c| weak_signature_algorithm(&c.signature)) {
         out.push(Code::WeakSignature);
     }
     if chain.iter().any(|c| {
@@ -167,6 +175,25 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
         out.push(Code::LegacyTlsOnly);
     }
     out
+}
+
+/// SHA-1, MD5 and older signature algorithms, as [`CertSummary::signature`] names them:
+/// x509-parser's short name in mixed case (`sha1WithRSAEncryption`, `md5WithRSAEncryption`,
+/// `dsa-with-sha1`), or the dotted OID for algorithms its registry lacks, such as
+/// ecdsa-with-SHA1 (1.2.840.10045.4.1) and the OIW sha1WithRSA (1.3.14.3.2.29).
+fn weak_signature_algorithm(signature: &str) -> bool {
+    const WEAK_OIDS: [&str; 5] = [
+        "1.2.840.10045.4.1",
+        "1.3.14.3.2.29",
+        "1.2.840.113549.1.1.2",
+        "1.2.840.113549.1.1.3",
+        "1.2.840.113549.1.1.4",
+    ];
+    let name = signature.to_ascii_lowercase();
+    ["sha1", "md5", "md4", "md2"]
+        .iter()
+        .any(|w| name.contains(w))
+        || WEAK_OIDS.contains(&signature)
 }
 
 pub(super) fn cert_problem(ev: &Evidence) -> Option<&CertProblem> {

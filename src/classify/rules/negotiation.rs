@@ -11,7 +11,9 @@ pub(super) fn sni_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
     }
     let first_leaf = ev.peer_chain.first().map(|c| c.sha256.as_str());
     let other_leaf = probe.leaf.as_ref().map(|c| c.sha256.as_str());
-    let further = probe.completed && !matches!(ev.failure, Some(Failure::CertRejected { .. }));
+    let further = probe.completed
+        && !matches!(ev.failure, Some(Failure::CertRejected { .. }))
+        && !permissive_client_explains(cx);
     let other_cert = first_leaf.is_some() && other_leaf.is_some() && first_leaf != other_leaf;
     if !(further || other_cert) {
         return None;
@@ -52,6 +54,25 @@ pub(super) fn sni_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
             .remedy("Cloud brokers (AWS IoT, HiveMQ Cloud, EMQX Cloud) route by SNI and need it on every connection; old embedded TLS stacks may need SNI enabled explicitly (mbedTLS `mbedtls_ssl_set_hostname`).")
             .remedy(format!("See it: `openssl s_client -connect {} -noservername` vs `-servername NAME`.", cx.target)),
     )
+}
+
+/// Whether the SNI follow-up's success proves nothing about SNI. That probe is a permissive
+/// OpenSSL client (every version and cipher, security level 0), so it also gets past a
+/// broker that refused this backend for its versions or ciphers (a CBC-only broker answers
+/// rustls with handshake_failure, as an SNI-routing broker may). It is evidence about SNI only
+/// when nothing completed with the SNI setting that was refused: another backend that sent the
+/// same SNI and finished its handshake, or a version follow-up (always sent without SNI) the
+/// broker accepted when no SNI was sent in the first place, shows the broker takes that setting.
+fn permissive_client_explains(cx: &Context<'_>) -> bool {
+    // rustls never sends an IP literal as SNI while OpenSSL does, so only a name (or no SNI)
+    // was sent identically by every backend.
+    let same_sni_everywhere = cx
+        .sni
+        .is_none_or(|s| s.parse::<std::net::IpAddr>().is_err());
+    let other_backend_completed =
+        same_sni_everywhere && cx.all.iter().any(|e| e.tls.version.is_some());
+    let accepted_without_sni = cx.sni.is_none() && !accepted_versions(cx).is_empty();
+    other_backend_completed || accepted_without_sni
 }
 
 /// Versions the broker accepted in the follow-up probes.
