@@ -10,7 +10,19 @@ use serde::{Deserialize, Serialize};
 use crate::x509::CertSummary;
 
 /// A TLS client implementation that mqtls probes with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// rustls with the aws-lc-rs provider and webpki verification.
@@ -40,7 +52,9 @@ impl std::fmt::Display for Backend {
 
 /// How far a connection got. A failed probe records the phase it failed in; a TLS alert that
 /// arrives after the handshake (TLS 1.3 client-certificate rejections) still counts as `Tls`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Turning the host name into addresses.

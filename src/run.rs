@@ -147,6 +147,7 @@ impl Lab {
                 LabKind::Mosquitto => {
                     let listeners = profiles
                         .iter()
+                        .filter(|(_, p)| renders(p, *kind))
                         .map(|(name, p)| mosquitto_listener(name, p))
                         .collect::<Result<Vec<_>, Error>>()?;
                     let broker = tokio::task::spawn_blocking(move || {
@@ -160,15 +161,25 @@ impl Lab {
                 LabKind::Rabbitmq => {
                     let nodes: Vec<(String, lab::SslOptions)> = profiles
                         .iter()
+                        .filter(|(_, p)| renders(p, *kind))
                         .map(|(name, p)| Ok((name.clone(), rabbitmq_options(p)?)))
                         .collect::<Result<_, Error>>()?;
-                    let started = tokio::task::spawn_blocking(move || {
-                        lab::RabbitNode::start_many(&nodes, std::time::Duration::from_secs(60))
-                    })
-                    .await
-                    .map_err(|e| Error::Lab(e.to_string()))?
-                    .map_err(|e| Error::Lab(format!("rabbitmq: {e}")))?;
-                    lab.rabbitmq = profiles.keys().cloned().zip(started).collect();
+                    // A node boots in ~10 s of mostly one core; more than a few at once on a
+                    // small machine starve each other (15 at once missed a 60 s deadline on
+                    // 2 cores), so boot them in waves.
+                    let wave =
+                        (2 * std::thread::available_parallelism().map_or(2, usize::from)).max(2);
+                    for chunk in nodes.chunks(wave) {
+                        let chunk = chunk.to_vec();
+                        let names: Vec<String> = chunk.iter().map(|(n, _)| n.clone()).collect();
+                        let started = tokio::task::spawn_blocking(move || {
+                            lab::RabbitNode::start_many(&chunk, std::time::Duration::from_secs(90))
+                        })
+                        .await
+                        .map_err(|e| Error::Lab(e.to_string()))?
+                        .map_err(|e| Error::Lab(format!("rabbitmq: {e}")))?;
+                        lab.rabbitmq.extend(names.into_iter().zip(started));
+                    }
                 }
             }
         }
@@ -201,6 +212,14 @@ impl Lab {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// True when `profile` is rendered on `kind` (its `labs` list, if any, names it).
+fn renders(profile: &Profile, kind: LabKind) -> bool {
+    profile
+        .labs
+        .as_ref()
+        .is_none_or(|labs| labs.iter().any(|l| l == kind.name()))
 }
 
 /// Where one case runs.
@@ -315,8 +334,22 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                     ),
                 });
             }
-            config
+            let rendered: Vec<LabKind> = config
                 .lab
+                .iter()
+                .copied()
+                .filter(|&kind| lab.port(kind, profile).is_some())
+                .collect();
+            if rendered.is_empty() {
+                return Err(Error::Flag {
+                    flag: "--lab",
+                    value: case.id.clone(),
+                    reason: format!(
+                        "broker profile {profile:?} is rendered by none of the lab brokers given (see its `labs`)"
+                    ),
+                });
+            }
+            rendered
                 .iter()
                 .map(|&kind| {
                     let port = lab.port(kind, profile).ok_or_else(|| {
@@ -455,14 +488,17 @@ impl LabLogs {
                         || l.contains("alert")
                         || l.contains("disconnected")
                 }
+                // Erlang error reports span many lines; keep the headline of each.
                 LabKind::Rabbitmq => {
-                    l.contains("TLS")
-                        || l.contains("ssl")
-                        || l.contains("MQTT")
-                        || l.contains("mqtt")
+                    l.get(..4)
+                        .is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()))
+                        && ["TLS", "tls_alert", "ssl", "MQTT", "mqtt", "certificate"]
+                            .iter()
+                            .any(|k| l.contains(k))
+                        && !l.trim_end().ends_with(',')
                 }
             })
-            .map(str::to_string)
+            .map(|l| l.chars().take(300).collect::<String>())
             .collect();
         let keep = lines.len().saturating_sub(20);
         lines[keep..].to_vec()

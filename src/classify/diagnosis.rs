@@ -4,7 +4,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A stable diagnosis code. Serialized in snake_case; never renamed, only added to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosisCode {
     /// TCP, TLS and MQTT CONNECT/CONNACK all succeeded.

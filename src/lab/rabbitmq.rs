@@ -422,10 +422,13 @@ fn node_env(root: &Path, node_name: &str, dist_port: u16, epmd_port: u16) -> Vec
         // our child is beam.smp itself; `-noinput` keeps the Erlang shell off stdin.
         ("RABBITMQ_ALLOW_INPUT".into(), "true".into()),
         ("RABBITMQ_SERVER_START_ARGS".into(), "-noinput".into()),
-        // Keep distribution on loopback (it listens on 0.0.0.0 by default).
+        // Keep distribution on loopback (it listens on 0.0.0.0 by default). Idle schedulers
+        // must not busy-wait: a lab runs many nodes on few cores, and spinning schedulers of
+        // fifteen booting nodes starved each other past a 60 s deadline on 2 cores.
         (
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS".into(),
-            "-kernel inet_dist_use_interface {127,0,0,1}".into(),
+            "-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
+                .into(),
         ),
     ]
 }

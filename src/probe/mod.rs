@@ -28,7 +28,19 @@ use mqtt::{ConnectSettings, MqttError};
 use tap::{Tap, TapHandle};
 
 /// A TLS protocol version a probe may offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum TlsVersion {
     /// TLS 1.0 (OpenSSL only, at security level 0).
     #[serde(rename = "1.0")]

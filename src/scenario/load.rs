@@ -357,6 +357,14 @@ impl FileContext<'_> {
         let file = |key: &str, v: &str| -> Result<String, ScenarioError> {
             Ok(self.file(name, key, v)?.display().to_string())
         };
+        for lab in p.labs.iter().flatten() {
+            if !matches!(lab.as_str(), "mosquitto" | "rabbitmq") {
+                return Err(self.invalid(
+                    name,
+                    &format!("labs: {lab:?} (expected one of: mosquitto, rabbitmq)"),
+                ));
+            }
+        }
         if let Some(v) = &p.min_tls_version {
             parse_version(v).ok_or_else(|| {
                 self.invalid(

@@ -9,9 +9,14 @@ pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
     let ack = ev.connack.as_ref()?;
     let v5 = ack.mqtt_version == "5";
     let (diag, summary) = match (v5, code) {
-        (false, 4) | (true, 0x86) => (
+        (false, 4) | (true, 0x86) if cx.sent_username => (
             Code::MqttBadCredentials,
             "TLS succeeded; the broker refused the user name or password.",
+        ),
+        // RabbitMQ refuses anonymous clients this way: the credentials it wants are missing.
+        (false, 4) | (true, 0x86) => (
+            Code::MqttBadCredentials,
+            "TLS succeeded; the broker answered \"bad user name or password\" although none was sent: it requires credentials.",
         ),
         // mosquitto (and others) answer "not authorized" to a wrong user name or password as
         // well: with credentials in the CONNECT, the credentials are what was refused.
