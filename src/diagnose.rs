@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::classify::{self, Context};
 use crate::evidence::{Backend, Evidence};
 use crate::inputs::LoadedInputs;
-use crate::probe::followup::{FollowUpPlan, FollowUps};
+use crate::probe::followup::{FollowUpPlan, FollowUps, MqttVersionProbe};
 use crate::probe::{ProbeRequest, Prober, TlsVersion};
 use crate::report::{
     BackendReport, DiagnoseReport, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
@@ -58,7 +58,12 @@ pub async fn diagnose(
     let plan = if plain_target {
         FollowUpPlan::default()
     } else {
-        classify::plan_follow_ups(&evidence, request.sni.as_deref(), &request.expect_name)
+        classify::plan_follow_ups(
+            &evidence,
+            request.sni.as_deref(),
+            &request.expect_name,
+            request.mqtt.version,
+        )
     };
     let follow_ups = run_follow_ups(&prober, &plan).await;
     let target = request.target.authority();
@@ -137,7 +142,24 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
         let p = Arc::clone(prober);
         tokio::spawn(async move { p.probe_handshake(None, sni).await })
     });
+    let mqtt_version = plan.mqtt_version.map(|version| {
+        let p = Arc::clone(prober);
+        tokio::spawn(async move {
+            let ev = p.probe_mqtt_version(Backend::Openssl, version).await;
+            MqttVersionProbe {
+                version: version.name().to_string(),
+                detail: ev
+                    .connack
+                    .is_none()
+                    .then(|| ev.raw_error.clone().unwrap_or_default()),
+                connack: ev.connack,
+            }
+        })
+    });
     let mut out = FollowUps::default();
+    if let Some(task) = mqtt_version {
+        out.mqtt_version = task.await.ok();
+    }
     if let Some(task) = plain {
         out.plain_connect = task.await.ok();
     }

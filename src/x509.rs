@@ -214,18 +214,31 @@ fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
         not_after_unix: validity.not_after.timestamp(),
         sans,
         key: key_description(cert),
-        signature: x509_parser::objects::oid2sn(
-            &cert.signature_algorithm.algorithm,
-            x509_parser::objects::oid_registry(),
-        )
-        .map(str::to_string)
-        .unwrap_or_else(|_| cert.signature_algorithm.algorithm.to_id_string()),
+        signature: signature_name(&cert.signature_algorithm.algorithm),
         ca,
         eku,
         ski,
         aki,
         self_signed,
         sha256,
+    }
+}
+
+/// The signature algorithm's name; x509-parser's registry lacks some legacy ones, which are
+/// named here so reports never show a bare OID for them.
+fn signature_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    if let Ok(name) = x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry()) {
+        return name.to_string();
+    }
+    let id = oid.to_id_string();
+    match id.as_str() {
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1".into(),
+        "1.2.840.10040.4.3" => "dsa-with-SHA1".into(),
+        "1.3.14.3.2.29" => "sha1WithRSA".into(),
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.3" => "md4WithRSAEncryption".into(),
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption".into(),
+        _ => id,
     }
 }
 

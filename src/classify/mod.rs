@@ -16,6 +16,7 @@ use crate::evidence::Evidence;
 use crate::evidence::{Alert, Failure, Phase};
 use crate::probe::TlsVersion;
 use crate::probe::followup::{FollowUpPlan, FollowUps};
+use crate::probe::mqtt::MqttVersion;
 use crate::x509::CertSummary;
 
 /// Where the trust anchors came from.
@@ -163,7 +164,12 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
 /// - one handshake per TLS version when the failure may be about versions or ciphers;
 /// - the handshake again with the other SNI setting when the broker refused, closed, or
 ///   presented a certificate that does not fit, and SNI could be why.
-pub fn plan_follow_ups(all: &[Evidence], sni: Option<&str>, expect_name: &str) -> FollowUpPlan {
+pub fn plan_follow_ups(
+    all: &[Evidence],
+    sni: Option<&str>,
+    expect_name: &str,
+    mqtt: MqttVersion,
+) -> FollowUpPlan {
     let plain = all.iter().any(rules::looks_like_plaintext);
     let no_cert_request = !all.iter().any(|e| e.client_cert_requested == Some(true));
     let version_trouble = |e: &Evidence| {
@@ -204,7 +210,20 @@ pub fn plan_follow_ups(all: &[Evidence], sni: Option<&str>, expect_name: &str) -
         }
         None => None,
     };
+    // A broker that closes on CONNECT, or refuses its protocol level, may speak the other one.
+    let mqtt_trouble = all.iter().any(|e| {
+        matches!(
+            e.failure,
+            Some(Failure::NoConnAck { closed: true })
+                | Some(Failure::ConnAckRefused { code: 1 | 0x84 })
+        )
+    });
+    let other_mqtt = match mqtt {
+        MqttVersion::V311 => MqttVersion::V5,
+        MqttVersion::V5 => MqttVersion::V311,
+    };
     FollowUpPlan {
+        mqtt_version: mqtt_trouble.then_some(other_mqtt),
         plain,
         versions,
         sni: other_sni.filter(|_| all.iter().any(sni_trouble)),

@@ -118,6 +118,7 @@ struct Extra {
     identity_problem: Option<IdentityProblem>,
     versions: Vec<HandshakeProbe>,
     sni: Option<HandshakeProbe>,
+    mqtt_version: Option<crate::probe::followup::MqttVersionProbe>,
     offered: Vec<TlsVersion>,
 }
 
@@ -136,6 +137,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         }),
         versions: extra.versions.clone(),
         sni: extra.sni.clone(),
+        mqtt_version: extra.mqtt_version.clone(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());
@@ -887,7 +889,14 @@ fn follow_up_rules_have_positive_and_negative_rows() {
 
 #[test]
 fn follow_ups_are_planned_only_when_the_evidence_needs_them() {
-    let plan = |evs: Vec<Evidence>, sni: Option<&str>| plan_follow_ups(&evs, sni, "localhost");
+    let plan = |evs: Vec<Evidence>, sni: Option<&str>| {
+        plan_follow_ups(
+            &evs,
+            sni,
+            "localhost",
+            crate::probe::mqtt::MqttVersion::V311,
+        )
+    };
     assert!(plan(vec![ok()], Some("localhost")).is_empty());
     assert!(
         plan(

@@ -14,5 +14,6 @@ pub mod wire;
 pub use mosquitto::{LabError, Listener, ListenerTls, Mosquitto, mosquitto_binary};
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
-    Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, TlsServer, TlsVersion,
+    Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, SniPolicy, TlsOptions, TlsServer,
+    TlsVersion,
 };

@@ -26,6 +26,19 @@ pub struct FollowUps {
     pub versions: Vec<HandshakeProbe>,
     /// The handshake repeated with the other SNI setting (for `sni_required`).
     pub sni: Option<HandshakeProbe>,
+    /// The probe repeated with the other MQTT version (for `mqtt_protocol_rejected`).
+    pub mqtt_version: Option<MqttVersionProbe>,
+}
+
+/// What a CONNECT of the other MQTT version got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MqttVersionProbe {
+    /// The version tried (`3.1.1` or `5`).
+    pub version: String,
+    /// The CONNACK it got, if any.
+    pub connack: Option<crate::evidence::ConnAck>,
+    /// What happened otherwise.
+    pub detail: Option<String>,
 }
 
 /// Which follow-up probes the evidence calls for. Decided by the classifier (it knows what
@@ -38,12 +51,14 @@ pub struct FollowUpPlan {
     pub versions: bool,
     /// Repeat the handshake with this SNI (`Some(None)`: without SNI).
     pub sni: Option<Option<String>>,
+    /// Repeat the probe with this MQTT version.
+    pub mqtt_version: Option<super::mqtt::MqttVersion>,
 }
 
 impl FollowUpPlan {
     /// True when nothing needs to run.
     pub fn is_empty(&self) -> bool {
-        !self.plain && !self.versions && self.sni.is_none()
+        !self.plain && !self.versions && self.sni.is_none() && self.mqtt_version.is_none()
     }
 }
 

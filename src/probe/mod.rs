@@ -192,13 +192,13 @@ impl Prober {
     /// makes the kernel drop the queued alert and we see a bare reset. When a TLS 1.3 probe
     /// ends that way, it is repeated once reading before writing, so the alert is not lost.
     pub async fn probe(&self, backend: Backend) -> Evidence {
-        let first = self.probe_once(backend, false).await;
+        let first = self.probe_once(backend, false, &self.request.mqtt).await;
         let lost_alert = first.tls.version.as_deref() == Some("TLSv1.3")
             && matches!(first.failure, Some(Failure::NoConnAck { closed: true }));
         if !lost_alert {
             return first;
         }
-        let mut second = self.probe_once(backend, true).await;
+        let mut second = self.probe_once(backend, true, &self.request.mqtt).await;
         second.notes.push(format!(
             "the first attempt ended with \"{}\" right after a TLS 1.3 handshake; this second attempt read before sending CONNECT",
             first.raw_error.as_deref().unwrap_or("a close")
@@ -206,7 +206,26 @@ impl Prober {
         second
     }
 
-    async fn probe_once(&self, backend: Backend, read_first: bool) -> Evidence {
+    /// The probe again with another MQTT version in the CONNECT: the follow-up that tells a
+    /// broker that does not speak the version asked for (`mqtt_protocol_rejected`).
+    pub async fn probe_mqtt_version(
+        &self,
+        backend: Backend,
+        version: mqtt::MqttVersion,
+    ) -> Evidence {
+        let settings = ConnectSettings {
+            version,
+            ..self.request.mqtt.clone()
+        };
+        self.probe_once(backend, false, &settings).await
+    }
+
+    async fn probe_once(
+        &self,
+        backend: Backend,
+        read_first: bool,
+        settings: &ConnectSettings,
+    ) -> Evidence {
         let started = Instant::now();
         let library = match backend {
             Backend::Rustls => rustls::library(),
@@ -222,16 +241,28 @@ impl Prober {
                     let stream = self.rustls.handshake(tap, &self.request, &mut ev).await;
                     ev.timings.tls_ms = Some(ms(tls_started));
                     if let Some(mut s) = stream {
-                        self.exchange(&mut s, &mut ev, read_first, rustls::failure_from_io)
-                            .await;
+                        self.exchange(
+                            &mut s,
+                            &mut ev,
+                            settings,
+                            read_first,
+                            rustls::failure_from_io,
+                        )
+                        .await;
                     }
                 }
                 Backend::Openssl => {
                     let stream = self.openssl.handshake(tap, &self.request, &mut ev).await;
                     ev.timings.tls_ms = Some(ms(tls_started));
                     if let Some(mut s) = stream {
-                        self.exchange(&mut s, &mut ev, read_first, openssl::failure_from_io)
-                            .await;
+                        self.exchange(
+                            &mut s,
+                            &mut ev,
+                            settings,
+                            read_first,
+                            openssl::failure_from_io,
+                        )
+                        .await;
                     }
                 }
             }
@@ -278,7 +309,8 @@ impl Prober {
         let mut ev = Evidence::new(backend, "plain MQTT (no TLS)".into());
         if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
             let (mut tap, handle) = Tap::new(tcp);
-            self.exchange(&mut tap, &mut ev, false, |_| None).await;
+            self.exchange(&mut tap, &mut ev, &self.request.mqtt, false, |_| None)
+                .await;
             record_tap(&handle, &mut ev);
         }
         ev.elapsed_ms = ms(started);
@@ -290,6 +322,7 @@ impl Prober {
         &self,
         stream: &mut S,
         ev: &mut Evidence,
+        settings: &ConnectSettings,
         read_first: bool,
         tls_failure: fn(&io::Error) -> Option<Failure>,
     ) where
@@ -314,11 +347,8 @@ impl Prober {
                 }
             }
         }
-        let result = tokio::time::timeout(
-            self.request.timeout,
-            mqtt::exchange(stream, &self.request.mqtt),
-        )
-        .await;
+        let result =
+            tokio::time::timeout(self.request.timeout, mqtt::exchange(stream, settings)).await;
         ev.timings.mqtt_ms = Some(ms(started));
         match result {
             Ok(Ok(ack)) => {

@@ -330,6 +330,7 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         DiagnosisCode::ExpiredTrustAnchor => Some("OpenSSL checks the trust anchor's validity; rustls does not"),
         DiagnosisCode::WeakSignature | DiagnosisCode::WeakKey => Some("rustls always refuses SHA-1 and small RSA keys; OpenSSL decides by its security level"),
         DiagnosisCode::LegacyTlsOnly => Some("rustls implements only TLS 1.2 and 1.3"),
+        DiagnosisCode::SameSubjectCaAndServer => Some("OpenSSL looks the issuer up by name and, without distinct key identifiers, takes a leaf named like its CA for self-signed; rustls follows the signature"),
         DiagnosisCode::NoSharedCipher => Some("rustls offers only AEAD suites with ECDHE; OpenSSL also offers CBC and DHE"),
         _ => None,
     });

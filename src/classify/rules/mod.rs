@@ -58,6 +58,7 @@ pub(super) const RULES: &[Rule] = &[
     negotiation::tls_version_mismatch,
     negotiation::no_shared_cipher,
     negotiation::alpn_rejected,
+    mqtt::mqtt_version_unsupported,
     mqtt::mqtt_refused,
     mqtt::mqtt_no_connack,
     transport::peer_closed,

@@ -70,6 +70,32 @@ pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
     Some(d)
 }
 
+/// The broker closed on (or refused) our protocol level and answered the other one: it does
+/// not speak the version asked for. Any CONNACK to the other version proves it is spoken.
+pub(super) fn mqtt_version_unsupported(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let refused_level = matches!(
+        ev.failure,
+        Some(Failure::NoConnAck { closed: true })
+            | Some(Failure::ConnAckRefused { code: 1 | 0x84 })
+    );
+    let other = cx.follow_ups.mqtt_version.as_ref()?;
+    let ack = other.connack.as_ref()?;
+    if !refused_level {
+        return None;
+    }
+    let asked = if other.version == "5" { "3.1.1" } else { "5" };
+    Some(
+        Diagnosis::new(
+            Code::MqttProtocolRejected,
+            format!("The broker does not accept MQTT {asked}; MQTT {} works (CONNACK {} {}).", other.version, ack.code, ack.reason),
+        )
+        .fact(format!("MQTT {asked} CONNECT: {}", ev.raw_error.as_deref().unwrap_or("no CONNACK")))
+        .fact(format!("MQTT {} CONNECT on a fresh connection: CONNACK {} ({})", other.version, ack.code, ack.reason))
+        .remedy(format!("Client: connect with MQTT {} (mosquitto_pub `-V {}`; paho `protocol=MQTTv{}`; rumqttc: the `{}` module).", other.version, if other.version == "5" { "mqttv5" } else { "mqttv311" }, if other.version == "5" { "5" } else { "311" }, if other.version == "5" { "v5" } else { "v4 (crate root)" }))
+        .remedy("Broker: MQTT 5 needs mosquitto ≥ 1.6, EMQX ≥ 4, RabbitMQ ≥ 3.13 (3.12 and older speak only 3.1.1 and 3.1)."),
+    )
+}
+
 pub(super) fn mqtt_no_connack(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let detail = match &ev.failure {
         Some(Failure::NoConnAck { closed: true }) => "the broker closed the connection".to_string(),
