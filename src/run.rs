@@ -30,6 +30,9 @@ pub enum LabKind {
     Mosquitto,
     /// RabbitMQ's MQTT plugin (Erlang/OTP TLS): one node per profile.
     Rabbitmq,
+    /// mqtls's in-process OpenSSL TLS/MQTT responder: no broker needed, serves exactly the
+    /// files of the profile (it never completes a chain).
+    Inprocess,
 }
 
 impl LabKind {
@@ -38,6 +41,7 @@ impl LabKind {
         match self {
             LabKind::Mosquitto => "mosquitto",
             LabKind::Rabbitmq => "rabbitmq",
+            LabKind::Inprocess => "inprocess",
         }
     }
 }
@@ -127,6 +131,7 @@ pub struct RunReport {
 pub struct Lab {
     mosquitto: Option<Mosquitto>,
     rabbitmq: BTreeMap<String, lab::RabbitNode>,
+    inprocess: BTreeMap<String, lab::Responder>,
 }
 
 impl Lab {
@@ -138,6 +143,7 @@ impl Lab {
         let mut lab = Lab {
             mosquitto: None,
             rabbitmq: BTreeMap::new(),
+            inprocess: BTreeMap::new(),
         };
         if profiles.is_empty() {
             return Ok(lab);
@@ -157,6 +163,14 @@ impl Lab {
                     .map_err(|e| Error::Lab(e.to_string()))?
                     .map_err(|e| Error::Lab(format!("mosquitto: {e}")))?;
                     lab.mosquitto = Some(broker);
+                }
+                LabKind::Inprocess => {
+                    for (name, p) in profiles.iter().filter(|(_, p)| renders(p, *kind)) {
+                        let responder = lab::Responder::start(responder_behaviour(p)?)
+                            .await
+                            .map_err(|e| Error::Lab(format!("in-process responder for {name}: {e}")))?;
+                        lab.inprocess.insert(name.clone(), responder);
+                    }
                 }
                 LabKind::Rabbitmq => {
                     let nodes: Vec<(String, lab::SslOptions)> = profiles
@@ -191,6 +205,7 @@ impl Lab {
         match kind {
             LabKind::Mosquitto => self.mosquitto.as_ref()?.port(profile),
             LabKind::Rabbitmq => self.rabbitmq.get(profile).map(lab::RabbitNode::port),
+            LabKind::Inprocess => self.inprocess.get(profile).map(lab::Responder::port),
         }
     }
 
@@ -205,6 +220,7 @@ impl Lab {
                 .as_ref()
                 .map(Mosquitto::log)
                 .unwrap_or_default(),
+            LabKind::Inprocess => String::new(),
             LabKind::Rabbitmq => self
                 .rabbitmq
                 .get(profile)
@@ -482,6 +498,7 @@ impl LabLogs {
         let lines: Vec<String> = tail
             .lines()
             .filter(|l| match kind {
+                LabKind::Inprocess => false,
                 LabKind::Mosquitto => {
                     l.contains(&port_text)
                         || l.contains("OpenSSL Error")
@@ -564,4 +581,58 @@ fn rabbitmq_options(p: &Profile) -> Result<lab::SslOptions, Error> {
         allow_anonymous: p.allow_anonymous,
         users,
     })
+}
+
+/// A profile as an in-process OpenSSL responder: the same files, served exactly as given.
+fn responder_behaviour(p: &Profile) -> Result<lab::Behaviour, Error> {
+    let read = |path: &str| {
+        std::fs::read(path).map_err(|source| Error::ReadFile {
+            what: "profile file",
+            path: PathBuf::from(path),
+            source,
+        })
+    };
+    let client_auth = match (&p.cafile, p.require_certificate) {
+        (Some(ca), true) => lab::ClientAuth::Required { ca_pem: read(ca)? },
+        (Some(ca), false) => lab::ClientAuth::Optional { ca_pem: read(ca)? },
+        (None, _) => lab::ClientAuth::None,
+    };
+    let versions = match p.min_tls_version.as_deref() {
+        Some("1.3") => vec![lab::TlsVersion::Tls1_3],
+        Some("1.2") => vec![lab::TlsVersion::Tls1_2, lab::TlsVersion::Tls1_3],
+        Some("1.1") => vec![lab::TlsVersion::Tls1_1, lab::TlsVersion::Tls1_3],
+        Some("1.0") => vec![lab::TlsVersion::Tls1_0, lab::TlsVersion::Tls1_3],
+        _ => Vec::new(),
+    };
+    let mqtt = match (p.allow_anonymous, p.users.first()) {
+        (true, _) => lab::MqttBehaviour::Accept,
+        (false, Some(user)) => lab::MqttBehaviour::RequireLogin {
+            username: user.name.clone(),
+            password: std::env::var(&user.password_env).map_err(|_| Error::MissingEnv {
+                flag: "profile users.password_env",
+                var: user.password_env.clone(),
+            })?,
+        },
+        // No users: nobody gets in; anonymous clients get "not authorized" like mosquitto.
+        (false, None) => lab::MqttBehaviour::RequireLogin {
+            username: String::from("\u{0}no user"),
+            password: String::from("\u{0}no password"),
+        },
+    };
+    Ok(lab::Behaviour::TlsWith(
+        lab::TlsServer {
+            stack: lab::ServerStack::Openssl,
+            chain_pem: read(&p.certfile)?,
+            key_pem: read(&p.keyfile)?,
+            client_auth,
+            versions,
+            alpn: Vec::new(),
+            mqtt,
+        },
+        lab::TlsOptions {
+            ciphers: p.ciphers.clone(),
+            crl_file: p.crlfile.as_ref().map(PathBuf::from),
+            ..lab::TlsOptions::default()
+        },
+    ))
 }

@@ -358,10 +358,10 @@ impl FileContext<'_> {
             Ok(self.file(name, key, v)?.display().to_string())
         };
         for lab in p.labs.iter().flatten() {
-            if !matches!(lab.as_str(), "mosquitto" | "rabbitmq") {
+            if !matches!(lab.as_str(), "mosquitto" | "rabbitmq" | "inprocess") {
                 return Err(self.invalid(
                     name,
-                    &format!("labs: {lab:?} (expected one of: mosquitto, rabbitmq)"),
+                    &format!("labs: {lab:?} (expected one of: mosquitto, rabbitmq, inprocess)"),
                 ));
             }
         }

@@ -131,7 +131,7 @@ pub struct Profile {
     /// Users and the environment variables holding their passwords.
     #[serde(default)]
     pub users: Vec<ProfileUser>,
-    /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`); default: every one
+    /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`, `inprocess`); default: every one
     /// given to `--lab`. Cases using the profile are skipped on the others.
     #[serde(default)]
     pub labs: Option<Vec<String>>,
