@@ -225,4 +225,11 @@ pub struct DemoArgs {
     /// Use the in-process TLS responder even when mosquitto is installed.
     #[arg(long)]
     pub no_mosquitto: bool,
+    /// Brokers to run the bundled suite on (default: every lab broker installed, else the
+    /// in-process responder).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "BROKERS")]
+    pub lab: Vec<crate::run::LabKind>,
+    /// Skip the bundled suite; show only the three failures of the story.
+    #[arg(long)]
+    pub story_only: bool,
 }

@@ -5,7 +5,9 @@
 //! certificate (a real mosquitto when one is installed, otherwise the in-process TLS MQTT
 //! responder), then diagnoses: (1) a client that passes the broker's own `server.crt` as CA
 //! file, (2) a client that trusts only the root while the broker sends no intermediate, and
-//! (3) the fix, a root + intermediate bundle.
+//! (3) the fix, a root + intermediate bundle. Then it runs the bundled scenario suite on the
+//! lab brokers that are installed (else the in-process responder) and writes its reports to
+//! `reports/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use crate::lab::{self, Behaviour, Mosquitto, MqttBehaviour, Responder, ServerSta
 use crate::probe::ProbeRequest;
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::report::{self, DiagnoseReport, Format, Style};
+use crate::run::{Lab, LabKind, RunConfig};
 use crate::target::Target;
 
 /// One situation of the story.
@@ -52,7 +55,8 @@ enum Broker {
 pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
     let dir =
         tempfile::tempdir().map_err(|e| Error::Demo(format!("no temporary directory: {e}")))?;
-    let pki = crate::pki::generate(dir.path()).map_err(|e| Error::Demo(e.to_string()))?;
+    let pki =
+        crate::pki::generate(&dir.path().join("certs")).map_err(|e| Error::Demo(e.to_string()))?;
     let (broker, port, which) = start_broker(&pki, args.no_mosquitto).await?;
     let mut out = std::io::stdout().lock();
     if args.format == Format::Text {
@@ -125,10 +129,132 @@ pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
         } else {
             "UNEXPECTED: a situation did not get the diagnosis it illustrates (see above)."
         };
-        writeln!(out, "demo done with {which}: {verdict}").map_err(Error::Output)?;
+        writeln!(out, "the story with {which}: {verdict}").map_err(Error::Output)?;
     }
     drop(broker);
-    Ok(if all_expected { EXIT_OK } else { EXIT_PROBLEM })
+    drop(out);
+    if args.story_only || args.format == Format::Json {
+        return Ok(if all_expected { EXIT_OK } else { EXIT_PROBLEM });
+    }
+    let suite_ok = bundled_suite(dir.path(), args, style).await?;
+    Ok(if all_expected && suite_ok {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    })
+}
+
+/// The bundled scenario suite, compiled in so that the demo runs anywhere; a test keeps this
+/// list equal to the files under `scenarios/`.
+pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
+    ("profiles.yaml", include_str!("../scenarios/profiles.yaml")),
+    (
+        "seed/story.yaml",
+        include_str!("../scenarios/seed/story.yaml"),
+    ),
+    (
+        "chain/chain.yaml",
+        include_str!("../scenarios/chain/chain.yaml"),
+    ),
+    (
+        "chain/names.yaml",
+        include_str!("../scenarios/chain/names.yaml"),
+    ),
+    (
+        "client/mtls.yaml",
+        include_str!("../scenarios/client/mtls.yaml"),
+    ),
+    (
+        "mqtt/auth.yaml",
+        include_str!("../scenarios/mqtt/auth.yaml"),
+    ),
+];
+
+/// Runs the bundled suite on the installed lab brokers (or the in-process responder) and
+/// writes its reports to `reports/`. Returns whether every case met its expectation.
+async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool, Error> {
+    let scenarios = dir.join("scenarios");
+    for (name, text) in BUNDLED_SCENARIOS {
+        let path = scenarios.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Demo(format!("{}: {e}", parent.display())))?;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::Demo(format!("{}: {e}", path.display())))?;
+    }
+    let labs = if args.lab.is_empty() {
+        let mut labs = Vec::new();
+        if !args.no_mosquitto && lab::mosquitto_binary().is_some() {
+            labs.push(LabKind::Mosquitto);
+        }
+        if lab::rabbitmq_binary().is_some() {
+            labs.push(LabKind::Rabbitmq);
+        }
+        if labs.is_empty() {
+            labs.push(LabKind::Inprocess);
+        }
+        labs
+    } else {
+        args.lab.clone()
+    };
+    let names: Vec<&str> = labs.iter().map(|l| l.name()).collect();
+    let suite = crate::scenario::load(&[scenarios])?;
+    println!(
+        "\nThe bundled suite: {} scenarios on {}, both backends{}",
+        suite.cases.len(),
+        names.join(" and "),
+        if labs.contains(&LabKind::Rabbitmq) {
+            " (RabbitMQ nodes take ~10 s each to boot)"
+        } else {
+            ""
+        }
+    );
+    let config = RunConfig {
+        suites: Vec::new(),
+        target: None,
+        lab: labs.clone(),
+        jobs: 8,
+    };
+    let lab = Lab::start(&labs, &suite.profiles).await?;
+    let report = crate::run::run(&config, &suite, &lab, |_| {}).await?;
+    drop(lab);
+    let reports = PathBuf::from("reports");
+    std::fs::create_dir_all(&reports).map_err(|source| Error::WriteReport {
+        path: reports.clone(),
+        source,
+    })?;
+    let write = |name: &str,
+                 render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>|
+     -> Result<PathBuf, Error> {
+        let path = reports.join(name);
+        let mut buf = Vec::new();
+        render(&mut buf)
+            .and_then(|()| std::fs::write(&path, &buf))
+            .map_err(|source| Error::WriteReport {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(path)
+    };
+    let json = write("demo.json", &|buf| {
+        serde_json::to_writer_pretty(&mut *buf, &report).map_err(std::io::Error::other)
+    })?;
+    let md = write("demo.md", &|buf| {
+        report::suite::render_markdown(&report, buf)
+    })?;
+    let xml = write("demo.xml", &|buf| report::suite::render_junit(&report, buf))?;
+    let mut out = std::io::stdout().lock();
+    // Only failures in the table: the whole matrix is in reports/demo.md.
+    report::suite::render_text(&report, style, true, &mut out).map_err(Error::Output)?;
+    writeln!(
+        out,
+        "reports: {}, {}, {}",
+        json.display(),
+        md.display(),
+        xml.display()
+    )
+    .map_err(Error::Output)?;
+    Ok(report.summary.failed == 0)
 }
 
 /// Starts mosquitto when installed (and allowed), else the in-process responder.
@@ -211,4 +337,42 @@ fn file_name(p: &Path) -> String {
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo runs the suite compiled into the binary: it must be the whole of `scenarios/`.
+    #[test]
+    fn bundled_scenarios_are_every_file_under_scenarios() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut on_disk = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("scenarios/ is readable")
+                .flatten()
+            {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    let rel = path.strip_prefix(&root).expect("under scenarios/");
+                    on_disk.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut bundled: Vec<String> = BUNDLED_SCENARIOS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        bundled.sort();
+        assert_eq!(bundled, on_disk, "update BUNDLED_SCENARIOS in src/demo.rs");
+        for (name, text) in BUNDLED_SCENARIOS {
+            let on_disk = std::fs::read_to_string(root.join(name)).expect("readable");
+            assert_eq!(*text, on_disk, "{name}");
+        }
+    }
 }

@@ -168,7 +168,9 @@ impl Lab {
                     for (name, p) in profiles.iter().filter(|(_, p)| renders(p, *kind)) {
                         let responder = lab::Responder::start(responder_behaviour(p)?)
                             .await
-                            .map_err(|e| Error::Lab(format!("in-process responder for {name}: {e}")))?;
+                            .map_err(|e| {
+                                Error::Lab(format!("in-process responder for {name}: {e}"))
+                            })?;
                         lab.inprocess.insert(name.clone(), responder);
                     }
                 }
