@@ -169,14 +169,14 @@ fn chain_table(chain: &[CertSummary]) -> Table {
         table.add_row(vec![
             Cell::new(i),
             Cell::new(format!(
-                "{}\n↳ {}{}",
+                "{}{}\n↳ {}",
                 c.subject,
+                if c.version == 1 { " (X.509 v1)" } else { "" },
                 if c.self_signed {
                     "self-signed".to_string()
                 } else {
                     c.issuer.clone()
                 },
-                if c.version == 1 { " (X.509 v1)" } else { "" }
             )),
             Cell::new(format!(
                 "{}\n{}",

@@ -4,10 +4,18 @@
 use super::*;
 
 pub(super) fn server_cert_as_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
-    if !chain_untrusted(ev) {
+    let leaf = leaf(ev, cx)?;
+    // The exact leaf in the CA file is the mistake whatever else the verifier tripped over
+    // first (rustls reports a v1 leaf's version before trust); other end-entity certificates
+    // in the CA file only explain an untrusted chain.
+    let exact_leaf = cx
+        .trust
+        .certs
+        .iter()
+        .any(|c| c.sha256 == leaf.sha256 && !c.is_ca());
+    if !(chain_untrusted(ev) || (exact_leaf && cert_problem(ev).is_some())) {
         return None;
     }
-    let leaf = leaf(ev, cx)?;
     let end_entities: Vec<&CertSummary> = cx
         .trust
         .certs
@@ -311,10 +319,21 @@ pub(super) fn issuer_not_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
 
 pub(super) fn x509_v1_cert(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     matches!(cert_problem(ev), Some(CertProblem::UnsupportedVersion)).then(|| {
-        let v1: Vec<String> = chain(ev, cx).iter().filter(|c| c.version == 1).map(|c| c.subject.clone()).collect();
-        Diagnosis::new(Code::X509V1Cert, format!("The broker's chain contains an X.509 v1 certificate ({}); rustls refuses v1, OpenSSL accepts it.", v1.join(", ")))
-            .fact(failure_fact(ev))
-            .remedy("Broker PKI: reissue with extensions (`openssl x509 -req ... -extfile server.ext` with subjectAltName and basicConstraints), which makes a v3 certificate.")
+        let chain = chain(ev, cx);
+        let v1: Vec<&CertSummary> = chain.iter().filter(|c| c.version == 1).collect();
+        let subjects: Vec<&str> = v1.iter().map(|c| c.subject.as_str()).collect();
+        let no_san = v1.iter().any(|c| c.sans.is_empty());
+        let name = cx.expect_name;
+        let san = if name.parse::<std::net::IpAddr>().is_ok() { format!("IP:{name}") } else { format!("DNS:{name}") };
+        let mut d = Diagnosis::new(Code::X509V1Cert, format!("The broker's chain contains an X.509 v1 certificate ({}); rustls refuses v1, OpenSSL accepts it.", subjects.join(", ")))
+            .fact(format!("{} is version 1: it carries no extensions at all (no subjectAltName, no basicConstraints), which is what `openssl x509 -req` makes without `-extfile`", subjects.join(", ")))
+            .fact(failure_fact(ev));
+        if no_san {
+            d = d.fact(format!("without a SAN, rustls would refuse it for `{name}` even as v3 (cn_only_no_san): the reissued certificate needs `subjectAltName = {san}`"));
+        }
+        d.remedy(format!("Broker PKI: reissue as v3 with the name clients use: `printf 'subjectAltName={san}\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > server.ext` then `openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -out server.crt -extfile server.ext`; restart the broker."))
+            .remedy("Client: there is no rustls setting that accepts v1 certificates (rumqttc and most Rust clients use rustls); OpenSSL-based clients (mosquitto_pub, paho, Python) accept it, which is why it works for them.")
+            .remedy(format!("See it: `openssl s_client -connect {} </dev/null 2>/dev/null | openssl x509 -noout -text | grep Version`.", cx.target))
     })
 }
 
