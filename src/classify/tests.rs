@@ -524,6 +524,24 @@ fn each_rule_has_a_positive_and_a_negative_row() {
             C::X509V1Cert,
         ),
         (
+            "v1 leaf that the CA file holds: the CA file is the mistake",
+            rejected(CertProblem::UnsupportedVersion, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![leaf()])),
+                ..Extra::default()
+            },
+            C::ServerCertAsCa,
+        ),
+        (
+            "v1 leaf, another end entity in the CA file: still v1",
+            rejected(CertProblem::UnsupportedVersion, vec![leaf()]),
+            Extra {
+                trust: Some(files(vec![cert("CN=client", INTER, Some(false))])),
+                ..Extra::default()
+            },
+            C::X509V1Cert,
+        ),
+        (
             "eku",
             rejected(CertProblem::InvalidPurpose, vec![leaf()]),
             Extra::default(),
