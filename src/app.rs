@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{
     BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, InspectArgs, LabCommand,
-    MqttVersionArg, RunArgs,
+    MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -35,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Demo(args) => crate::demo::run(&args, style).await,
         Command::Run(args) => run_suites(&args, style).await,
         Command::Inspect(args) => inspect(&args),
+        Command::Report(args) => merge_reports(&args),
         Command::Schema => {
             print!("{}", report::schema::schema_json());
             Ok(EXIT_OK)
@@ -206,6 +207,65 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
         EXIT_PROBLEM
     } else {
         EXIT_OK
+    })
+}
+
+fn merge_reports(args: &ReportArgs) -> Result<u8, Error> {
+    let mut reports = Vec::new();
+    for path in &args.results {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+            what: "result",
+            path: path.clone(),
+            source,
+        })?;
+        // Read the version first, so a report of another version gets that message rather
+        // than a field-by-field parse error.
+        let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("schema_version").and_then(serde_json::Value::as_u64));
+        if version.is_some_and(|v| v != u64::from(report::SCHEMA_VERSION)) {
+            return Err(Error::Flag {
+                flag: "RESULT.json",
+                value: path.display().to_string(),
+                reason: format!(
+                    "schema_version {} cannot be merged by this mqtls (schema_version {}); merge reports written by the same version",
+                    version.unwrap_or_default(),
+                    report::SCHEMA_VERSION
+                ),
+            });
+        }
+        let parsed: crate::run::RunReport =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Flag {
+                flag: "RESULT.json",
+                value: path.display().to_string(),
+                reason: format!("not a `mqtls run --json` result: {e}"),
+            })?;
+        reports.push(parsed);
+    }
+    let merged = crate::run::merge(reports);
+    let mut buf = Vec::new();
+    match args.format {
+        ReportFormat::Markdown => report::suite::render_markdown(&merged, &mut buf),
+        ReportFormat::Junit => report::suite::render_junit(&merged, &mut buf),
+        ReportFormat::Json => serde_json::to_writer_pretty(&mut buf, &merged)
+            .map_err(std::io::Error::other)
+            .map(|()| buf.push(b'\n')),
+    }
+    .map_err(Error::Output)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &buf).map_err(|source| Error::WriteReport {
+            path: path.clone(),
+            source,
+        })?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&buf)
+            .map_err(Error::Output)?,
+    }
+    Ok(if merged.summary.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
     })
 }
 

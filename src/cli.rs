@@ -44,6 +44,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check your own certificate and key files offline, with both TLS stacks.
     Inspect(InspectArgs),
+    /// Merge the JSON results of several runs (e.g. one per broker or CI job) into one report.
+    Report(ReportArgs),
     /// Test certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -185,6 +187,31 @@ pub struct InspectArgs {
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `mqtls report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// JSON files written by `mqtls run --json`.
+    #[arg(required = true, value_name = "RESULT.json")]
+    pub results: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of a merged report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The compatibility matrix.
+    Markdown,
+    /// One merged JSON document (the `run` shape).
+    Json,
+    /// JUnit XML.
+    Junit,
 }
 
 /// `mqtls run`.

@@ -638,3 +638,41 @@ fn responder_behaviour(p: &Profile) -> Result<lab::Behaviour, Error> {
         },
     ))
 }
+
+/// Merges run reports (e.g. one per broker or CI job) into one: results of the same case on the
+/// same broker from a later report replace earlier ones; the summary is recomputed. The caller
+/// checks that every report has this mqtls's schema version.
+pub fn merge(reports: Vec<RunReport>) -> RunReport {
+    let mut results: BTreeMap<(String, String), CaseResult> = BTreeMap::new();
+    let mut backends = Vec::new();
+    let mut elapsed_ms = 0.0;
+    let mut tool = Tool::current();
+    for report in reports {
+        tool = report.tool;
+        elapsed_ms += report.elapsed_ms;
+        backends.extend(report.summary.backends);
+        for r in report.results {
+            results.insert((r.case.clone(), r.broker.clone()), r);
+        }
+    }
+    backends.sort();
+    backends.dedup();
+    let results: Vec<CaseResult> = results.into_values().collect();
+    let passed = results.iter().filter(|r| r.pass).count();
+    let mut brokers: Vec<String> = results.iter().map(|r| r.broker.clone()).collect();
+    brokers.sort();
+    brokers.dedup();
+    RunReport {
+        schema_version: SCHEMA_VERSION,
+        tool,
+        summary: Summary {
+            cases: results.len(),
+            passed,
+            failed: results.len() - passed,
+            backends,
+            brokers,
+        },
+        results,
+        elapsed_ms,
+    }
+}

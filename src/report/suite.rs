@@ -199,6 +199,17 @@ pub fn render_junit(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
                         v.got,
                         v.summary
                     ));
+                    s.set_type(v.got.to_string());
+                    // The facts the diagnosis rests on, and the broker's side of the story.
+                    let mut text: Vec<String> = r
+                        .report
+                        .backends
+                        .iter()
+                        .filter(|b| b.backend == v.backend)
+                        .flat_map(|b| b.diagnosis.facts.iter().cloned())
+                        .collect();
+                    text.extend(r.broker_log.iter().map(|l| format!("broker log: {l}")));
+                    s.set_description(text.join("\n"));
                     s
                 };
                 let mut case =

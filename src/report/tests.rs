@@ -2,7 +2,7 @@
 //! that the JSON keeps the fields `shared/CLI.md` fixes.
 
 use super::*;
-use crate::classify::{Context, TrustFacts, TrustSource, classify};
+use crate::classify::{Context, DiagnosisCode, TrustFacts, TrustSource, classify};
 use crate::evidence::{CertProblem, Evidence, Failure};
 use crate::x509::CertSummary;
 
@@ -174,4 +174,78 @@ fn json_has_the_fields_the_contract_fixes() {
     // The report round-trips: `mqtls report` and tests can read what `diagnose` wrote.
     let back: DiagnoseReport = serde_json::from_value(v).expect("deserialises");
     assert_eq!(back, fixture());
+}
+
+/// A run of two cases on one broker, one passing and one failing, from the fixed diagnosis.
+fn run_fixture() -> crate::run::RunReport {
+    use crate::run::{BackendVerdict, CaseResult, RunReport, Summary};
+    let report = fixture();
+    let verdicts = |expected: DiagnosisCode| -> Vec<BackendVerdict> {
+        report
+            .backends
+            .iter()
+            .map(|b| BackendVerdict {
+                backend: b.backend,
+                expected: Some(expected),
+                got: b.diagnosis.code,
+                missing_warnings: Vec::new(),
+                pass: b.diagnosis.code == expected,
+                summary: b.diagnosis.summary.clone(),
+            })
+            .collect()
+    };
+    let case = |name: &str, expected: DiagnosisCode, log: Vec<String>| {
+        let verdicts = verdicts(expected);
+        CaseResult {
+            case: format!("story/{name}"),
+            file: "scenarios/seed/story.yaml".into(),
+            description: None,
+            broker: "mosquitto".into(),
+            pass: verdicts.iter().all(|v| v.pass),
+            verdicts,
+            broker_log: log,
+            report: report.clone(),
+        }
+    };
+    RunReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool { name: "mqtls".into(), version: "0.1.0".into() },
+        summary: Summary {
+            cases: 2,
+            passed: 1,
+            failed: 1,
+            backends: vec![Backend::Rustls, Backend::Openssl],
+            brokers: vec!["mosquitto".into()],
+        },
+        results: vec![
+            case("leaf-only-chain", DiagnosisCode::MissingIntermediate, Vec::new()),
+            case(
+                "claims-ok",
+                DiagnosisCode::Ok,
+                vec!["1764107040: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca".into()],
+            ),
+        ],
+        elapsed_ms: 12.0,
+    }
+}
+
+#[test]
+fn run_markdown_snapshot() {
+    let mut out = Vec::new();
+    suite::render_markdown(&run_fixture(), &mut out).expect("renders");
+    insta::assert_snapshot!(String::from_utf8(out).expect("UTF-8"));
+}
+
+#[test]
+fn run_junit_snapshot() {
+    let mut out = Vec::new();
+    suite::render_junit(&run_fixture(), &mut out).expect("renders");
+    insta::assert_snapshot!(String::from_utf8(out).expect("UTF-8"));
+}
+
+#[test]
+fn run_text_snapshot() {
+    let mut out = Vec::new();
+    suite::render_text(&run_fixture(), Style::default(), false, &mut out).expect("renders");
+    insta::assert_snapshot!(String::from_utf8(out).expect("UTF-8"));
 }
