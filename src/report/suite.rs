@@ -166,6 +166,9 @@ pub fn render_markdown(report: &RunReport, out: &mut dyn Write) -> io::Result<()
                 for fact in &b.diagnosis.facts {
                     writeln!(out, "  - {fact}")?;
                 }
+                for remedy in &b.diagnosis.remedies {
+                    writeln!(out, "  - **fix:** {remedy}")?;
+                }
             }
             if !r.broker_log.is_empty() {
                 writeln!(out, "\nBroker log:\n\n```text")?;
