@@ -153,6 +153,10 @@ pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../scenarios/seed/story.yaml"),
     ),
     (
+        "seed/negotiation.yaml",
+        include_str!("../scenarios/seed/negotiation.yaml"),
+    ),
+    (
         "chain/chain.yaml",
         include_str!("../scenarios/chain/chain.yaml"),
     ),

@@ -106,6 +106,8 @@ pub struct Summary {
     pub passed: usize,
     /// Runs that did not.
     pub failed: usize,
+    /// Cases not run: their profile is rendered by none of the lab brokers given.
+    pub skipped: usize,
     /// Backends used.
     pub backends: Vec<Backend>,
     /// Brokers used.
@@ -258,8 +260,13 @@ pub async fn run(
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
     let mut planned = Vec::new();
+    let mut skipped = 0;
     for case in &suite.cases {
-        for placement in placements(case, config, lab)? {
+        let places = placements(case, config, lab)?;
+        if places.is_empty() {
+            skipped += 1;
+        }
+        for placement in places {
             planned.push((case.clone(), placement));
         }
     }
@@ -312,6 +319,7 @@ pub async fn run(
             cases: results.len(),
             passed,
             failed: results.len() - passed,
+            skipped,
             backends,
             brokers,
         },
@@ -358,15 +366,7 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                 .copied()
                 .filter(|&kind| lab.port(kind, profile).is_some())
                 .collect();
-            if rendered.is_empty() {
-                return Err(Error::Flag {
-                    flag: "--lab",
-                    value: case.id.clone(),
-                    reason: format!(
-                        "broker profile {profile:?} is rendered by none of the lab brokers given (see its `labs`)"
-                    ),
-                });
-            }
+            // A profile restricted to other brokers (its `labs`) skips the case here.
             rendered
                 .iter()
                 .map(|&kind| {
@@ -646,10 +646,12 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
     let mut results: BTreeMap<(String, String), CaseResult> = BTreeMap::new();
     let mut backends = Vec::new();
     let mut elapsed_ms = 0.0;
+    let mut skipped = 0;
     let mut tool = Tool::current();
     for report in reports {
         tool = report.tool;
         elapsed_ms += report.elapsed_ms;
+        skipped += report.summary.skipped;
         backends.extend(report.summary.backends);
         for r in report.results {
             results.insert((r.case.clone(), r.broker.clone()), r);
@@ -669,6 +671,7 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
             cases: results.len(),
             passed,
             failed: results.len() - passed,
+            skipped,
             backends,
             brokers,
         },

@@ -288,13 +288,13 @@ fn each_rule_has_a_positive_and_a_negative_row() {
             C::Unclassified,
         ),
         (
-            "handshake_failure after CertificateRequest, cert sent",
+            "handshake_failure after CertificateRequest, cert sent: Erlang refusing it",
             requested,
             Extra {
                 client_cert: true,
                 ..Extra::default()
             },
-            C::Unclassified,
+            C::ClientCertRejected,
         ),
         (
             "unknown_ca alert with our client cert",

@@ -84,8 +84,16 @@ pub fn render_text(
 pub fn summary_line(report: &RunReport) -> String {
     let s = &report.summary;
     let backends: Vec<&str> = s.backends.iter().map(|b| b.name()).collect();
+    let skipped = if s.skipped > 0 {
+        format!(
+            " ({} cases skipped: their profiles run on other brokers)",
+            s.skipped
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} runs: {} passed, {} failed; brokers: {}; backends: {}; {:.1} s",
+        "{} runs: {} passed, {} failed{skipped}; brokers: {}; backends: {}; {:.1} s",
         s.cases,
         s.passed,
         s.failed,

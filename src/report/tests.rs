@@ -214,6 +214,7 @@ fn run_fixture() -> crate::run::RunReport {
             cases: 2,
             passed: 1,
             failed: 1,
+            skipped: 0,
             backends: vec![Backend::Rustls, Backend::Openssl],
             brokers: vec!["mosquitto".into()],
         },

@@ -82,6 +82,17 @@ pub(super) fn client_cert_rejected_by_broker(ev: &Evidence, cx: &Context<'_>) ->
         Alert::BAD_CERTIFICATE | Alert::UNSUPPORTED_CERTIFICATE | Alert::CERTIFICATE_UNKNOWN => {
             (Code::ClientCertRejected, "rejected the client certificate")
         }
+        // Erlang/OTP brokers (RabbitMQ, EMQX, VerneMQ) answer any client certificate they
+        // refuse with handshake_failure; it means that only when ours was asked for and sent.
+        Alert::HANDSHAKE_FAILURE
+            if (ev.client_cert_sent || cx.client_cert.is_some())
+                && cx.all.iter().any(|e| e.client_cert_requested == Some(true)) =>
+        {
+            (
+                Code::ClientCertRejected,
+                "refused the handshake after receiving the client certificate",
+            )
+        }
         _ => return None,
     };
     let mut d = Diagnosis::new(code, format!("The broker {what}."))
