@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::{
-    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, InspectArgs, LabCommand,
-    MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, FileArgs, InspectArgs,
+    LabCommand, MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -177,21 +177,12 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
 }
 
 fn inspect(args: &InspectArgs) -> Result<u8, Error> {
-    pair(&args.cert, &args.key)?;
-    let key_password = match &args.key_password_env {
-        Some(var) => Some(env(var, "--key-password-env")?),
-        None => None,
-    };
+    let paths = input_paths(&args.files)?;
     let checked_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let input = crate::inspect::InspectInput {
-        paths: InputPaths {
-            cafiles: args.cafile.clone(),
-            cert: args.cert.clone(),
-            key: args.key.clone(),
-            key_password,
-        },
+        paths,
         server_cert: args.server_cert.clone(),
         expect_name: args.expect_name.clone(),
         checked_at,
@@ -269,6 +260,22 @@ fn merge_reports(args: &ReportArgs) -> Result<u8, Error> {
     })
 }
 
+/// The file flags, checked: `--cert` and `--key` together, the key password read from the
+/// environment variable named.
+fn input_paths(files: &FileArgs) -> Result<InputPaths, Error> {
+    pair(&files.cert, &files.key)?;
+    let key_password = match &files.key_password_env {
+        Some(var) => Some(env(var, "--key-password-env")?),
+        None => None,
+    };
+    Ok(InputPaths {
+        cafiles: files.cafile.clone(),
+        cert: files.cert.clone(),
+        key: files.key.clone(),
+        key_password,
+    })
+}
+
 /// `--cert` and `--key` go together.
 fn pair(cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>) -> Result<(), Error> {
     match (cert, key) {
@@ -305,7 +312,7 @@ pub fn diagnose_config(
     args: &DiagnoseArgs,
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
-    pair(&args.cert, &args.key)?;
+    let paths = input_paths(&args.files)?;
     let timeout = parse_timeout(&args.timeout)?;
     let mut tls_versions = Vec::new();
     for v in &args.tls_versions {
@@ -331,10 +338,6 @@ pub fn diagnose_config(
         Some(var) => Some(env(var, "--password-env")?),
         None => None,
     };
-    let key_password = match &args.key_password_env {
-        Some(var) => Some(env(var, "--key-password-env")?),
-        None => None,
-    };
     let request = ProbeRequest {
         target,
         sni,
@@ -354,12 +357,6 @@ pub fn diagnose_config(
             password,
         },
         timeout,
-    };
-    let paths = InputPaths {
-        cafiles: args.cafile.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        key_password,
     };
     let backends = match args.backend {
         BackendChoice::Rustls => vec![Backend::Rustls],

@@ -108,11 +108,9 @@ pub enum MqttVersionArg {
     V5,
 }
 
-/// `mqtls diagnose`.
+/// The user's own TLS files, shared by `diagnose` and `inspect`.
 #[derive(Debug, Args)]
-pub struct DiagnoseArgs {
-    /// mqtts://host[:port] (default port 8883), host:port, [::1]:8883, or mqtt://host:port.
-    pub target: String,
+pub struct FileArgs {
     /// Trust anchors (PEM bundle); repeatable. Without it: the system roots.
     #[arg(long, value_name = "FILE")]
     pub cafile: Vec<PathBuf>,
@@ -125,6 +123,16 @@ pub struct DiagnoseArgs {
     /// Environment variable holding the password of an encrypted --key.
     #[arg(long, value_name = "VAR")]
     pub key_password_env: Option<String>,
+}
+
+/// `mqtls diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// mqtts://host[:port] (default port 8883), host:port, [::1]:8883, or mqtt://host:port.
+    pub target: String,
+    /// The user's own files.
+    #[command(flatten)]
+    pub files: FileArgs,
     /// SNI to send (default: the host, when it is a name).
     #[arg(long, value_name = "NAME", conflicts_with = "no_sni")]
     pub sni: Option<String>,
@@ -166,18 +174,9 @@ pub struct DiagnoseArgs {
 /// `mqtls inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Trust anchors (PEM bundle); repeatable. Without it: the system roots.
-    #[arg(long, value_name = "FILE")]
-    pub cafile: Vec<PathBuf>,
-    /// Client certificate (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-    /// Client private key (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    /// Environment variable holding the password of an encrypted --key.
-    #[arg(long, value_name = "VAR")]
-    pub key_password_env: Option<String>,
+    /// The user's own files.
+    #[command(flatten)]
+    pub files: FileArgs,
     /// The broker's certificate chain (PEM, leaf first), e.g. its certfile.
     #[arg(long, value_name = "FILE")]
     pub server_cert: Option<PathBuf>,

@@ -415,6 +415,31 @@ impl Evidence {
         }
     }
 
+    /// Records a handshake failure with who ended the connection: the peer for an alert or a
+    /// close, this client for everything it refused itself.
+    pub fn record_handshake_failure(&mut self, failure: Failure) {
+        match &failure {
+            Failure::AlertReceived { alert, .. } => {
+                self.alert_received = Some(*alert);
+                self.closed_by = Some(Closer::Peer);
+            }
+            Failure::PeerClosed { .. } => self.closed_by = Some(Closer::Peer),
+            _ => self.closed_by = Some(Closer::Client),
+        }
+        self.failure = Some(failure);
+    }
+
+    /// Records that the handshake did not finish within `timeout`.
+    pub fn record_handshake_timeout(&mut self, timeout: std::time::Duration) {
+        self.raw_error = Some(format!(
+            "TLS handshake not finished after {} s",
+            timeout.as_secs_f64()
+        ));
+        self.closed_by = Some(Closer::Client);
+        // The bytes received are filled in from the tap by the engine.
+        self.failure = Some(Failure::HandshakeTimeout { bytes_received: 0 });
+    }
+
     /// True when the probe got all the way to a successful CONNACK.
     pub fn is_ok(&self) -> bool {
         self.failure.is_none() && self.phase == Phase::Done

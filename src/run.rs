@@ -524,9 +524,9 @@ impl LabLogs {
     }
 }
 
-fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
-    let users = p
-        .users
+/// The profile's users with their passwords, read from the environment.
+fn profile_users(p: &Profile) -> Result<Vec<(String, String)>, Error> {
+    p.users
         .iter()
         .map(|u| {
             std::env::var(&u.password_env)
@@ -536,7 +536,11 @@ fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
                     var: u.password_env.clone(),
                 })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
+    let users = profile_users(p)?;
     Ok(lab::Listener {
         name: name.to_string(),
         tls: Some(lab::ListenerTls {
@@ -555,18 +559,7 @@ fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
 }
 
 fn rabbitmq_options(p: &Profile) -> Result<lab::SslOptions, Error> {
-    let users = p
-        .users
-        .iter()
-        .map(|u| {
-            std::env::var(&u.password_env)
-                .map(|pw| (u.name.clone(), pw))
-                .map_err(|_| Error::MissingEnv {
-                    flag: "profile users.password_env",
-                    var: u.password_env.clone(),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let users = profile_users(p)?;
     let versions = match p.min_tls_version.as_deref() {
         Some("1.3") => vec!["tlsv1.3".to_string()],
         Some("1.2") => vec!["tlsv1.3".to_string(), "tlsv1.2".to_string()],
@@ -606,15 +599,11 @@ fn responder_behaviour(p: &Profile) -> Result<lab::Behaviour, Error> {
         Some("1.0") => vec![lab::TlsVersion::Tls1_0, lab::TlsVersion::Tls1_3],
         _ => Vec::new(),
     };
-    let mqtt = match (p.allow_anonymous, p.users.first()) {
+    let mqtt = match (p.allow_anonymous, profile_users(p)?.into_iter().next()) {
         (true, _) => lab::MqttBehaviour::Accept,
-        (false, Some(user)) => lab::MqttBehaviour::RequireLogin {
-            username: user.name.clone(),
-            password: std::env::var(&user.password_env).map_err(|_| Error::MissingEnv {
-                flag: "profile users.password_env",
-                var: user.password_env.clone(),
-            })?,
-        },
+        (false, Some((username, password))) => {
+            lab::MqttBehaviour::RequireLogin { username, password }
+        }
         // No users: nobody gets in; anonymous clients get "not authorized" like mosquitto.
         (false, None) => lab::MqttBehaviour::RequireLogin {
             username: String::from("\u{0}no user"),

@@ -131,25 +131,11 @@ impl OpensslPrepared {
             }
             Ok(Err(e)) => {
                 ev.raw_error = Some(error_text(&e));
-                let failure = failure_from_ssl_error(&e);
-                match &failure {
-                    Failure::AlertReceived { alert, .. } => {
-                        ev.alert_received = Some(*alert);
-                        ev.closed_by = Some(Closer::Peer);
-                    }
-                    Failure::PeerClosed { .. } => ev.closed_by = Some(Closer::Peer),
-                    _ => ev.closed_by = Some(Closer::Client),
-                }
-                ev.failure = Some(failure);
+                ev.record_handshake_failure(failure_from_ssl_error(&e));
                 None
             }
             Err(_) => {
-                ev.raw_error = Some(format!(
-                    "TLS handshake not finished after {} s",
-                    request.timeout.as_secs_f64()
-                ));
-                ev.closed_by = Some(Closer::Client);
-                ev.failure = Some(Failure::HandshakeTimeout { bytes_received: 0 });
+                ev.record_handshake_timeout(request.timeout);
                 None
             }
         }

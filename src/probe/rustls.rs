@@ -135,12 +135,7 @@ impl RustlsPrepared {
                 None
             }
             Err(_) => {
-                ev.raw_error = Some(format!(
-                    "TLS handshake not finished after {} s",
-                    request.timeout.as_secs_f64()
-                ));
-                ev.closed_by = Some(Closer::Client);
-                ev.failure = Some(Failure::HandshakeTimeout { bytes_received: 0 });
+                ev.record_handshake_timeout(request.timeout);
                 None
             }
         }
@@ -341,15 +336,7 @@ fn record_failure(ev: &mut Evidence, failure: Failure, e: &io::Error) {
         let (_, sent) = failure_from_rustls(rustls_err);
         ev.alert_sent = sent;
     }
-    match &failure {
-        Failure::AlertReceived { alert, .. } => {
-            ev.alert_received = Some(*alert);
-            ev.closed_by = Some(Closer::Peer);
-        }
-        Failure::PeerClosed { .. } => ev.closed_by = Some(Closer::Peer),
-        _ => ev.closed_by = Some(Closer::Client),
-    }
-    ev.failure = Some(failure);
+    ev.record_handshake_failure(failure);
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {

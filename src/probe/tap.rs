@@ -104,6 +104,19 @@ impl AsyncRead for Tap {
     }
 }
 
+impl Tap {
+    /// Counts what a write sent, and notes a reset.
+    fn note_write(&self, poll: &Poll<io::Result<usize>>) {
+        match poll {
+            Poll::Ready(Ok(n)) => lock(&self.record).bytes_out += *n as u64,
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+                lock(&self.record).reset = true;
+            }
+            _ => {}
+        }
+    }
+}
+
 impl AsyncWrite for Tap {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -111,13 +124,7 @@ impl AsyncWrite for Tap {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        match &poll {
-            Poll::Ready(Ok(n)) => lock(&self.record).bytes_out += *n as u64,
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
-                lock(&self.record).reset = true;
-            }
-            _ => {}
-        }
+        self.note_write(&poll);
         poll
     }
 
@@ -130,13 +137,7 @@ impl AsyncWrite for Tap {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        match &poll {
-            Poll::Ready(Ok(n)) => lock(&self.record).bytes_out += *n as u64,
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
-                lock(&self.record).reset = true;
-            }
-            _ => {}
-        }
+        self.note_write(&poll);
         poll
     }
 
