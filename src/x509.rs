@@ -86,6 +86,33 @@ impl CertSummary {
         }
     }
 
+    /// Signed with SHA-1, MD5 or older: by name, or by OID for algorithms no registry names
+    /// (ecdsa-with-SHA1, dsa-with-SHA1, the OIW sha1WithRSA, md2/md4/md5/sha1WithRSAEncryption).
+    pub fn has_weak_signature(&self) -> bool {
+        const WEAK_OIDS: [&str; 7] = [
+            "1.2.840.10045.4.1",
+            "1.2.840.10040.4.3",
+            "1.2.840.113549.1.1.2",
+            "1.2.840.113549.1.1.3",
+            "1.2.840.113549.1.1.4",
+            "1.2.840.113549.1.1.5",
+            "1.3.14.3.2.29",
+        ];
+        let name = self.signature.to_ascii_lowercase();
+        ["sha1", "md5", "md4", "md2"]
+            .iter()
+            .any(|w| name.contains(w))
+            || WEAK_OIDS.contains(&self.signature.as_str())
+    }
+
+    /// An RSA key under 2048 bits (refused by rustls and by OpenSSL at security level 2).
+    pub fn has_small_rsa_key(&self) -> bool {
+        self.key
+            .strip_prefix("RSA ")
+            .and_then(|b| b.parse::<u32>().ok())
+            .is_some_and(|bits| bits < 2048)
+    }
+
     /// True when the certificate may issue others (basicConstraints CA:TRUE).
     pub fn is_ca(&self) -> bool {
         self.ca == Some(true)

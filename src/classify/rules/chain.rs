@@ -358,16 +358,10 @@ pub(super) fn weak_signature(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis
 }
 
 pub(super) fn weak_key(ev: &Evidence, _cx: &Context<'_>) -> Option<Diagnosis> {
-    let small = |c: &&CertSummary| {
-        c.key
-            .strip_prefix("RSA ")
-            .and_then(|b| b.parse::<u32>().ok())
-            .is_some_and(|b| b < 2048)
-    };
     let chain = chain(ev, _cx);
     let small_key = chain
         .iter()
-        .find(small)
+        .find(|c| c.has_small_rsa_key())
         .map(|c| format!("{} has a {} key", c.subject, c.key));
     // rustls reports an RSA-1024 leaf as a bad handshake signature; the key size tells why.
     let applies = matches!(cert_problem(ev), Some(CertProblem::WeakKey))

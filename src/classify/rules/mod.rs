@@ -150,15 +150,10 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     {
         out.push(Code::MissingIntermediate);
     }
-    if chain.iter().any(|c| weak_signature_algorithm(&c.signature)) {
+    if chain.iter().any(CertSummary::has_weak_signature) {
         out.push(Code::WeakSignature);
     }
-    if chain.iter().any(|c| {
-        c.key
-            .strip_prefix("RSA ")
-            .and_then(|b| b.parse::<u32>().ok())
-            .is_some_and(|b| b < 2048)
-    }) {
+    if chain.iter().any(CertSummary::has_small_rsa_key) {
         out.push(Code::WeakKey);
     }
     if !cx.trust.certs.is_empty() && !cx.trust.certs.iter().any(|c| c.self_signed) {
@@ -176,25 +171,6 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
         out.push(Code::LegacyTlsOnly);
     }
     out
-}
-
-/// SHA-1, MD5 and older signature algorithms, as [`CertSummary::signature`] names them:
-/// x509-parser's short name in mixed case (`sha1WithRSAEncryption`, `md5WithRSAEncryption`,
-/// `dsa-with-sha1`), or the dotted OID for algorithms its registry lacks, such as
-/// ecdsa-with-SHA1 (1.2.840.10045.4.1) and the OIW sha1WithRSA (1.3.14.3.2.29).
-fn weak_signature_algorithm(signature: &str) -> bool {
-    const WEAK_OIDS: [&str; 5] = [
-        "1.2.840.10045.4.1",
-        "1.3.14.3.2.29",
-        "1.2.840.113549.1.1.2",
-        "1.2.840.113549.1.1.3",
-        "1.2.840.113549.1.1.4",
-    ];
-    let name = signature.to_ascii_lowercase();
-    ["sha1", "md5", "md4", "md2"]
-        .iter()
-        .any(|w| name.contains(w))
-        || WEAK_OIDS.contains(&signature)
 }
 
 pub(super) fn cert_problem(ev: &Evidence) -> Option<&CertProblem> {

@@ -1,0 +1,435 @@
+//! `mqtls inspect`: the offline preflight of the user's own TLS files.
+//!
+//! Everything that can be known before connecting: what the CA file, the broker's certificate
+//! chain (`--server-cert`, as the broker's `certfile` would send it) and the client identity
+//! hold, how the chain links up to the CA file, and which catalogue problems they carry
+//! (expiry against the clock passed in, SANs vs the name to check, X.509 v1, CA flags, EKU,
+//! weak signatures and keys, key/certificate match). The chain is then verified offline by
+//! both stacks, rustls (webpki) and OpenSSL (`X509_verify_cert`), and where they disagree a
+//! finding says which accepts and why.
+//!
+//! The module reads files only through [`inputs::load`] and the one `--server-cert` file, never
+//! touches the network and never reads the clock: `checked_at` comes from the caller. Reports
+//! are rendered by [`render_text`] and [`render_json`]; only the caller writes them out.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssl::error::ErrorStack;
+use openssl::ssl::{SslContext, SslMethod};
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509VerifyParam;
+use openssl::x509::{X509, X509PurposeId, X509StoreContext};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{DiagnosisCode as Code, IdentityProblem, TrustFacts, TrustSource};
+use crate::error::Error;
+use crate::evidence::Backend;
+use crate::inputs::{self, InputPaths};
+use crate::probe::Anchors;
+use crate::report::{SCHEMA_VERSION, Tool};
+use crate::x509::{CertSummary, dn_without_cn, read_pem, rfc3339};
+
+mod ca_file;
+mod client;
+mod server;
+mod text;
+mod verify;
+
+use ca_file::check_ca_file;
+use client::{check_client, identity_finding};
+use server::{Held, ServerContext, check_server, explain_chain};
+pub use text::render_text;
+use verify::{
+    explain_verdicts, name_to_check, openssl_security_level, verify_openssl, verify_rustls,
+};
+
+/// What to inspect: the user's files and the clock to check them against.
+#[derive(Debug, Clone, Default)]
+pub struct InspectInput {
+    /// `--cafile` (empty: the system trust store), `--cert`, `--key` and the key's password.
+    /// The client identity is checked only when both `--cert` and `--key` are given (that is
+    /// how [`inputs::load`] reads it).
+    pub paths: InputPaths,
+    /// `--server-cert`: the broker's certificate file (PEM, leaf first, then intermediates).
+    pub server_cert: Option<PathBuf>,
+    /// `--expect-name`: the host name or IP address clients connect to.
+    pub expect_name: Option<String>,
+    /// The clock used for every validity check, UNIX seconds (passed in, never read here).
+    pub checked_at: i64,
+}
+
+/// The result of `mqtls inspect`: what each file holds, the findings and the stacks' verdicts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InspectReport {
+    /// Version of this document's shape (shared with `diagnose`).
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// The clock used, RFC 3339.
+    pub checked_at: String,
+    /// The name the server certificate was checked against: `--expect-name`, else the leaf's
+    /// first DNS (or IP) SAN, else its CN. `None` without `--server-cert`.
+    pub name_checked: Option<String>,
+    /// The CA file(s); `None` when the system trust store is used.
+    pub ca_file: Option<FileReport>,
+    /// The broker's certificate file.
+    pub server_cert: Option<FileReport>,
+    /// How the broker's chain links up to the CA file.
+    pub server_chain: Option<ChainExplained>,
+    /// The client certificate file.
+    pub client_cert: Option<FileReport>,
+    /// Problems found, in the order checked (CA file, server chain, verification, client).
+    pub findings: Vec<Finding>,
+    /// Offline verification of the server chain by each stack (empty without `--server-cert`).
+    pub verification: Vec<StackVerdict>,
+}
+
+impl InspectReport {
+    /// True when a finding is an error or a stack rejects the server chain (exit code 1).
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+            || self.verification.iter().any(|v| !v.ok)
+    }
+}
+
+/// One file (or several `--cafile`s) and the certificates it holds, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FileReport {
+    /// The path as given (several CA files are joined with `, `).
+    pub path: String,
+    /// The certificates.
+    pub certs: Vec<CertSummary>,
+}
+
+/// One problem in the user's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Finding {
+    /// The catalogue code.
+    pub code: Code,
+    /// Whether it breaks connections (`error`) or only some stacks or clients (`warning`).
+    pub severity: Severity,
+    /// The subject DN of the certificate concerned, when there is one.
+    pub subject: Option<String>,
+    /// What is wrong: the file, the subject, expected vs presented.
+    pub message: String,
+    /// What to change, when the fix is clear.
+    pub remedy: Option<String>,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Connections will fail (on at least one stack).
+    Error,
+    /// Worth fixing; breaks some clients or stacks, or only in some setups.
+    Warning,
+}
+
+/// One stack's offline verdict on the server chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StackVerdict {
+    /// The stack.
+    pub backend: Backend,
+    /// True when it accepts the chain for the name checked at the clock used.
+    pub ok: bool,
+    /// Its error text (OpenSSL: the verify error, its number and depth).
+    pub error: Option<String>,
+}
+
+/// The path from the broker's leaf up to a trust anchor, as far as it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChainExplained {
+    /// Leaf first; each next step is the issuer of the one before.
+    pub steps: Vec<ChainStep>,
+    /// Why the path stops where it stops.
+    pub end: ChainEnd,
+}
+
+/// One certificate of the path and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChainStep {
+    /// Its subject.
+    pub subject: String,
+    /// Its index in the server certificate file, if it is there.
+    pub server_file_index: Option<usize>,
+    /// Its index in the CA file, if it is there.
+    pub ca_file_index: Option<usize>,
+    /// True when the CA file holds it and it can anchor a chain (a CA or self-signed; an
+    /// end-entity certificate in the CA file anchors nothing in either stack).
+    pub trust_anchor: bool,
+}
+
+/// How the path ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChainEnd {
+    /// At a CA or self-signed certificate the CA file holds.
+    Anchored,
+    /// At a self-signed certificate the CA file does not hold.
+    UntrustedSelfSigned,
+    /// The next issuer is neither in the server file nor in the CA file.
+    IssuerMissing {
+        /// The missing issuer's DN.
+        issuer: String,
+    },
+    /// The trust store is the system's: whether it holds `issuer` the stacks' verdicts say.
+    SystemStore {
+        /// The DN the system store must hold.
+        issuer: String,
+    },
+    /// The path got longer than any real chain (a loop of names).
+    TooLong,
+}
+
+/// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
+/// holds no certificate at all (exit code 2); every problem inside the files is a finding.
+pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
+    let loaded = inputs::load(&input.paths)?;
+    let server = input
+        .server_cert
+        .as_ref()
+        .map(read_server_cert)
+        .transpose()?;
+    let mut findings = Vec::new();
+    check_ca_file(&loaded.trust, input.checked_at, &mut findings);
+
+    let mut name_checked = None;
+    let mut server_chain = None;
+    let mut verification = Vec::new();
+    if let Some(server) = &server {
+        let name = name_to_check(input.expect_name.as_deref(), &server.summaries[0]);
+        let server_held: Vec<Held<'_>> = server
+            .summaries
+            .iter()
+            .zip(&server.ders)
+            .map(|(summary, der)| Held {
+                summary,
+                der: Some(der),
+            })
+            .collect();
+        let anchor_ders = match &loaded.tls.anchors {
+            Anchors::Certs(certs) => certs.as_slice(),
+            Anchors::System => &[],
+        };
+        // `inputs::load` summarises the CA file's certificates in the order it parsed them.
+        let anchors_held: Vec<Held<'_>> = loaded
+            .trust
+            .certs
+            .iter()
+            .enumerate()
+            .map(|(i, summary)| Held {
+                summary,
+                der: anchor_ders.get(i),
+            })
+            .collect();
+        let chain = explain_chain(&server_held, &loaded.trust, &anchors_held);
+        let cx = ServerContext {
+            file: &server.path,
+            certs: &server.summaries,
+            trust: &loaded.trust,
+            chain: &chain,
+            expect_name: input.expect_name.as_deref(),
+            checked_at: input.checked_at,
+            security_level: openssl_security_level(),
+        };
+        check_server(&cx, &mut findings);
+        verification = vec![
+            verify_rustls(
+                &loaded.tls.anchors,
+                &server.ders,
+                name.as_deref(),
+                input.checked_at,
+            ),
+            verify_openssl(
+                &loaded.tls.anchors,
+                &server.ders,
+                name.as_deref(),
+                input.checked_at,
+            ),
+        ];
+        explain_verdicts(&cx, &verification, &mut findings);
+        name_checked = name;
+        server_chain = Some(chain);
+    }
+
+    let client_path = input.paths.cert.as_ref().map(|p| p.display().to_string());
+    if let Some(problem) = &loaded.identity_problem {
+        findings.push(identity_finding(problem, loaded.client_cert.as_ref()));
+    }
+    if let (Some(cert), Some(path)) = (&loaded.client_cert, &client_path) {
+        check_client(cert, path, input.checked_at, &mut findings);
+    }
+    let client_cert = client_path
+        .filter(|_| loaded.client_cert.is_some())
+        .map(|path| {
+            // The whole chain when the identity loaded; otherwise what `load` summarised.
+            let certs = match &loaded.tls.identity {
+                Some(id) => id.chain.iter().map(|c| CertSummary::from_der(c)).collect(),
+                None => loaded.client_cert.iter().cloned().collect(),
+            };
+            FileReport { path, certs }
+        });
+    let ca_file = match &loaded.trust.source {
+        TrustSource::Files { .. } => Some(FileReport {
+            path: loaded.trust.describe(),
+            certs: loaded.trust.certs.clone(),
+        }),
+        TrustSource::System => None,
+    };
+    Ok(InspectReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        checked_at: rfc3339(input.checked_at),
+        name_checked,
+        ca_file,
+        server_cert: server.map(|s| FileReport {
+            path: s.path,
+            certs: s.summaries,
+        }),
+        server_chain,
+        client_cert,
+        findings,
+        verification,
+    })
+}
+
+/// Writes the report as pretty JSON with a trailing newline.
+pub fn render_json(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// True when one of `sans` (`DNS:x` / `IP:x`, as [`CertSummary::sans`]) covers `name`: exact
+/// DNS names case-insensitively, a `*.` wildcard for exactly one left-most label, IP addresses
+/// only against `IP:` entries.
+pub fn san_covers(sans: &[String], name: &str) -> bool {
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return sans
+            .iter()
+            .filter_map(|s| s.strip_prefix("IP:"))
+            .any(|s| s.parse::<IpAddr>().is_ok_and(|san| san == ip));
+    }
+    sans.iter()
+        .filter_map(|s| s.strip_prefix("DNS:"))
+        .any(|pattern| dns_matches(pattern, name))
+}
+
+fn dns_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        // The wildcard stands for one whole non-empty label, and needs two labels after it.
+        Some(rest) => {
+            rest.contains('.')
+                && name
+                    .split_once('.')
+                    .is_some_and(|(label, tail)| !label.is_empty() && tail == rest)
+        }
+        None => !pattern.is_empty() && pattern == name,
+    }
+}
+
+/// The `--server-cert` file, read and parsed once.
+struct ServerFile {
+    path: String,
+    ders: Vec<CertificateDer<'static>>,
+    /// Same order as `ders`; never empty.
+    summaries: Vec<CertSummary>,
+}
+
+fn read_server_cert(path: &PathBuf) -> Result<ServerFile, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+        what: "--server-cert",
+        path: path.clone(),
+        source,
+    })?;
+    let contents = read_pem(&bytes);
+    if contents.certs.is_empty() {
+        let reason = if bytes.iter().all(u8::is_ascii_whitespace) {
+            "the file is empty".to_string()
+        } else if contents.private_keys > 0 {
+            "it holds a private key and no certificate".to_string()
+        } else if bytes.first() == Some(&0x30) {
+            "it holds binary DER, and brokers (mosquitto `certfile`, RabbitMQ and EMQX \
+             `ssl_options.certfile`) need PEM: `openssl x509 -inform der -in FILE -out FILE.pem`"
+                .to_string()
+        } else {
+            "it holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line)".to_string()
+        };
+        return Err(Error::Flag {
+            flag: "--server-cert",
+            value: path.display().to_string(),
+            reason,
+        });
+    }
+    let summaries = contents
+        .certs
+        .iter()
+        .map(|c| CertSummary::from_der(c))
+        .collect();
+    Ok(ServerFile {
+        path: path.display().to_string(),
+        ders: contents.certs,
+        summaries,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+impl Finding {
+    fn new(code: Code, severity: Severity, subject: Option<&str>, message: String) -> Finding {
+        Finding {
+            code,
+            severity,
+            subject: subject.map(str::to_string),
+            message,
+            remedy: None,
+        }
+    }
+
+    fn remedy(mut self, remedy: impl Into<String>) -> Finding {
+        self.remedy = Some(remedy.into());
+        self
+    }
+}
+
+/// Same organisation: equal `O=`, or equal DNs apart from the CN.
+pub(super) fn same_organisation(ca: &CertSummary, dn: &str) -> bool {
+    match (ca.subject_attr("O"), crate::x509::dn_attr(dn, "O")) {
+        (Some(a), Some(b)) => a == b,
+        _ => {
+            let a = ca.subject_without_cn();
+            !a.is_empty() && a == dn_without_cn(dn)
+        }
+    }
+}
+
+pub(super) fn ca_flag(c: &CertSummary) -> &'static str {
+    match c.ca {
+        Some(true) => "TRUE",
+        Some(false) => "FALSE",
+        None => "absent",
+    }
+}
+
+pub(super) fn subjects(certs: &[CertSummary]) -> String {
+    if certs.is_empty() {
+        return "no certificate".into();
+    }
+    certs
+        .iter()
+        .map(|c| c.subject.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}

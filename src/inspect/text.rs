@@ -1,0 +1,202 @@
+//! The text rendering of an inspect report.
+
+use super::*;
+
+/// Writes the report for a person at a terminal (no colour).
+pub fn render_text(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "mqtls inspect (clock: {})", r.checked_at)?;
+    match &r.ca_file {
+        Some(ca) => write_file(out, "CA file", ca, |c| ca_role(c, &ca.certs))?,
+        None => writeln!(out, "\nCA file: none given; the system trust store is used")?,
+    }
+    if let Some(server) = &r.server_cert {
+        write_file(out, "Server certificate", server, |c| {
+            leaf_role(c, &server.certs)
+        })?;
+    }
+    if let (Some(chain), Some(server)) = (&r.server_chain, &r.server_cert) {
+        write_chain(out, chain, server)?;
+    }
+    if let Some(client) = &r.client_cert {
+        write_file(out, "Client certificate", client, |c| {
+            leaf_role(c, &client.certs)
+        })?;
+    }
+    if !r.verification.is_empty() {
+        writeln!(
+            out,
+            "\nOffline verification of the server chain (name checked: {})",
+            r.name_checked.as_deref().unwrap_or("none")
+        )?;
+        for v in &r.verification {
+            match &v.error {
+                None => writeln!(out, "  {:<8} accepts", v.backend.name())?,
+                Some(e) => writeln!(out, "  {:<8} rejects: {e}", v.backend.name())?,
+            }
+        }
+    }
+    if r.findings.is_empty() {
+        writeln!(out, "\nNo problems found.")?;
+        return Ok(());
+    }
+    writeln!(out, "\nFindings")?;
+    for f in &r.findings {
+        let severity = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(out, "  {severity:<7} [{}] {}", f.code, f.message)?;
+        if let Some(remedy) = &f.remedy {
+            writeln!(out, "          → {remedy}")?;
+        }
+    }
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    writeln!(
+        out,
+        "\n{errors} error(s), {} warning(s)",
+        r.findings.len() - errors
+    )
+}
+
+pub(super) fn write_file(
+    out: &mut dyn Write,
+    title: &str,
+    file: &FileReport,
+    role: impl Fn(&CertSummary) -> String,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "\n{title} {}: {} certificate(s)",
+        file.path,
+        file.certs.len()
+    )?;
+    for (i, c) in file.certs.iter().enumerate() {
+        writeln!(out, "  [{i}] {} — {}", c.subject, role(c))?;
+        if c.version == 0 {
+            continue;
+        }
+        writeln!(
+            out,
+            "      valid {} → {} · {} · {} · v{}",
+            c.not_before, c.not_after, c.key, c.signature, c.version
+        )?;
+        let mut extras = Vec::new();
+        if !c.sans.is_empty() {
+            extras.push(format!("SAN {}", c.sans.join(", ")));
+        }
+        if !c.eku.is_empty() {
+            extras.push(format!("EKU {}", c.eku.join(", ")));
+        }
+        extras.push(format!("CA:{}", ca_flag(c)));
+        writeln!(out, "      {}", extras.join(" · "))?;
+    }
+    Ok(())
+}
+
+pub(super) fn ca_role(c: &CertSummary, all: &[CertSummary]) -> String {
+    if c.self_signed && (c.is_ca() || c.version == 1) {
+        "self-signed root CA".into()
+    } else if c.self_signed {
+        "self-signed end-entity certificate".into()
+    } else if c.is_ca() {
+        let held = all.iter().any(|x| x.issued(c) && x.sha256 != c.sha256);
+        format!(
+            "intermediate CA issued by {} ({})",
+            c.issuer,
+            if held {
+                "in this file"
+            } else {
+                "not in this file"
+            }
+        )
+    } else {
+        format!("end-entity certificate issued by {} (not a CA)", c.issuer)
+    }
+}
+
+pub(super) fn leaf_role(c: &CertSummary, all: &[CertSummary]) -> String {
+    let first = all.first().is_some_and(|f| f.sha256 == c.sha256);
+    match (first, c.self_signed, c.is_ca()) {
+        (true, true, _) => "leaf, self-signed".into(),
+        (true, false, _) => format!("leaf, issued by {}", c.issuer),
+        (false, true, _) => "root CA".into(),
+        (false, false, true) => format!("intermediate CA, issued by {}", c.issuer),
+        (false, false, false) => format!("issued by {} (CA:{})", c.issuer, ca_flag(c)),
+    }
+}
+
+pub(super) fn write_chain(
+    out: &mut dyn Write,
+    chain: &ChainExplained,
+    server: &FileReport,
+) -> io::Result<()> {
+    writeln!(out, "\nChain")?;
+    for (i, step) in chain.steps.iter().enumerate() {
+        let mut found = Vec::new();
+        if let Some(n) = step.server_file_index {
+            found.push(format!("server file [{n}]"));
+        }
+        match (step.ca_file_index, step.trust_anchor) {
+            (Some(n), true) => found.push(format!("CA file [{n}], trusted")),
+            (Some(n), false) => found.push(format!("CA file [{n}], not a CA: anchors nothing")),
+            (None, _) => {}
+        }
+        let arrow = if i == 0 { " " } else { "↑" };
+        writeln!(out, "  {arrow} {} ({})", step.subject, found.join(", "))?;
+    }
+    let end = match &chain.end {
+        ChainEnd::Anchored => "ends at a trust anchor of the CA file".to_string(),
+        ChainEnd::UntrustedSelfSigned => {
+            "ends at a self-signed certificate the CA file does not hold".to_string()
+        }
+        ChainEnd::IssuerMissing { issuer } => format!(
+            "stops: the issuer {issuer} is neither in {} nor in the CA file",
+            server.path
+        ),
+        ChainEnd::SystemStore { issuer } => {
+            format!("continues in the system trust store, if it holds {issuer}")
+        }
+        ChainEnd::TooLong => "stops: longer than any real chain".to_string(),
+    };
+    writeln!(out, "  {end}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::san_covers;
+
+    fn sans(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn dns_names_and_wildcards() {
+        let s = sans(&[
+            "DNS:*.example.com",
+            "DNS:Broker.Local",
+            "IP:127.0.0.1",
+            "IP:::1",
+        ]);
+        assert!(san_covers(&s, "a.example.com"));
+        assert!(san_covers(&s, "A.Example.COM."));
+        assert!(!san_covers(&s, "example.com"));
+        assert!(!san_covers(&s, "a.b.example.com"));
+        assert!(san_covers(&s, "broker.local"));
+        assert!(!san_covers(&s, "other.local"));
+        assert!(!san_covers(&sans(&["DNS:*.com"]), "example.com"));
+    }
+
+    #[test]
+    fn ip_addresses_only_match_ip_sans() {
+        let s = sans(&["DNS:127.0.0.2", "IP:127.0.0.1", "IP:::1"]);
+        assert!(san_covers(&s, "127.0.0.1"));
+        assert!(san_covers(&s, "::1"));
+        assert!(san_covers(&s, "[::1]"));
+        assert!(san_covers(&s, "0:0:0:0:0:0:0:1"));
+        assert!(!san_covers(&s, "127.0.0.2"));
+    }
+}
