@@ -1,5 +1,7 @@
 //! The `mqtls` binary: parse, run, map the outcome to an exit code. Nothing else.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
