@@ -5,7 +5,10 @@
 //! evidence plus an independent [`x509`] analysis into a diagnosis, and renderers print it.
 #![forbid(unsafe_code)]
 // A probe meets broken peers and broken files by design: outside tests nothing may unwrap.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod app;
 pub mod classify;

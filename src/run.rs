@@ -236,10 +236,12 @@ impl Lab {
 
 /// True when `profile` is rendered on `kind` (its `labs` list, if any, names it).
 fn renders(profile: &Profile, kind: LabKind) -> bool {
-    profile
-        .labs
-        .as_ref()
-        .is_none_or(|labs| labs.iter().any(|l| l == kind.name()))
+    let plain_ok = !(profile.plain && kind == LabKind::Rabbitmq);
+    plain_ok
+        && profile
+            .labs
+            .as_ref()
+            .is_none_or(|labs| labs.iter().any(|l| l == kind.name()))
 }
 
 /// Where one case runs.
@@ -543,7 +545,7 @@ fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
     let users = profile_users(p)?;
     Ok(lab::Listener {
         name: name.to_string(),
-        tls: Some(lab::ListenerTls {
+        tls: (!p.plain).then(|| lab::ListenerTls {
             cafile: p.cafile.as_ref().map(PathBuf::from),
             certfile: PathBuf::from(&p.certfile),
             keyfile: PathBuf::from(&p.keyfile),
@@ -580,6 +582,9 @@ fn rabbitmq_options(p: &Profile) -> Result<lab::SslOptions, Error> {
 
 /// A profile as an in-process OpenSSL responder: the same files, served exactly as given.
 fn responder_behaviour(p: &Profile) -> Result<lab::Behaviour, Error> {
+    if p.plain {
+        return Ok(lab::Behaviour::PlainMqtt(lab::MqttBehaviour::Accept));
+    }
     let read = |path: &str| {
         std::fs::read(path).map_err(|source| Error::ReadFile {
             what: "profile file",
@@ -621,6 +626,13 @@ fn responder_behaviour(p: &Profile) -> Result<lab::Behaviour, Error> {
             mqtt,
         },
         lab::TlsOptions {
+            // An `@SECLEVEL=N` in the cipher string must apply before the certificate is
+            // loaded, or OpenSSL refuses a SHA-1 or RSA-1024 certificate as mosquitto would not.
+            security_level: p
+                .ciphers
+                .as_deref()
+                .and_then(|c| c.split("@SECLEVEL=").nth(1))
+                .and_then(|n| n.get(..1)?.parse().ok()),
             ciphers: p.ciphers.clone(),
             crl_file: p.crlfile.as_ref().map(PathBuf::from),
             ..lab::TlsOptions::default()

@@ -157,6 +157,7 @@ mod tests {
             crlfile: None,
             allow_anonymous: true,
             users: Vec::new(),
+            plain: false,
             labs: None,
         }
     }

@@ -131,6 +131,10 @@ pub struct Profile {
     /// Users and the environment variables holding their passwords.
     #[serde(default)]
     pub users: Vec<ProfileUser>,
+    /// Serve plain MQTT, no TLS (a 1883-style port that clients probe as mqtts);
+    /// `certfile`/`keyfile` are then not used. The RabbitMQ lab renders TLS listeners only.
+    #[serde(default)]
+    pub plain: bool,
     /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`, `inprocess`); default: every one
     /// given to `--lab`. Cases using the profile are skipped on the others.
     #[serde(default)]
