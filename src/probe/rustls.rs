@@ -226,7 +226,15 @@ pub fn failure_from_rustls(err: &rustls::Error) -> (Failure, Option<Alert>) {
             },
             None,
         ),
-        E::InvalidMessage(_) => (Failure::NotTls, None),
+        // Record-level nonsense means the peer does not speak TLS; a malformed message inside
+        // well-formed records (an oversized certificate list, a bad extension) is a TLS peer
+        // misbehaving, which the raw error describes.
+        E::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+            | rustls::InvalidMessage::UnknownProtocolVersion
+            | rustls::InvalidMessage::MessageTooLarge,
+        ) => (Failure::NotTls, None),
+        E::InvalidMessage(_) => (Failure::Other, None),
         E::PeerIncompatible(p) => {
             use rustls::PeerIncompatible as P;
             match p {
@@ -499,6 +507,10 @@ mod tests {
             (
                 E::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
                 Failure::NotTls,
+            ),
+            (
+                E::InvalidMessage(rustls::InvalidMessage::CertificatePayloadTooLarge),
+                Failure::Other,
             ),
             (
                 E::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon),
