@@ -178,3 +178,41 @@ async fn a_stray_alert_is_reported_with_its_alert() {
         assert_eq!(b.diagnosis.code, Code::Unclassified, "{}", b.backend);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_certificate_chain_ends_quickly_and_says_why() {
+    use mqtls::lab::{Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, TlsServer};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = mqtls::pki::generate(dir.path()).expect("pki");
+    // The leaf, then its intermediate 3,000 times: about 1.5 MB of chain.
+    let mut chain = pki.server.cert_pem.clone();
+    for _ in 0..3000 {
+        chain.extend_from_slice(&pki.intermediate.cert_pem);
+    }
+    assert!(chain.len() > 1_000_000);
+    let responder = Responder::start(Behaviour::Tls(TlsServer {
+        stack: ServerStack::Openssl,
+        chain_pem: chain,
+        key_pem: pki.server.key_pem.clone(),
+        client_auth: ClientAuth::None,
+        versions: Vec::new(),
+        alpn: Vec::new(),
+        mqtt: MqttBehaviour::Accept,
+    }))
+    .await
+    .expect("responder");
+    let (report, took) = diagnose(responder.addr()).await;
+    assert!(took <= TIMEOUT * 2, "took {took:?}");
+    // No catalogue code names an oversized chain yet: it is the explicit fallback, with each
+    // stack's own words (rustls: HandshakePayloadTooLarge; OpenSSL: excessive message size).
+    for b in &report.backends {
+        assert_eq!(b.outcome, mqtls::report::Outcome::Failed, "{}", b.backend);
+        assert_eq!(b.diagnosis.code, Code::Unclassified, "{}", b.backend);
+        let raw = b.raw_error.clone().unwrap_or_default();
+        assert!(
+            raw.contains("TooLarge") || raw.contains("excessive message size"),
+            "{}: {raw}",
+            b.backend
+        );
+    }
+}
