@@ -951,6 +951,37 @@ fn follow_ups_are_planned_only_when_the_evidence_needs_them() {
 }
 
 #[test]
+fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
+    let mut inter_signed_by_old = inter();
+    inter_signed_by_old.aki = Some("0ld".into());
+    let mut new_root = root();
+    new_root.ski = Some("new".into());
+    let bad_signature = || {
+        rejected(
+            CertProblem::BadSignature,
+            vec![leaf(), inter_signed_by_old.clone()],
+        )
+    };
+    let got = code(
+        bad_signature(),
+        Extra {
+            trust: Some(files(vec![new_root.clone()])),
+            ..Extra::default()
+        },
+    );
+    assert_eq!(got, C::UnknownCa);
+    // The same bad signature with no namesake in the CA file: nothing to say but the words.
+    let got = code(
+        bad_signature(),
+        Extra {
+            trust: Some(files(vec![cert("CN=Other", "CN=Other", Some(true))])),
+            ..Extra::default()
+        },
+    );
+    assert_eq!(got, C::Unclassified);
+}
+
+#[test]
 fn diagnoses_name_the_real_subjects_and_files() {
     let d = verdict(
         &rejected(CertProblem::UnknownIssuer, vec![leaf()]),

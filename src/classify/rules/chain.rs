@@ -380,12 +380,6 @@ pub(super) fn weak_key(ev: &Evidence, _cx: &Context<'_>) -> Option<Diagnosis> {
 
 pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let problem = cert_problem(ev)?;
-    if !matches!(
-        problem,
-        CertProblem::UnknownIssuer | CertProblem::SelfSigned { .. }
-    ) {
-        return None;
-    }
     let chain = chain(ev, cx);
     let top = chain.last()?;
     let needed = if top.self_signed {
@@ -393,6 +387,18 @@ pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     } else {
         top.issuer.clone()
     };
+    // A CA file certificate with the right name but another key (a CA regenerated under the
+    // same name): rustls finds the anchor by name and reports the signature as bad.
+    let namesake = cx.trust.certs.iter().find(|c| {
+        c.subject == needed && !c.issued(top) && !(top.self_signed && c.sha256 == top.sha256)
+    });
+    let applies = matches!(
+        problem,
+        CertProblem::UnknownIssuer | CertProblem::SelfSigned { .. }
+    ) || (matches!(problem, CertProblem::BadSignature) && namesake.is_some());
+    if !applies {
+        return None;
+    }
     let mut d = Diagnosis::new(
         Code::UnknownCa,
         format!(
@@ -405,6 +411,13 @@ pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     .fact(failure_fact(ev));
     if !top.self_signed && !chain.iter().any(|c| c.subject == top.issuer) {
         d = d.fact(format!("the broker did not send {needed} either"));
+    }
+    if let Some(twin) = namesake {
+        d = d.fact(format!(
+            "the CA file holds a certificate named {needed}, but not the one that signed the chain (key identifier {} vs {}): the CA was probably regenerated under the same name",
+            twin.ski.as_deref().unwrap_or("none"),
+            top.aki.as_deref().unwrap_or("none")
+        ));
     }
     Some(
         d.remedy(format!("Client: use the CA file of the broker's PKI (the certificate whose subject is {needed}); mosquitto_pub `--cafile`, paho-python `tls_set(ca_certs=...)`, rumqttc `RootCertStore::add`."))
