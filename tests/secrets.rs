@@ -13,8 +13,7 @@ fn key_body(pem: &[u8]) -> String {
     // The base64 lines of the key: any of them in an output would be a leak.
     String::from_utf8_lossy(pem)
         .lines()
-        .filter(|l| !l.starts_with("-----") && l.len() > 20)
-        .next()
+        .find(|l| !l.starts_with("-----") && l.len() > 20)
         .unwrap_or_default()
         .to_string()
 }
