@@ -439,6 +439,8 @@ pub const PATTERNS: &[Pattern] = &[
         "MQTTnet.Adapter.MqttConnectingFailedException: Connecting with MQTT server failed (BadUserNameOrPassword)."),
     p("dotnet", &["remotecertificatechainerrors"], C::UnknownCa, Local, ClientFallback,
         "The remote certificate is invalid according to the validation procedure: RemoteCertificateChainErrors"),
+    p("dotnet", &["rejected by the provided remotecertificatevalidationcallback"], C::UnknownCa, Local, ClientFallback,
+        "System.Security.Authentication.AuthenticationException: The remote certificate was rejected by the provided RemoteCertificateValidationCallback."),
     p("dotnet", &["the remote certificate is invalid"], C::UnknownCa, Local, ClientFallback,
         "System.Security.Authentication.AuthenticationException: The remote certificate is invalid according to the validation procedure."),
     // --- mbedTLS / ESP-IDF (verify info strings, error codes) ---
