@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::cli::{
-    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, FileArgs, InspectArgs,
-    LabCommand, MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
+    BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, ExplainArgs, FileArgs,
+    InspectArgs, LabCommand, MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Run(args) => run_suites(&args, style).await,
         Command::Inspect(args) => inspect(&args),
         Command::Report(args) => merge_reports(&args),
+        Command::Explain(args) => explain(&args),
         Command::Schema => {
             print!("{}", report::schema::schema_json());
             Ok(EXIT_OK)
@@ -88,6 +89,53 @@ async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
     } else {
         EXIT_PROBLEM
     })
+}
+
+/// `mqtls explain`: exit 0 when something was recognised, 1 when nothing was, 2 when the
+/// `--log` file (or stdin) cannot be read.
+fn explain(args: &ExplainArgs) -> Result<u8, Error> {
+    use crate::explain;
+    let mut out = std::io::stdout().lock();
+    let json = args.format == Format::Json;
+    let found = if let Some(path) = &args.log {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+            what: "--log",
+            path: path.clone(),
+            source,
+        })?;
+        let report = explain::explain_log(&String::from_utf8_lossy(&bytes));
+        if json {
+            explain::log::render_json(&report, &mut out)
+        } else {
+            explain::log::render_text(&report, &mut out)
+        }
+        .map_err(Error::Output)?;
+        !report.groups.is_empty()
+    } else {
+        let text = if args.text.is_empty() {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|source| {
+                Error::ReadFile {
+                    what: "stdin",
+                    path: "-".into(),
+                    source,
+                }
+            })?;
+            text
+        } else {
+            args.text.join(" ")
+        };
+        let explanation = explain::explain(&text);
+        if json {
+            explain::render_json(&explanation, &mut out)
+        } else {
+            explain::render_text(&explanation, &mut out)
+        }
+        .map_err(Error::Output)?;
+        !explanation.matches.is_empty()
+    };
+    out.flush().map_err(Error::Output)?;
+    Ok(if found { EXIT_OK } else { EXIT_PROBLEM })
 }
 
 async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {

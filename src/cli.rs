@@ -54,6 +54,22 @@ pub enum Command {
     Lab(LabCommand),
     /// Print the JSON Schema of mqtls's JSON documents (committed as reports/schema.json).
     Schema,
+    /// Explain an error message from any TLS stack (or a whole broker log with --log).
+    Explain(ExplainArgs),
+}
+
+/// `mqtls explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The message, joined by spaces; read from stdin when empty.
+    #[arg(value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Read a whole mosquitto, RabbitMQ, EMQX or VerneMQ log and group its TLS failures.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub log: Option<PathBuf>,
+    /// Output format (text or json; markdown prints text).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `mqtls lab ...`.

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod error;
 pub mod evidence;
+pub mod explain;
 pub mod inputs;
 pub mod inspect;
 pub mod lab;

@@ -1,6 +1,8 @@
-//! The JSON Schema of every document mqtls writes (`diagnose`, `run`, `inspect`), generated
-//! from the Rust types and committed at `reports/schema.json`; a test keeps the two equal.
+//! The JSON Schema of every document mqtls writes (`diagnose`, `run`, `inspect`, `explain`),
+//! generated from the Rust types and committed at `reports/schema.json`; a test keeps the two
+//! equal.
 
+use crate::explain::{Explanation, LogReport};
 use crate::inspect::InspectReport;
 use crate::run::RunReport;
 
@@ -17,6 +19,10 @@ enum Document {
     Run(Box<RunReport>),
     /// `mqtls inspect --format json`.
     Inspect(Box<InspectReport>),
+    /// `mqtls explain --format json`.
+    Explain(Box<Explanation>),
+    /// `mqtls explain --log FILE --format json`.
+    ExplainLog(Box<LogReport>),
 }
 
 /// The schema, pretty-printed with a trailing newline.

@@ -1,0 +1,173 @@
+//! `mqtls explain --log FILE`: reads a whole broker log (mosquitto, RabbitMQ, EMQX, VerneMQ)
+//! and groups its TLS failures by client address and cause.
+//!
+//! Each line is explained as a broker's line (`Context::Broker`): the same alert words mean
+//! opposite things in a client's output. mosquitto names the client on a `New connection from`
+//! line and the failure on the following `OpenSSL Error[n]` lines; Erlang brokers put the peer
+//! address on the failing line itself, or on an earlier `accepting ... connection` line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::DiagnosisCode;
+use crate::report::SCHEMA_VERSION;
+
+use super::{Context, RejectedBy, explain_in};
+
+/// The result of `mqtls explain --log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LogReport {
+    /// Version of this document's shape (shared with `diagnose`).
+    pub schema_version: u32,
+    /// Lines read.
+    pub lines: usize,
+    /// Failures found (one per connection and cause).
+    pub failures: usize,
+    /// Failures grouped by client address and cause, most frequent first.
+    pub groups: Vec<LogGroup>,
+}
+
+/// Failures of one cause from one client address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LogGroup {
+    /// The client's IP address as the broker logged it, or `unknown`.
+    pub client: String,
+    /// The catalogue code (from the client's point of view where the broker received an alert).
+    pub code: DiagnosisCode,
+    /// Who refused whom, seen from the broker.
+    pub rejected_by: RejectedBy,
+    /// The stack whose wording matched.
+    pub stack: String,
+    /// How many connections failed this way.
+    pub count: usize,
+    /// What it means.
+    pub meaning: String,
+    /// The first log line of this group.
+    pub example: String,
+}
+
+/// Groups the failures of a broker log.
+pub fn explain_log(text: &str) -> LogReport {
+    let mut current = "unknown".to_string();
+    let mut connection = 0usize;
+    let mut seen: BTreeSet<(usize, DiagnosisCode)> = BTreeSet::new();
+    let mut groups: BTreeMap<(String, DiagnosisCode, RejectedBy), LogGroup> = BTreeMap::new();
+    let mut failures = 0;
+    let mut lines = 0;
+    for line in text.lines() {
+        lines += 1;
+        let lower = line.to_ascii_lowercase();
+        let address = address_in(line);
+        if lower.contains("new connection from") || address.is_some() {
+            connection += 1;
+        }
+        if let Some(a) = address {
+            current = a;
+        }
+        let explanation = explain_in(line, Context::Broker);
+        let Some(best) = explanation.matches.into_iter().next() else {
+            continue;
+        };
+        // A client closing without close_notify is noise in an OpenSSL 3 broker's log.
+        if best.code == DiagnosisCode::PeerClosed {
+            continue;
+        }
+        if !seen.insert((connection, best.code)) {
+            continue;
+        }
+        failures += 1;
+        let key = (current.clone(), best.code, best.rejected_by);
+        groups
+            .entry(key)
+            .and_modify(|g| g.count += 1)
+            .or_insert_with(|| LogGroup {
+                client: current.clone(),
+                code: best.code,
+                rejected_by: best.rejected_by,
+                stack: best.stack.clone(),
+                count: 1,
+                meaning: best.meaning.clone(),
+                example: line.trim().chars().take(200).collect(),
+            });
+    }
+    let mut groups: Vec<LogGroup> = groups.into_values().collect();
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.client.cmp(&b.client))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    LogReport {
+        schema_version: SCHEMA_VERSION,
+        lines,
+        failures,
+        groups,
+    }
+}
+
+/// The client IP in a log line: a `host:port` token (`127.0.0.1:54321`, `[::1]:8883`), or an
+/// address after `from` (mosquitto's `Client connection from 127.0.0.1 failed`). The broker's
+/// own side of `a -> b` is skipped.
+fn address_in(line: &str) -> Option<String> {
+    let cleaned: String = line
+        .chars()
+        .map(|c| if "(){}<>,;\"'=".contains(c) { ' ' } else { c })
+        .collect();
+    let tokens: Vec<&str> = cleaned.split_whitespace().collect();
+    for (i, token) in tokens.iter().enumerate() {
+        let token = token.trim_end_matches(['.', ':']);
+        if let Ok(addr) = token.parse::<SocketAddr>() {
+            return Some(addr.ip().to_string());
+        }
+        let after_from = i > 0 && tokens[i - 1].eq_ignore_ascii_case("from");
+        if after_from && let Ok(ip) = token.parse::<IpAddr>() {
+            return Some(ip.to_string());
+        }
+    }
+    None
+}
+
+/// Renders a log report for a terminal.
+pub fn render_text(report: &LogReport, out: &mut dyn Write) -> io::Result<()> {
+    if report.groups.is_empty() {
+        writeln!(
+            out,
+            "No TLS failures recognised in {} lines. To probe the broker directly:",
+            report.lines
+        )?;
+        writeln!(out, "  mqtls diagnose mqtts://HOST:8883 --cafile ca.crt")?;
+        return Ok(());
+    }
+    let clients: BTreeSet<&str> = report.groups.iter().map(|g| g.client.as_str()).collect();
+    writeln!(
+        out,
+        "{} failures from {} client address(es), in {} lines:",
+        report.failures,
+        clients.len(),
+        report.lines
+    )?;
+    for g in &report.groups {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}  x{}  {} (rejected by {}, {})",
+            g.client,
+            g.count,
+            g.code,
+            g.rejected_by.as_str(),
+            g.stack
+        )?;
+        writeln!(out, "  meaning: {}", g.meaning)?;
+        writeln!(out, "  example: {}", g.example)?;
+    }
+    Ok(())
+}
+
+/// Renders a log report as pretty JSON with a trailing newline.
+pub fn render_json(report: &LogReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+    writeln!(out)
+}

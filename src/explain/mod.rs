@@ -1,0 +1,487 @@
+//! `mqtls explain`: names the catalogue code(s) behind an error message copied from any TLS
+//! stack (OpenSSL, rustls/rumqttc, Python, mosquitto, Erlang, Go, Java, Node.js, .NET, mbedTLS,
+//! wolfSSL) and says which side rejected whom.
+//!
+//! The knowledge is data (`patterns::PATTERNS`); this module only decides the context (did a
+//! client or a broker print the text?), ranks the readings and renders them. It is pure: no I/O
+//! besides the `Write` handed to the renderers.
+
+pub mod log;
+pub mod patterns;
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::DiagnosisCode;
+use crate::report::SCHEMA_VERSION;
+
+pub use log::{LogGroup, LogReport, explain_log};
+pub use patterns::{PATTERNS, Pattern, Reading};
+
+/// Which side refused whom, seen from the process that printed the message.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectedBy {
+    /// The process that printed the message refused its peer (its own verification failed).
+    Local,
+    /// The message reports a refusal from the other side (a received alert, a CONNACK refusal).
+    Peer,
+    /// Nobody refused anything (connection refused, timeouts, closed connections).
+    None,
+}
+
+impl RejectedBy {
+    /// The snake_case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectedBy::Local => "local",
+            RejectedBy::Peer => "peer",
+            RejectedBy::None => "none",
+        }
+    }
+}
+
+/// The result of `mqtls explain`: every reading of the text, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Explanation {
+    /// Version of this document's shape (shared with `diagnose`).
+    pub schema_version: u32,
+    /// The readings, ranked best first; empty when nothing was recognised.
+    pub matches: Vec<Match>,
+}
+
+/// One reading of the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Match {
+    /// The catalogue code it may mean.
+    pub code: DiagnosisCode,
+    /// The stack whose wording matched (`openssl`, `rustls`, `python`, `mosquitto`, ...).
+    pub stack: String,
+    /// Who refused whom, seen from the process that printed the message.
+    pub rejected_by: RejectedBy,
+    /// What the message means, in plain words.
+    pub meaning: String,
+    /// What to check next.
+    pub next_steps: Vec<String>,
+    /// The `mqtls diagnose` command that would confirm it.
+    pub confirm: String,
+    /// The line of the text that matched.
+    pub matched: String,
+}
+
+/// Who printed the text, as far as the text tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// A client (mosquitto_pub, an application, `openssl s_client`).
+    Client,
+    /// A broker log (mosquitto, RabbitMQ, EMQX, VerneMQ, a Go or Java server).
+    Broker,
+    /// Only a weak hint of a broker (mosquitto's `OpenSSL Error[0]:` is printed by both).
+    LeanBroker,
+    /// Nothing tells: both readings are ranked, the client's first.
+    Unknown,
+}
+
+/// Explains a message whose origin is read from the text itself.
+pub fn explain(text: &str) -> Explanation {
+    explain_in(text, context_of(text))
+}
+
+/// Explains a message printed by a known side (used by `--log`, where the side is a broker).
+pub fn explain_in(text: &str, context: Context) -> Explanation {
+    let lower = text.to_ascii_lowercase();
+    let host = patterns::host_in(text);
+    let mut found: Vec<(u8, usize, Match)> = Vec::new();
+    // Extractors read numbers and names, more precise than words: they rank first.
+    let hits = patterns::extract(&lower);
+    let offset = hits.len();
+    for (order, pattern) in PATTERNS.iter().enumerate() {
+        if !pattern.needles.iter().all(|n| lower.contains(n)) {
+            continue;
+        }
+        let Some(tier) = tier(pattern.reading, context) else {
+            continue;
+        };
+        let m = to_match(pattern, text, &lower, host.as_deref());
+        found.push((tier, offset + order, m));
+    }
+    for (i, hit) in hits.into_iter().enumerate() {
+        let Some(tier) = tier(hit.reading, context) else {
+            continue;
+        };
+        let m = Match {
+            code: hit.code,
+            stack: hit.stack.to_string(),
+            rejected_by: hit.side,
+            meaning: meaning(hit.code, hit.side),
+            next_steps: next_steps(hit.code),
+            confirm: confirm(hit.code, host.as_deref()),
+            matched: line_of(text, &lower, &hit.fragment),
+        };
+        found.push((tier, i, m));
+    }
+    // Fallback readings (generic words) only count when nothing specific matched.
+    if found.iter().any(|(tier, _, _)| *tier < FALLBACK_TIER) {
+        found.retain(|(tier, _, _)| *tier < FALLBACK_TIER);
+    }
+    found.sort_by_key(|(tier, order, _)| (*tier, *order));
+    let mut matches: Vec<Match> = Vec::new();
+    for (_, _, m) in found {
+        if !matches
+            .iter()
+            .any(|k| k.code == m.code && k.rejected_by == m.rejected_by)
+        {
+            matches.push(m);
+        }
+    }
+    Explanation {
+        schema_version: SCHEMA_VERSION,
+        matches,
+    }
+}
+
+/// Reads who printed the text from words only one side prints.
+pub fn context_of(text: &str) -> Context {
+    let lower = text.to_ascii_lowercase();
+    let broker = patterns::BROKER_MARKERS.iter().any(|m| lower.contains(m));
+    let client = patterns::CLIENT_MARKERS.iter().any(|m| lower.contains(m));
+    match (broker, client) {
+        (true, false) => Context::Broker,
+        (false, true) => Context::Client,
+        (true, true) => Context::Unknown,
+        (false, false) if lower.contains("openssl error") => Context::LeanBroker,
+        (false, false) => Context::Unknown,
+    }
+}
+
+const FALLBACK_TIER: u8 = 10;
+
+/// Rank of a reading in a context: lower is better, `None` drops it.
+fn tier(reading: Reading, context: Context) -> Option<u8> {
+    match (reading, context) {
+        (Reading::Any, _) => Some(0),
+        (Reading::Client, Context::Client) | (Reading::Broker, Context::Broker) => Some(0),
+        (Reading::Client, Context::Broker) | (Reading::Broker, Context::Client) => None,
+        (Reading::Client, Context::Unknown) | (Reading::Broker, Context::LeanBroker) => Some(1),
+        (Reading::Client, Context::LeanBroker) | (Reading::Broker, Context::Unknown) => Some(2),
+        (Reading::Fallback, _) => Some(FALLBACK_TIER),
+        (Reading::ClientFallback, Context::Broker) => None,
+        (Reading::ClientFallback, Context::Client | Context::Unknown) => Some(FALLBACK_TIER),
+        (Reading::ClientFallback, Context::LeanBroker) => Some(FALLBACK_TIER + 2),
+        (Reading::BrokerFallback, Context::Client) => None,
+        (Reading::BrokerFallback, Context::Broker | Context::LeanBroker) => Some(FALLBACK_TIER + 1),
+        (Reading::BrokerFallback, Context::Unknown) => Some(FALLBACK_TIER + 3),
+    }
+}
+
+fn to_match(pattern: &Pattern, text: &str, lower: &str, host: Option<&str>) -> Match {
+    let longest = pattern
+        .needles
+        .iter()
+        .max_by_key(|n| n.len())
+        .copied()
+        .unwrap_or_default();
+    Match {
+        code: pattern.code,
+        stack: pattern.stack.to_string(),
+        rejected_by: pattern.side,
+        meaning: if pattern.meaning.is_empty() {
+            meaning(pattern.code, pattern.side)
+        } else {
+            pattern.meaning.to_string()
+        },
+        next_steps: next_steps(pattern.code),
+        confirm: confirm(pattern.code, host),
+        matched: line_of(text, lower, longest),
+    }
+}
+
+/// The line of `text` holding `needle` (already lower case), trimmed to 200 characters.
+fn line_of(text: &str, lower: &str, needle: &str) -> String {
+    let at = lower.find(needle).unwrap_or(0);
+    let start = lower[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = lower[at..].find('\n').map_or(lower.len(), |i| at + i);
+    let line = text.get(start..end).unwrap_or(text).trim();
+    line.chars().take(200).collect()
+}
+
+/// A plain sentence for a code read from one side.
+pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
+    use DiagnosisCode as C;
+    let text = match code {
+        C::UnknownCa if side == RejectedBy::Peer => {
+            "The client refused the broker's certificate chain: no certificate in the client's CA file issued it (the broker received the alert)."
+        }
+        C::UnknownCa => {
+            "The client's verification of the broker's chain failed: no certificate in its CA file issued the chain the broker presented."
+        }
+        C::MissingIntermediate => {
+            "The broker sent its leaf without the intermediate that links it to the trusted root."
+        }
+        C::IntermediateAsAnchor => {
+            "The CA file holds an intermediate but not the self-signed root; OpenSSL needs the root (rustls does not)."
+        }
+        C::SelfSignedServerCert => {
+            "The broker presents a self-signed certificate that the client's CA file does not contain."
+        }
+        C::CaCertAsServerCert => {
+            "The broker's certificate has CA:TRUE and is used as the leaf; rustls rejects it, OpenSSL accepts it."
+        }
+        C::IssuerNotCa => {
+            "A certificate that issues another in the chain is not a CA (no basicConstraints CA:TRUE)."
+        }
+        C::X509V1Cert => {
+            "A certificate in the chain is X.509 v1 (made without extensions); rustls rejects it, OpenSSL accepts it."
+        }
+        C::ServerCertExpired => "The broker's certificate (or one in its chain) has expired.",
+        C::ServerCertNotYetValid => {
+            "The broker's certificate is not valid yet: almost always a wrong clock on the client."
+        }
+        C::WeakSignature => "The chain is signed with SHA-1 or MD5, which the verifier refuses.",
+        C::WeakKey => "A key in the chain is too small (e.g. RSA 1024) for the verifier's policy.",
+        C::ServerEkuMissing => {
+            "The broker's certificate has an extendedKeyUsage without serverAuth."
+        }
+        C::HostnameMismatch => {
+            "The names in the broker certificate's subjectAltName do not cover the host name the client connected to."
+        }
+        C::IpNotInSan => {
+            "The client connected by IP address and the certificate has no matching IP subjectAltName."
+        }
+        C::CnOnlyNoSan => {
+            "The certificate names the host only in its CN and has no subjectAltName; rustls and modern stacks ignore the CN."
+        }
+        C::SniRequired => "The broker needs SNI (a server name) and did not get a usable one.",
+        C::TlsVersionMismatch => "Client and broker share no TLS version.",
+        C::LegacyTlsOnly => {
+            "One side speaks only TLS 1.0/1.1 (or SHA-1 signatures) and the other refuses it."
+        }
+        C::NoSharedCipher => "Client and broker share no cipher suite.",
+        C::AlpnRejected => "The broker refused the ALPN protocol offered, or requires one.",
+        C::ClientCertRequired => {
+            "The broker demands a client certificate and the client sent none."
+        }
+        C::ClientCertUnknownCa if side == RejectedBy::Local => {
+            "The broker could not verify the client's certificate: its CA file does not hold the client certificate's issuer."
+        }
+        C::ClientCertUnknownCa => {
+            "The broker refused the client's certificate: it does not trust its issuer (alert unknown_ca received)."
+        }
+        C::ClientCertExpired => "The client's certificate has expired and was refused.",
+        C::ClientCertRevoked => "The client's certificate is revoked (or the CRL is stale).",
+        C::ClientCertRejected => {
+            "The client's certificate was refused for another reason (bad_certificate, certificate_unknown, wrong EKU)."
+        }
+        C::ClientKeyMismatch => "The private key does not belong to the client certificate.",
+        C::ClientKeyEncrypted => {
+            "The private key is encrypted and no (or a wrong) password was given."
+        }
+        C::CaFileUnusable => {
+            "The CA file holds no usable certificate (empty, DER, a key, garbage)."
+        }
+        C::ClientCertUnusable => "The client certificate file holds no usable certificate.",
+        C::ClientKeyUnusable => "The key file holds no usable private key.",
+        C::MqttBadCredentials => "TLS worked; the broker refused the user name or password.",
+        C::MqttNotAuthorized => "TLS worked; the broker refused the client as not authorised.",
+        C::MqttIdentifierRejected => "TLS worked; the broker refused the client identifier.",
+        C::MqttProtocolRejected => "TLS worked; the broker refused the MQTT protocol version.",
+        C::MqttServerUnavailable => "TLS worked; the broker said it is unavailable or busy.",
+        C::MqttRefused => "TLS worked; the broker refused the CONNECT.",
+        C::MqttNoConnack => "TLS worked; the broker closed without sending a CONNACK.",
+        C::DnsFailure => "The host name does not resolve.",
+        C::ConnectionRefused => {
+            "Nothing listens on that port (broker down, wrong port, or the broker failed to load its TLS files)."
+        }
+        C::ConnectTimeout => "The TCP connect got no answer (firewall, wrong address).",
+        C::HandshakeTimeout => "TCP connected but the TLS handshake never completed.",
+        C::PlaintextPort => "The port speaks plain MQTT, not TLS.",
+        C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
+        C::PeerClosed => "The peer closed the connection without an alert.",
+        C::SameSubjectCaAndServer => {
+            "The CA and the broker certificate have the same subject, so the leaf looks self-signed."
+        }
+        C::ServerCertAsCa => "The CA file holds the broker's own certificate instead of its CA.",
+        C::ExpiredTrustAnchor => "The root in the CA file has expired.",
+        C::Ok | C::Unclassified => "See the catalogue.",
+    };
+    text.to_string()
+}
+
+/// What to check next, per code.
+pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
+    use DiagnosisCode as C;
+    let steps: &[&str] = match code {
+        C::UnknownCa | C::SelfSignedServerCert | C::ServerCertAsCa => &[
+            "Show the chain the broker sends: openssl s_client -connect HOST:8883 -showcerts",
+            "Check that the client's CA file holds the root that issued it: openssl verify -CAfile ca.crt -untrusted chain.pem server.pem",
+        ],
+        C::MissingIntermediate | C::IntermediateAsAnchor => &[
+            "Serve the full chain on the broker (certfile fullchain.pem) and keep the self-signed root in the client's CA file.",
+            "Count the certificates the broker sends: openssl s_client -connect HOST:8883 -showcerts",
+        ],
+        C::HostnameMismatch | C::IpNotInSan | C::CnOnlyNoSan => &[
+            "List the certificate's names: openssl x509 -in server.crt -noout -ext subjectAltName",
+            "Connect with a name in the SAN, or re-issue the certificate with subjectAltName=DNS:host,IP:addr.",
+        ],
+        C::ServerCertExpired | C::ServerCertNotYetValid | C::ExpiredTrustAnchor => &[
+            "Check the dates: openssl x509 -in server.crt -noout -dates",
+            "Check the clocks of the client and the broker (SNTP before TLS on devices).",
+        ],
+        C::ClientCertRequired => &[
+            "Send a client certificate (mosquitto_pub --cert client.crt --key client.key), or set require_certificate false on the broker.",
+        ],
+        C::ClientCertUnknownCa
+        | C::ClientCertRejected
+        | C::ClientCertExpired
+        | C::ClientCertRevoked => &[
+            "Check the client certificate against the broker's CA file: openssl verify -CAfile broker-ca.crt client.crt",
+            "Check its dates and EKU: openssl x509 -in client.crt -noout -dates -ext extendedKeyUsage",
+            "Check the broker's cafile/crlfile (mosquitto) or ssl_options.cacertfile (RabbitMQ/EMQX).",
+        ],
+        C::X509V1Cert | C::CaCertAsServerCert | C::IssuerNotCa | C::ServerEkuMissing => &[
+            "Inspect the certificate: openssl x509 -in server.crt -noout -text (version, basicConstraints, extendedKeyUsage)",
+            "Re-issue it with a v3 extensions file: basicConstraints=CA:FALSE, subjectAltName, extendedKeyUsage=serverAuth.",
+        ],
+        C::WeakSignature | C::WeakKey => &[
+            "Check the signature algorithm and key size: openssl x509 -in server.crt -noout -text",
+            "Re-issue with SHA-256 and RSA 2048+ or ECDSA P-256; do not lower the security level.",
+        ],
+        C::TlsVersionMismatch | C::LegacyTlsOnly | C::NoSharedCipher => &[
+            "Compare the versions and ciphers: openssl s_client -connect HOST:8883 -tls1_2 (and -tls1_3)",
+            "Check tls_version/ciphers on the broker (mosquitto) or ssl_options.versions (Erlang).",
+        ],
+        C::AlpnRejected | C::SniRequired => &[
+            "Connect by host name (not IP) so SNI is sent, and offer the ALPN the broker expects (AWS IoT on 443: x-amzn-mqtt-ca).",
+        ],
+        C::ClientKeyMismatch
+        | C::ClientKeyEncrypted
+        | C::ClientKeyUnusable
+        | C::ClientCertUnusable
+        | C::CaFileUnusable => &[
+            "Check the files offline: mqtls inspect --cafile ca.crt --cert client.crt --key client.key",
+        ],
+        C::MqttBadCredentials
+        | C::MqttNotAuthorized
+        | C::MqttIdentifierRejected
+        | C::MqttRefused
+        | C::MqttNoConnack => &[
+            "TLS is fine: check the user name, password, client id and the broker's ACL/policy (use_identity_as_username, AWS IoT policy).",
+        ],
+        C::MqttProtocolRejected | C::MqttServerUnavailable => &[
+            "TLS is fine: try the other MQTT version (--mqtt-version 5) and check the broker's state.",
+        ],
+        C::ConnectionRefused | C::ConnectTimeout | C::DnsFailure => &[
+            "Check that the broker runs and listens on that port (ss -ltnp), and its log for TLS files it could not load.",
+        ],
+        C::PlaintextPort | C::NotTls | C::PeerClosed | C::HandshakeTimeout => &[
+            "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
+        ],
+        C::SameSubjectCaAndServer => {
+            &["Give the CA its own subject (CN) and re-issue the broker certificate as v3."]
+        }
+        C::Ok | C::Unclassified => &[],
+    };
+    steps.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The `mqtls diagnose` command that confirms a code.
+pub fn confirm(code: DiagnosisCode, host: Option<&str>) -> String {
+    use DiagnosisCode as C;
+    let host = match host {
+        Some(h) if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        Some(h) => h.to_string(),
+        None => "HOST".to_string(),
+    };
+    let client_files = matches!(
+        code,
+        C::ClientCertRequired
+            | C::ClientCertUnknownCa
+            | C::ClientCertExpired
+            | C::ClientCertRevoked
+            | C::ClientCertRejected
+            | C::ClientKeyMismatch
+            | C::ClientKeyEncrypted
+            | C::ClientCertUnusable
+            | C::ClientKeyUnusable
+    );
+    let mut cmd = format!("mqtls diagnose mqtts://{host}:8883 --cafile ca.crt");
+    if client_files {
+        cmd.push_str(" --cert client.crt --key client.key");
+    }
+    if matches!(
+        code,
+        C::MqttBadCredentials | C::MqttNotAuthorized | C::MqttIdentifierRejected
+    ) {
+        cmd.push_str(" --username USER --password-env MQTT_PASSWORD");
+    }
+    cmd
+}
+
+/// Renders an explanation for a terminal.
+pub fn render_text(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    if explanation.matches.is_empty() {
+        writeln!(out, "mqtls does not recognise this message.")?;
+        writeln!(
+            out,
+            "Probe the broker instead; it names the cause from what both TLS stacks see:"
+        )?;
+        writeln!(out, "  mqtls diagnose mqtts://HOST:8883 --cafile ca.crt")?;
+        return Ok(());
+    }
+    let many = explanation.matches.len() > 1;
+    if many {
+        writeln!(
+            out,
+            "{} possible readings, most likely first:",
+            explanation.matches.len()
+        )?;
+    }
+    for (i, m) in explanation.matches.iter().enumerate() {
+        if many {
+            writeln!(out)?;
+            write!(out, "{}. ", i + 1)?;
+        }
+        writeln!(out, "{} ({})", m.code, m.stack)?;
+        writeln!(out, "  matched:  {}", m.matched)?;
+        writeln!(out, "  rejected: {}", side_sentence(m.rejected_by))?;
+        writeln!(out, "  meaning:  {}", m.meaning)?;
+        for step in &m.next_steps {
+            writeln!(out, "  check:    {step}")?;
+        }
+        writeln!(out, "  confirm:  {}", m.confirm)?;
+    }
+    Ok(())
+}
+
+/// Renders an explanation as pretty JSON with a trailing newline.
+pub fn render_json(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, explanation).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn side_sentence(side: RejectedBy) -> &'static str {
+    match side {
+        RejectedBy::Local => {
+            "local: the program that printed this refused its peer (its own check failed)"
+        }
+        RejectedBy::Peer => {
+            "peer: the other side refused (an alert or a CONNACK refusal was received)"
+        }
+        RejectedBy::None => "none: nobody refused anything; the connection itself failed",
+    }
+}

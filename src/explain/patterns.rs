@@ -1,0 +1,924 @@
+//! THE table: what each TLS stack prints for each failure, as needles (all must appear,
+//! case-insensitive), the catalogue code, the side that refused, and a real example message.
+//!
+//! Sources: `shared/research/failure-catalogue.md` (reproduced runs and public issues) and the
+//! stacks' own error strings (OpenSSL `x509_txt.c`/`ssl_err.c`, rustls `Error` Display/Debug,
+//! CPython `_ssl.c`, mosquitto `lib/`, OTP `ssl_alert.erl`, Go `crypto/tls`/`crypto/x509`, JSSE,
+//! Node.js `tls`, .NET `SslPolicyErrors`, mbedTLS `x509_crt.c`, wolfSSL `error-ssl.h`).
+//!
+//! Order matters: the first matching row is the best reading, so specific rows come before
+//! generic ones. A few numeric forms (OpenSSL verify numbers, reason codes, alert numbers and
+//! alert names) are read by the small extractors at the bottom instead of one row per number.
+
+use crate::classify::DiagnosisCode as C;
+
+use super::RejectedBy as S;
+
+/// Which printer a row's reading assumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The words mean the same whoever printed them.
+    Any,
+    /// The reading when a client printed the words (dropped in a broker log).
+    Client,
+    /// The reading when a broker printed the words (dropped in a client log).
+    Broker,
+    /// Generic words: counted only when no specific row matched.
+    Fallback,
+    /// Generic words, client reading.
+    ClientFallback,
+    /// Generic words, broker reading.
+    BrokerFallback,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Pattern {
+    /// The stack whose wording this is.
+    pub stack: &'static str,
+    /// Lower-case fragments that must all appear.
+    pub needles: &'static [&'static str],
+    /// The catalogue code.
+    pub code: C,
+    /// Who refused whom, seen from the printer.
+    pub side: S,
+    /// Which printer the reading assumes.
+    pub reading: Reading,
+    /// What it means; empty: the code's default sentence.
+    pub meaning: &'static str,
+    /// A real message of this stack, as printed.
+    pub example: &'static str,
+}
+
+const fn p(
+    stack: &'static str,
+    needles: &'static [&'static str],
+    code: C,
+    side: S,
+    reading: Reading,
+    example: &'static str,
+) -> Pattern {
+    Pattern {
+        stack,
+        needles,
+        code,
+        side,
+        reading,
+        meaning: "",
+        example,
+    }
+}
+
+use Reading::{Any, Broker, BrokerFallback, Client, ClientFallback, Fallback};
+use S::{Local, None as Nobody, Peer};
+
+/// Words only a broker's log holds.
+pub const BROKER_MARKERS: &[&str] = &[
+    "client <unknown>",
+    "new connection from",
+    "socket error on client",
+    "client connection from",
+    "tls server:",
+    "sending connack",
+    "unable to load server",
+    "tls handshake error from",
+    "ssl_handshake_failure",
+];
+
+/// Words only a client prints.
+pub const CLIENT_MARKERS: &[&str] = &[
+    "tls client:",
+    "unable to connect",
+    "connection error:",
+    "a tls error occurred",
+    "sslcertverificationerror",
+    "ssl.sslerror",
+    "[ssl:",
+    "verify error:",
+    "verify return code",
+    "openssl s_client",
+    "invalid peer certificate",
+    "received fatal alert",
+    "alertreceived(",
+    "rumqttc",
+    "mosquitto_pub",
+    "mosquitto_sub",
+    "sslhandshakeexception",
+    "mbedtls_ssl_handshake",
+    "esp-tls",
+    "wolfssl_connect",
+];
+
+/// The table, best reading first.
+// One row per line reads as a table; rustfmt would split every row over eight lines.
+#[rustfmt::skip]
+pub const PATTERNS: &[Pattern] = &[
+    // --- rustls / webpki / rumqttc (Display and Debug, old and new variant names) ---
+    p("rustls", &["not valid for any names"], C::CnOnlyNoSan, Local, Any,
+        "invalid peer certificate: certificate not valid for name \"localhost\"; certificate is not valid for any names (according to its subjectAltName extension)"),
+    p("rustls", &["notvalidfornamecontext", "expected: ipaddress"], C::IpNotInSan, Local, Any,
+        "InvalidCertificate(NotValidForNameContext { expected: IpAddress(V4(Ipv4Addr([127, 0, 0, 1]))), presented: [\"DnsName(\\\"localhost\\\")\"] })"),
+    p("rustls", &["certificate not valid for name"], C::HostnameMismatch, Local, Any,
+        "invalid peer certificate: certificate not valid for name \"localhost\"; certificate is only valid for DnsName(\"broker.example.com\")"),
+    p("rustls", &["notvalidforname"], C::HostnameMismatch, Local, Any,
+        "Tls(Io(Custom { kind: InvalidData, error: InvalidCertificateData(\"invalid peer certificate: CertNotValidForName\") }))"),
+    p("rustls", &["invaliddnsnameerror"], C::IpNotInSan, Local, Any,
+        "Network(DNSName(InvalidDNSNameError))"),
+    p("rustls", &["unknownissuer"], C::UnknownCa, Local, Any,
+        "TLS: I/O: invalid peer certificate: UnknownIssuer"),
+    p("rustls", &["causedasendentity"], C::CaCertAsServerCert, Local, Any,
+        "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
+    p("rustls", &["unsupportedcertversion"], C::X509V1Cert, Local, Any,
+        "TLS: I/O: invalid peer certificate: Other(UnsupportedCertVersion)"),
+    p("rustls", &["webpkierror(badder)"], C::X509V1Cert, Local, Any,
+        "Network(Io(Custom { kind: InvalidData, error: WebPKIError(BadDER) }))"),
+    p("rustls", &["endentityusedasca"], C::IssuerNotCa, Local, Any,
+        "invalid peer certificate: Other(OtherError(EndEntityUsedAsCa))"),
+    p("rustls", &["certificate not valid yet"], C::ServerCertNotYetValid, Local, Any,
+        "invalid peer certificate: certificate not valid yet: verification time 1795641434 (UNIX), but certificate is not valid before 4070908800 (2275267366 seconds in future)"),
+    p("rustls", &["notvalidyet"], C::ServerCertNotYetValid, Local, Any,
+        "InvalidCertificate(NotValidYetContext { time: UnixTime(1795641434), not_before: UnixTime(4070908800) })"),
+    p("rustls", &["invalid peer certificate: certificate expired"], C::ServerCertExpired, Local, Any,
+        "invalid peer certificate: certificate expired: verification time 1795641433 (UNIX), but certificate is not valid after 1609459200 (186182233 seconds ago)"),
+    p("rustls", &["expiredcontext"], C::ServerCertExpired, Local, Any,
+        "InvalidCertificate(ExpiredContext { time: UnixTime(1795641433), not_after: UnixTime(1609459200) })"),
+    p("rustls", &["invalidcertificate(expired)"], C::ServerCertExpired, Local, Any,
+        "Tls(Io(Custom { kind: InvalidData, error: InvalidCertificate(Expired) }))"),
+    p("rustls", &["certexpired"], C::ServerCertExpired, Local, Any,
+        "Network(Io(Custom { kind: InvalidData, error: WebPKIError(CertExpired) }))"),
+    p("rustls", &["does not allow extended key usage for server authentication"], C::ServerEkuMissing, Local, Any,
+        "invalid peer certificate: certificate does not allow extended key usage for server authentication, allows client authentication"),
+    p("rustls", &["invalidpurpose"], C::ServerEkuMissing, Local, Any,
+        "InvalidCertificate(InvalidPurposeContext { required: ServerAuth, presented: [ClientAuth] })"),
+    p("rustls", &["requiredekunotfound"], C::ServerEkuMissing, Local, Any,
+        "WebPKIError(RequiredEkuNotFound)"),
+    p("rustls", &["unsupportedsignaturealgorithm"], C::WeakSignature, Local, Any,
+        "invalid peer certificate: UnsupportedSignatureAlgorithmContext { signature_algorithm_id: [6, 9, 42, 134, 72, 134, 247, 13, 1, 1, 5, 5, 0], supported_algorithms: [] }"),
+    p("rustls", &["invalid peer certificate: badsignature"], C::WeakKey, Local, Any,
+        "invalid peer certificate: BadSignature"),
+    p("rustls", &["invalidcertificate(badsignature)"], C::WeakKey, Local, Any,
+        "Tls(Io(Custom { kind: InvalidData, error: InvalidCertificate(BadSignature) }))"),
+    p("rustls", &["no valid ca certificate provided"], C::CaFileUnusable, Local, Any,
+        "TLS: No valid CA certificate provided"),
+    p("rustls", &["no valid certificate for client authentication"], C::ClientCertUnusable, Local, Any,
+        "TLS: No valid certificate for client authentication in chain"),
+    p("rustls", &["no valid key in chain"], C::ClientKeyUnusable, Local, Any,
+        "TLS: No valid key in chain"),
+    p("rustls", &["keymismatch"], C::ClientKeyMismatch, Local, Any,
+        "TLS: TLS error: keys may not be consistent: KeyMismatch"),
+    p("rustls", &["invalidcharacter(45)"], C::ClientKeyEncrypted, Local, Any,
+        "TLS: I/O: InvalidCharacter(45)"),
+    p("rustls", &["invalidcontenttype"], C::NotTls, Nobody, Any,
+        "received corrupt message of type InvalidContentType"),
+    p("rustls", &["connection closed by peer abruptly"], C::MqttNoConnack, Peer, Any,
+        "Mqtt state: Connection closed by peer abruptly"),
+    p("rustls", &["peer closed connection without sending tls close_notify"], C::PeerClosed, Nobody, Any,
+        "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof"),
+    p("rustls", &["return code", "badusernamepassword"], C::MqttBadCredentials, Peer, Any,
+        "Connection refused, return code: `BadUserNamePassword`"),
+    p("rustls", &["notauthorized"], C::MqttNotAuthorized, Peer, Any,
+        "Connection refused, return code: `NotAuthorized`"),
+    // --- Python ssl / paho-mqtt ---
+    p("python", &["certificate_verify_failed", "hostname mismatch"], C::HostnameMismatch, Local, Client,
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'. (_ssl.c:1006)"),
+    p("python", &["certificate_verify_failed", "ip address mismatch"], C::IpNotInSan, Local, Client,
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"),
+    p("python", &["certificate_verify_failed", "local issuer"], C::UnknownCa, Local, Client,
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)"),
+    p("python", &["certificate_verify_failed", "certificate has expired"], C::ServerCertExpired, Local, Client,
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)"),
+    p("python", &["certificate subject does not match remote hostname"], C::HostnameMismatch, Local, Any,
+        "ssl.CertificateError: Certificate subject does not match remote hostname."),
+    p("python", &["tlsv1_alert_unknown_ca"], C::ClientCertUnknownCa, Peer, Client,
+        "ssl.SSLError: [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:2580)"),
+    p("python", &["tlsv13_alert_certificate_required"], C::ClientCertRequired, Peer, Any,
+        "ssl.SSLError: [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:2580)"),
+    p("python", &["sslv3_alert_handshake_failure"], C::ClientCertRequired, Peer, Client,
+        "ssl.SSLError: [SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)"),
+    p("python", &["tlsv1_alert_protocol_version"], C::TlsVersionMismatch, Peer, Any,
+        "ssl.SSLError: [SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)"),
+    p("python", &["eof occurred in violation of protocol"], C::ClientCertRequired, Peer, Any,
+        "ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)"),
+    p("python", &["eof occurred in violation of protocol"], C::ClientCertUnknownCa, Peer, Any,
+        "ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)"),
+    p("python", &["key_values_mismatch"], C::ClientKeyMismatch, Local, Any,
+        "ssl.SSLError: [X509: KEY_VALUES_MISMATCH] key values mismatch (_ssl.c:3926)"),
+    p("python", &["connectionrefusederror"], C::ConnectionRefused, Nobody, Any,
+        "ConnectionRefusedError: [Errno 111] Connection refused"),
+    p("python", &["connectionreseterror"], C::PlaintextPort, Nobody, Any,
+        "ConnectionResetError: [Errno 104] Connection reset by peer"),
+    p("python", &["connected with result code 5"], C::MqttNotAuthorized, Peer, Any,
+        "Connected with result code 5"),
+    p("python", &["connected with result code not authorized"], C::MqttNotAuthorized, Peer, Any,
+        "Connected with result code Not authorized"),
+    p("python", &["connected with result code 4"], C::MqttBadCredentials, Peer, Any,
+        "Connected with result code 4"),
+    p("python", &["certificate_verify_failed"], C::UnknownCa, Local, ClientFallback,
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:997)"),
+    // --- mosquitto (client and broker) ---
+    p("mosquitto", &["host name verification failed"], C::HostnameMismatch, Local, Any,
+        "Error: host name verification failed."),
+    p("mosquitto", &["connection refused: not authorised"], C::MqttNotAuthorized, Peer, Any,
+        "Connection error: Connection Refused: not authorised."),
+    p("mosquitto", &["connection refused: bad user name or password"], C::MqttBadCredentials, Peer, Any,
+        "Connection error: Connection Refused: bad user name or password."),
+    p("mosquitto", &["connection refused: identifier rejected"], C::MqttIdentifierRejected, Peer, Any,
+        "Connection error: Connection Refused: identifier rejected."),
+    p("mosquitto", &["connection refused: unacceptable protocol version"], C::MqttProtocolRejected, Peer, Any,
+        "Connection error: Connection Refused: unacceptable protocol version."),
+    p("mosquitto", &["connection refused: broker unavailable"], C::MqttServerUnavailable, Peer, Any,
+        "Connection error: Connection Refused: broker unavailable."),
+    p("mosquitto", &["disconnected, not authorised"], C::MqttNotAuthorized, Local, Any,
+        "1732600000: Client <unknown> disconnected, not authorised."),
+    p("mosquitto", &["sending connack", "(0, 5)"], C::MqttNotAuthorized, Local, Any,
+        "1732600000: Sending CONNACK to 127.0.0.1 (0, 5)"),
+    p("mosquitto", &["sending connack", "(0, 4)"], C::MqttBadCredentials, Local, Any,
+        "1732600000: Sending CONNACK to probe-rustls (0, 4)"),
+    p("mosquitto", &["unable to load server key file"], C::ConnectionRefused, Nobody, Any,
+        "Error: Unable to load server key file \"/etc/mosquitto/certs/server.key\". Check keyfile."),
+    p("mosquitto", &["unable to load server certificate"], C::ConnectionRefused, Nobody, Any,
+        "Error: Unable to load server certificate \"/etc/mosquitto/certs/server.crt\". Check certfile."),
+    p("mosquitto", &["unable to load ca certificates"], C::ConnectionRefused, Nobody, Any,
+        "Error: Unable to load CA certificates. Check cafile \"/nonexistent/ca.crt\"."),
+    p("mosquitto", &["disconnected due to protocol error"], C::PlaintextPort, Nobody, Broker,
+        "1732600000: Client <unknown> disconnected due to protocol error."),
+    // --- Erlang/OTP ssl (EMQX, RabbitMQ, VerneMQ): "generated" = local, "received" = peer ---
+    p("erlang", &["tls server", "received client alert", "unknown ca"], C::UnknownCa, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls server", "received client alert", "certificate unknown"], C::UnknownCa, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Certificate Unknown"),
+    p("erlang", &["tls server", "received client alert", "certificate unknown"], C::X509V1Cert, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Certificate Unknown"),
+    p("erlang", &["tls server", "received client alert", "bad certificate"], C::HostnameMismatch, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Bad Certificate"),
+    p("erlang", &["tls server", "received client alert", "certificate expired"], C::ServerCertExpired, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Certificate Expired"),
+    p("erlang", &["tls server", "generated server alert", "unknown ca"], C::ClientCertUnknownCa, Local, Any,
+        "{tls_alert,{unknown_ca,\"TLS server: In state wait_cert at ssl_handshake.erl:2111 generated SERVER ALERT: Fatal - Unknown CA\\n\"}}"),
+    p("erlang", &["tls server", "generated server alert", "certificate expired"], C::ClientCertExpired, Local, Any,
+        "{tls_alert,{certificate_expired,\"TLS server: In state wait_cert at ssl_handshake.erl:2094 generated SERVER ALERT: Fatal - Certificate Expired\\n\"}}"),
+    p("erlang", &["tls server", "generated server alert", "certificate revoked"], C::ClientCertRevoked, Local, Any,
+        "{tls_alert,{certificate_revoked,\"TLS server: In state wait_cert at ssl_handshake.erl:2104 generated SERVER ALERT: Fatal - Certificate Revoked\\n\"}}"),
+    p("erlang", &["tls server", "invalid_ext_key_usage"], C::ClientCertRejected, Local, Any,
+        "{tls_alert,{handshake_failure,\"TLS server: In state wait_cert at ssl_handshake.erl:2113 generated SERVER ALERT: Fatal - Handshake Failure\\n {bad_cert,invalid_ext_key_usage}\"}}"),
+    p("erlang", &["no_client_certificate_provided"], C::ClientCertRequired, Local, Any,
+        "{tls_alert,{handshake_failure,\"TLS server: In state certify at tls_dtls_connection.erl:315 generated SERVER ALERT: Fatal - Handshake Failure\\n no_client_certificate_provided\"}}"),
+    p("erlang", &["tls server", "generated server alert", "certificate required"], C::ClientCertRequired, Local, Any,
+        "{tls_alert,{certificate_required,\"TLS server: In state wait_cert at tls_handshake_1_3.erl:1484 generated SERVER ALERT: Fatal - Certificate required\\n certificate_required\"}}"),
+    p("erlang", &["tls server", "generated server alert", "protocol version"], C::TlsVersionMismatch, Local, Any,
+        "{tls_alert,{protocol_version,\"TLS server: In state start at tls_connection_1_3.erl:301 generated SERVER ALERT: Fatal - Protocol Version\\n\"}}"),
+    p("erlang", &["tls server", "received client alert", "protocol version"], C::TlsVersionMismatch, Peer, Any,
+        "TLS server: In state hello received CLIENT ALERT: Fatal - Protocol Version"),
+    p("erlang", &["tls server", "generated server alert", "insufficient security"], C::NoSharedCipher, Local, Any,
+        "TLS server: In state hello at tls_handshake.erl:346 generated SERVER ALERT: Fatal - Insufficient Security\n no_suitable_ciphers"),
+    p("erlang", &["unsupported_record_type"], C::NotTls, Nobody, Any,
+        "{tls_alert,{unexpected_message,\"TLS server: In state hello at tls_record.erl:564 generated SERVER ALERT: Fatal - Unexpected Message\\n {unsupported_record_type,16}\"}}"),
+    p("erlang", &["tls server", "unexpected message"], C::NotTls, Nobody, Any,
+        "TLS server: In state hello received UNDEFINED ALERT: Fatal - Unexpected Message"),
+    p("erlang", &["hostname_check_failed"], C::HostnameMismatch, Local, Any,
+        "{tls_alert,{handshake_failure,\"TLS client: In state wait_cert_cr at ssl_handshake.erl:2113 generated CLIENT ALERT: Fatal - Handshake Failure\\n {bad_cert,hostname_check_failed}\"}}"),
+    p("erlang", &["tls client", "generated client alert", "unknown ca"], C::UnknownCa, Local, Any,
+        "{tls_alert,{unknown_ca,\"TLS client: In state wait_cert_cr at ssl_handshake.erl:2111 generated CLIENT ALERT: Fatal - Unknown CA\\n\"}}"),
+    p("erlang", &["tls client", "generated client alert", "certificate expired"], C::ServerCertExpired, Local, Any,
+        "{tls_alert,{certificate_expired,\"TLS client: In state wait_cert_cr at ssl_handshake.erl:2094 generated CLIENT ALERT: Fatal - Certificate Expired\\n\"}}"),
+    p("erlang", &["tls client", "generated client alert", "bad certificate"], C::CaCertAsServerCert, Local, Any,
+        "{tls_alert,{bad_certificate,\"TLS client: In state wait_cert_cr at ssl_handshake.erl:2109 generated CLIENT ALERT: Fatal - Bad Certificate\\n\"}}"),
+    p("erlang", &["tls client", "received server alert", "unknown ca"], C::ClientCertUnknownCa, Peer, Any,
+        "TLS client: In state connection received SERVER ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls client", "received server alert", "insufficient security"], C::NoSharedCipher, Peer, Any,
+        "TLS client: In state hello received SERVER ALERT: Fatal - Insufficient Security"),
+    p("erlang", &["tls client", "received server alert", "handshake failure"], C::ClientCertRequired, Peer, Any,
+        "TLS client: In state certify received SERVER ALERT: Fatal - Handshake Failure"),
+    p("erlang", &["tls client", "received server alert", "certificate required"], C::ClientCertRequired, Peer, Any,
+        "TLS client: In state connection received SERVER ALERT: Fatal - Certificate required"),
+    p("erlang", &["tls_alert,\"unknown ca\""], C::UnknownCa, Peer, Broker,
+        "{ssl_error,{tls_alert,\"unknown ca\"}}"),
+    p("erlang", &["tls_alert,\"certificate unknown\""], C::UnknownCa, Peer, Broker,
+        "{ssl_error,{tls_alert,\"certificate unknown\"}}"),
+    p("erlang", &["fatal error: unknown ca"], C::UnknownCa, Peer, Broker,
+        "SSL: certify: ssl_alert.erl:97:Fatal error: unknown ca"),
+    p("erlang", &["{options,{cacertfile"], C::ConnectionRefused, Nobody, Any,
+        "{ssl_error,{options,{cacertfile,\"/root/ca.pem\",{error,eacces}}}}"),
+    // --- Go crypto/tls and crypto/x509 ---
+    p("go", &["x509: certificate signed by unknown authority"], C::UnknownCa, Local, Any,
+        "x509: certificate signed by unknown authority"),
+    p("go", &["x509: cannot validate certificate for", "doesn't contain any ip sans"], C::IpNotInSan, Local, Any,
+        "x509: cannot validate certificate for 192.168.1.10 because it doesn't contain any IP SANs"),
+    p("go", &["x509: certificate is valid for", ", not"], C::HostnameMismatch, Local, Any,
+        "tls: failed to verify certificate: x509: certificate is valid for broker.example.com, not localhost"),
+    p("go", &["x509: certificate is not valid for any names"], C::CnOnlyNoSan, Local, Any,
+        "x509: certificate is not valid for any names, but wanted to match localhost"),
+    p("go", &["legacy common name field"], C::CnOnlyNoSan, Local, Any,
+        "x509: certificate relies on legacy Common Name field, use SANs instead"),
+    p("go", &["has expired or is not yet valid", "is before"], C::ServerCertNotYetValid, Local, Any,
+        "x509: certificate has expired or is not yet valid: current time 1970-01-01T00:00:12Z is before 2024-01-01T00:00:00Z"),
+    p("go", &["has expired or is not yet valid"], C::ServerCertExpired, Local, Any,
+        "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-11-25T10:00:00Z is after 2025-02-23T12:00:00Z"),
+    p("go", &["x509: certificate specifies an incompatible key usage"], C::ServerEkuMissing, Local, Any,
+        "x509: certificate specifies an incompatible key usage"),
+    p("go", &["not authorized to sign other certificates"], C::IssuerNotCa, Local, Any,
+        "x509: certificate is not authorized to sign other certificates"),
+    p("go", &["insecure algorithm"], C::WeakSignature, Local, Any,
+        "x509: cannot verify signature: insecure algorithm SHA1-RSA (temporarily override with GODEBUG=x509sha1=1)"),
+    p("go", &["tls: first record does not look like a tls handshake"], C::NotTls, Nobody, Any,
+        "tls: first record does not look like a TLS handshake"),
+    p("go", &["tls: client didn't provide a certificate"], C::ClientCertRequired, Local, Any,
+        "http: TLS handshake error from 10.0.0.5:51234: tls: client didn't provide a certificate"),
+    p("go", &["no supported versions satisfy minversion and maxversion"], C::TlsVersionMismatch, Local, Any,
+        "tls: no supported versions satisfy MinVersion and MaxVersion"),
+    p("go", &["remote error: tls: certificate required"], C::ClientCertRequired, Peer, Any,
+        "remote error: tls: certificate required"),
+    p("go", &["remote error: tls: protocol version not supported"], C::TlsVersionMismatch, Peer, Any,
+        "remote error: tls: protocol version not supported"),
+    p("go", &["remote error: tls: unknown certificate authority"], C::ClientCertUnknownCa, Peer, Client,
+        "remote error: tls: unknown certificate authority"),
+    p("go", &["remote error: tls: unknown certificate authority"], C::UnknownCa, Peer, Broker,
+        "2026/11/25 10:00:00 http: TLS handshake error from 10.0.0.5:51234: remote error: tls: unknown certificate authority"),
+    p("go", &["remote error: tls: bad certificate"], C::ClientCertRejected, Peer, Client,
+        "remote error: tls: bad certificate"),
+    p("go", &["remote error: tls: bad certificate"], C::HostnameMismatch, Peer, Broker,
+        "http: TLS handshake error from 10.0.0.5:51234: remote error: tls: bad certificate"),
+    p("go", &["remote error: tls: expired certificate"], C::ClientCertExpired, Peer, Client,
+        "remote error: tls: expired certificate"),
+    p("go", &["remote error: tls: handshake failure"], C::ClientCertRequired, Peer, Client,
+        "remote error: tls: handshake failure"),
+    p("go", &["remote error: tls: handshake failure"], C::NoSharedCipher, Peer, Client,
+        "remote error: tls: handshake failure"),
+    p("go", &["i/o timeout"], C::ConnectTimeout, Nobody, Any,
+        "dial tcp 10.0.0.1:8883: i/o timeout"),
+    p("go", &["no such host"], C::DnsFailure, Nobody, Any,
+        "dial tcp: lookup broker.example.invalid: no such host"),
+    // --- Java JSSE (and Java MQTT clients) ---
+    p("java", &["no subject alternative names matching ip address"], C::IpNotInSan, Local, Any,
+        "java.security.cert.CertificateException: No subject alternative names matching IP address 192.168.1.10 found"),
+    p("java", &["no subject alternative names present"], C::CnOnlyNoSan, Local, Any,
+        "javax.net.ssl.SSLHandshakeException: No subject alternative names present"),
+    p("java", &["no subject alternative dns name matching"], C::HostnameMismatch, Local, Any,
+        "javax.net.ssl.SSLHandshakeException: No subject alternative DNS name matching localhost found."),
+    p("java", &["no name matching", "found"], C::HostnameMismatch, Local, Any,
+        "java.security.cert.CertificateException: No name matching broker.local found"),
+    p("java", &["pkix path validation failed", "timestamp check failed"], C::ServerCertExpired, Local, Any,
+        "sun.security.validator.ValidatorException: PKIX path validation failed: java.security.cert.CertPathValidatorException: timestamp check failed"),
+    p("java", &["certificatenotyetvalidexception"], C::ServerCertNotYetValid, Local, Any,
+        "java.security.cert.CertificateNotYetValidException: NotBefore: Thu Jan 01 00:00:00 UTC 2099"),
+    p("java", &["certificateexpiredexception"], C::ServerCertExpired, Local, Any,
+        "java.security.cert.CertificateExpiredException: NotAfter: Sun Feb 23 12:00:00 UTC 2025"),
+    p("java", &["pkix path building failed"], C::UnknownCa, Local, Any,
+        "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target"),
+    p("java", &["unable to find valid certification path"], C::UnknownCa, Local, Any,
+        "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target"),
+    p("java", &["basic constraints check failed"], C::IssuerNotCa, Local, Any,
+        "java.security.cert.CertPathValidatorException: basic constraints check failed: this is not a CA certificate"),
+    p("java", &["extended key usage does not permit use for tls server authentication"], C::ServerEkuMissing, Local, Any,
+        "java.security.cert.CertificateException: Extended key usage does not permit use for TLS server authentication"),
+    p("java", &["algorithm constraints check failed"], C::WeakSignature, Local, Any,
+        "java.security.cert.CertPathValidatorException: Algorithm constraints check failed on signature algorithm: SHA1withRSA"),
+    p("java", &["no appropriate protocol"], C::TlsVersionMismatch, Local, Any,
+        "javax.net.ssl.SSLHandshakeException: No appropriate protocol (protocol is disabled or cipher suites are inappropriate)"),
+    p("java", &["unrecognized ssl message"], C::NotTls, Nobody, Any,
+        "javax.net.ssl.SSLException: Unrecognized SSL message, plaintext connection?"),
+    p("java", &["remote host terminated the handshake"], C::PeerClosed, Nobody, Any,
+        "javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake"),
+    p("java", &["not authorized to connect"], C::MqttNotAuthorized, Peer, Any,
+        "MqttSecurityException: Not authorized to connect (5)"),
+    p("java", &["bad user name or password (4)"], C::MqttBadCredentials, Peer, Any,
+        "MqttSecurityException: Bad user name or password (4)"),
+    p("java", &["connack contained an error code: not_authorized"], C::MqttNotAuthorized, Peer, Any,
+        "Mqtt5ConnAckException: CONNECT failed as CONNACK contained an Error Code: NOT_AUTHORIZED."),
+    p("java", &["connack contained an error code: bad_user_name_or_password"], C::MqttBadCredentials, Peer, Any,
+        "Mqtt5ConnAckException: CONNECT failed as CONNACK contained an Error Code: BAD_USER_NAME_OR_PASSWORD."),
+    // --- Node.js (tls error codes, MQTT.js) ---
+    p("nodejs", &["unable_to_verify_leaf_signature"], C::MissingIntermediate, Local, Any,
+        "Error: unable to verify the first certificate { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }"),
+    p("nodejs", &["unable_to_get_issuer_cert_locally"], C::UnknownCa, Local, Any,
+        "Error: unable to get local issuer certificate { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }"),
+    p("nodejs", &["self_signed_cert_in_chain"], C::UnknownCa, Local, Any,
+        "Error: self-signed certificate in certificate chain { code: 'SELF_SIGNED_CERT_IN_CHAIN' }"),
+    p("nodejs", &["depth_zero_self_signed_cert"], C::SelfSignedServerCert, Local, Any,
+        "Error: self-signed certificate { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }"),
+    p("nodejs", &["cert_has_expired"], C::ServerCertExpired, Local, Any,
+        "Error: certificate has expired { code: 'CERT_HAS_EXPIRED' }"),
+    p("nodejs", &["cert_not_yet_valid"], C::ServerCertNotYetValid, Local, Any,
+        "Error: certificate is not yet valid { code: 'CERT_NOT_YET_VALID' }"),
+    p("nodejs", &["does not match certificate's altnames: ip:"], C::IpNotInSan, Local, Any,
+        "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 192.168.1.10 is not in the cert's list: "),
+    p("nodejs", &["err_tls_cert_altname_invalid"], C::HostnameMismatch, Local, Any,
+        "Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: localhost. is not in the cert's altnames: DNS:broker.example.com"),
+    p("nodejs", &["does not match certificate's altnames"], C::HostnameMismatch, Local, Any,
+        "Hostname/IP does not match certificate's altnames: Host: broker.local. is not cert's CN: broker"),
+    p("nodejs", &["econnrefused"], C::ConnectionRefused, Nobody, Any,
+        "Error: connect ECONNREFUSED 127.0.0.1:8883"),
+    p("nodejs", &["etimedout"], C::ConnectTimeout, Nobody, Any,
+        "Error: connect ETIMEDOUT 10.0.0.1:8883"),
+    p("nodejs", &["enotfound"], C::DnsFailure, Nobody, Any,
+        "Error: getaddrinfo ENOTFOUND broker.example.invalid"),
+    p("nodejs", &["connection refused: not authorized"], C::MqttNotAuthorized, Peer, Any,
+        "Error: Connection refused: Not authorized"),
+    p("nodejs", &["connection refused: bad username or password"], C::MqttBadCredentials, Peer, Any,
+        "Error: Connection refused: Bad username or password"),
+    // --- .NET (SslPolicyErrors, X509ChainStatusFlags, MQTTnet) ---
+    p("dotnet", &["remotecertificatenamemismatch"], C::HostnameMismatch, Local, Any,
+        "The remote certificate is invalid according to the validation procedure: RemoteCertificateNameMismatch"),
+    p("dotnet", &["partialchain"], C::MissingIntermediate, Local, Any,
+        "The remote certificate is invalid because of errors in the certificate chain: PartialChain"),
+    p("dotnet", &["notsignaturevalid"], C::UnknownCa, Local, Any,
+        "The remote certificate is invalid because of errors in the certificate chain: NotSignatureValid"),
+    p("dotnet", &["untrustedroot"], C::UnknownCa, Local, Any,
+        "The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot"),
+    p("dotnet", &["notvalidforusage"], C::ServerEkuMissing, Local, Any,
+        "The remote certificate is invalid because of errors in the certificate chain: NotValidForUsage"),
+    p("dotnet", &["nottimevalid"], C::ServerCertExpired, Local, Any,
+        "The remote certificate is invalid because of errors in the certificate chain: NotTimeValid"),
+    p("dotnet", &["remotecertificatenotavailable"], C::ClientCertRequired, Local, Any,
+        "The remote certificate is invalid according to the validation procedure: RemoteCertificateNotAvailable"),
+    p("dotnet", &["do not possess a common algorithm"], C::TlsVersionMismatch, Local, Any,
+        "System.ComponentModel.Win32Exception: The client and server cannot communicate, because they do not possess a common algorithm."),
+    p("dotnet", &["target machine actively refused it"], C::ConnectionRefused, Nobody, Any,
+        "System.Net.Sockets.SocketException: No connection could be made because the target machine actively refused it. 127.0.0.1:8883"),
+    p("dotnet", &["badusernameorpassword"], C::MqttBadCredentials, Peer, Any,
+        "MQTTnet.Adapter.MqttConnectingFailedException: Connecting with MQTT server failed (BadUserNameOrPassword)."),
+    p("dotnet", &["remotecertificatechainerrors"], C::UnknownCa, Local, ClientFallback,
+        "The remote certificate is invalid according to the validation procedure: RemoteCertificateChainErrors"),
+    p("dotnet", &["rejected by the provided remotecertificatevalidationcallback"], C::UnknownCa, Local, ClientFallback,
+        "System.Security.Authentication.AuthenticationException: The remote certificate was rejected by the provided RemoteCertificateValidationCallback."),
+    p("dotnet", &["the remote certificate is invalid"], C::UnknownCa, Local, ClientFallback,
+        "System.Security.Authentication.AuthenticationException: The remote certificate is invalid according to the validation procedure."),
+    // --- mbedTLS / ESP-IDF (verify info strings, error codes) ---
+    p("mbedtls", &["common name (cn) does not match"], C::HostnameMismatch, Local, Any,
+        "! The certificate Common Name (CN) does not match with the expected CN"),
+    p("mbedtls", &["validity starts in the future"], C::ServerCertNotYetValid, Local, Any,
+        "! The certificate validity starts in the future"),
+    p("mbedtls", &["the certificate validity has expired"], C::ServerCertExpired, Local, Any,
+        "! The certificate validity has expired"),
+    p("mbedtls", &["not correctly signed by the trusted ca"], C::UnknownCa, Local, Any,
+        "! The certificate is not correctly signed by the trusted CA"),
+    p("mbedtls", &["signed with an unacceptable hash"], C::WeakSignature, Local, Any,
+        "! The certificate is signed with an unacceptable hash."),
+    p("mbedtls", &["signed with an unacceptable key"], C::WeakKey, Local, Any,
+        "! The certificate is signed with an unacceptable key (eg bad curve, RSA too short)."),
+    p("mbedtls", &["does not match the extendedkeyusage"], C::ServerEkuMissing, Local, Any,
+        "! Usage does not match the extendedKeyUsage extension"),
+    p("mbedtls", &["mbedtls_err_ssl_fatal_alert_message"], C::ClientCertRequired, Peer, Any,
+        "E (5320) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x7780 (MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)"),
+    p("mbedtls", &["mbedtls_ssl_handshake returned -0x7780"], C::ClientCertRequired, Peer, Any,
+        "E (5320) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x7780"),
+    p("mbedtls", &["mbedtls_err_pk_password_required"], C::ClientKeyEncrypted, Local, Any,
+        "mbedtls_pk_parse_key returned -0x3C80 (MBEDTLS_ERR_PK_PASSWORD_REQUIRED)"),
+    p("mbedtls", &["mbedtls_err_ssl_invalid_record"], C::NotTls, Nobody, Any,
+        "mbedtls_ssl_handshake returned -0x7200 (MBEDTLS_ERR_SSL_INVALID_RECORD)"),
+    p("mbedtls", &["mbedtls_err_net_connect_failed"], C::ConnectionRefused, Nobody, Any,
+        "mbedtls_net_connect returned -0x0044 (MBEDTLS_ERR_NET_CONNECT_FAILED)"),
+    p("mbedtls", &["mbedtls_err_x509_cert_verify_failed"], C::UnknownCa, Local, ClientFallback,
+        "E (5310) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700 (MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)"),
+    p("mbedtls", &["mbedtls_ssl_handshake returned -0x2700"], C::UnknownCa, Local, ClientFallback,
+        "E (4523) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700"),
+    p("mbedtls", &["failed to verify peer certificate"], C::UnknownCa, Local, ClientFallback,
+        "E (4534) esp-tls-mbedtls: Failed to verify peer certificate!"),
+    // --- wolfSSL (wolfSSL_ERR_reason_error_string texts and codes) ---
+    p("wolfssl", &["asn no signer error to confirm failure"], C::UnknownCa, Local, Any,
+        "wolfSSL_connect error -188, ASN no signer error to confirm failure"),
+    p("wolfssl", &["wolfssl", "-188"], C::UnknownCa, Local, Any,
+        "wolfSSL_connect failed: -188"),
+    p("wolfssl", &["peer subject name mismatch"], C::HostnameMismatch, Local, Any,
+        "wolfSSL error -322: peer subject name mismatch"),
+    p("wolfssl", &["domain_name_mismatch"], C::HostnameMismatch, Local, Any,
+        "wolfSSL_connect returned DOMAIN_NAME_MISMATCH (-322)"),
+    p("wolfssl", &["peer ip address mismatch"], C::IpNotInSan, Local, Any,
+        "wolfSSL error -323: peer ip address mismatch"),
+    p("wolfssl", &["asn date error, current date after"], C::ServerCertExpired, Local, Any,
+        "wolfSSL_connect error -151, ASN date error, current date after"),
+    p("wolfssl", &["asn date error, current date before"], C::ServerCertNotYetValid, Local, Any,
+        "wolfSSL_connect error -150, ASN date error, current date before"),
+    p("wolfssl", &["asn_after_date_e"], C::ServerCertExpired, Local, Any,
+        "wolfSSL: ASN_AFTER_DATE_E (-151)"),
+    p("wolfssl", &["asn_before_date_e"], C::ServerCertNotYetValid, Local, Any,
+        "wolfSSL: ASN_BEFORE_DATE_E (-150)"),
+    p("wolfssl", &["can't match cipher suite"], C::NoSharedCipher, Local, Any,
+        "wolfSSL_accept error -501, can't match cipher suite"),
+    p("wolfssl", &["record layer version error"], C::TlsVersionMismatch, Local, Any,
+        "wolfSSL_connect error -326, record layer version error"),
+    p("wolfssl", &["peer didn't send cert"], C::ClientCertRequired, Local, Any,
+        "wolfSSL_accept error -330, peer didn't send cert"),
+    p("wolfssl", &["received alert fatal error"], C::ClientCertRejected, Peer, Any,
+        "wolfSSL_connect error -313, received alert fatal error"),
+    // --- OpenSSL 1.0.2 / 1.1.1 / 3.x: verify strings (X509_verify_cert_error_string) ---
+    p("openssl", &["signed certificate in certificate chain"], C::UnknownCa, Local, Client,
+        "verify error:num=19:self-signed certificate in certificate chain"),
+    p("openssl", &["unable to get local issuer certificate"], C::UnknownCa, Local, Client,
+        "verify error:num=20:unable to get local issuer certificate"),
+    p("openssl", &["unable to verify the first certificate"], C::MissingIntermediate, Local, Client,
+        "verify error:num=21:unable to verify the first certificate"),
+    p("openssl", &["unable to get issuer certificate"], C::IntermediateAsAnchor, Local, Client,
+        "verify error:num=2:unable to get issuer certificate"),
+    p("openssl", &["self-signed certificate"], C::SelfSignedServerCert, Local, Client,
+        "verify error:num=18:self-signed certificate"),
+    p("openssl", &["self signed certificate"], C::SelfSignedServerCert, Local, Client,
+        "verify error:num=18:self signed certificate"),
+    p("openssl", &["certificate has expired"], C::ServerCertExpired, Local, Client,
+        "verify error:num=10:certificate has expired"),
+    p("openssl", &["certificate is not yet valid"], C::ServerCertNotYetValid, Local, Client,
+        "verify error:num=9:certificate is not yet valid"),
+    p("openssl", &["hostname mismatch"], C::HostnameMismatch, Local, Client,
+        "verify error:num=62:hostname mismatch"),
+    p("openssl", &["ip address mismatch"], C::IpNotInSan, Local, Client,
+        "verify error:num=64:IP address mismatch"),
+    p("openssl", &["invalid ca certificate"], C::IssuerNotCa, Local, Client,
+        "verify error:num=79:invalid CA certificate"),
+    p("openssl", &["certificate purpose"], C::ServerEkuMissing, Local, Client,
+        "verify error:num=26:unsuitable certificate purpose"),
+    p("openssl", &["ca signature digest algorithm too weak"], C::WeakSignature, Local, Any,
+        "verify error:num=68:CA signature digest algorithm too weak"),
+    p("openssl", &["ee certificate key too weak"], C::WeakKey, Local, Any,
+        "verify error:num=66:EE certificate key too weak"),
+    // --- OpenSSL reason strings (ERR_reason_error_string) ---
+    p("openssl", &["ca md too weak"], C::WeakSignature, Local, Any,
+        "OpenSSL Error[0]: error:0A00018E:SSL routines::ca md too weak"),
+    p("openssl", &["ee key too small"], C::WeakKey, Local, Any,
+        "error:140AB18F:SSL routines:SSL_CTX_use_certificate:ee key too small"),
+    p("openssl", &["peer did not return a certificate"], C::ClientCertRequired, Local, Any,
+        "OpenSSL Error[0]: error:0A0000C7:SSL routines::peer did not return a certificate"),
+    p("openssl", &["no shared cipher"], C::NoSharedCipher, Local, Any,
+        "OpenSSL Error[0]: error:0A0000C1:SSL routines::no shared cipher"),
+    p("openssl", &["legacy sigalg disallowed"], C::LegacyTlsOnly, Local, Any,
+        "error:0A00014D:SSL routines:tls_process_key_exchange:legacy sigalg disallowed or unsupported"),
+    p("openssl", &["no suitable signature algorithm"], C::LegacyTlsOnly, Local, Any,
+        "OpenSSL Error[0]: error:0A000076:SSL routines::no suitable signature algorithm"),
+    p("openssl", &["no protocols available"], C::TlsVersionMismatch, Local, Any,
+        "error:141E70BF:SSL routines:tls_construct_client_hello:no protocols available"),
+    p("openssl", &["unsupported protocol"], C::TlsVersionMismatch, Local, Any,
+        "OpenSSL Error[0]: error:0A000102:SSL routines::unsupported protocol"),
+    p("openssl", &["wrong version number"], C::NotTls, Nobody, Any,
+        "error:0A00010B:SSL routines:ssl3_get_record:wrong version number"),
+    p("openssl", &["unknown protocol"], C::NotTls, Nobody, Any,
+        "error:140760FC:SSL routines:SSL23_GET_CLIENT_HELLO:unknown protocol"),
+    p("openssl", &["packet length too long"], C::NotTls, Nobody, Any,
+        "error:0A0000C6:SSL routines:tls_get_more_records:packet length too long"),
+    p("openssl", &["key values mismatch"], C::ClientKeyMismatch, Local, Any,
+        "error:05800074:x509 certificate routines:X509_check_private_key:key values mismatch"),
+    p("openssl", &["bad password read"], C::ClientKeyEncrypted, Local, Any,
+        "OpenSSL Error[0]: error:04800068:PEM routines::bad password read"),
+    p("openssl", &["problems getting password"], C::ClientKeyEncrypted, Local, Any,
+        "error:0480006D:PEM routines::problems getting password"),
+    p("openssl", &["no certificate or crl found"], C::CaFileUnusable, Local, Any,
+        "OpenSSL Error[0]: error:05800088:x509 certificate routines::no certificate or crl found"),
+    p("openssl", &["no start line"], C::CaFileUnusable, Local, Any,
+        "error:0909006C:PEM routines:get_name:no start line"),
+    p("openssl", &["connect:errno=111"], C::ConnectionRefused, Nobody, Any,
+        "40C7B1F5D67F0000:error:8000006F:system library:BIO_connect:Connection refused:../crypto/bio/bio_sock2.c:114:calling connect()\nconnect:errno=111"),
+    p("openssl", &["unexpected eof while reading"], C::PeerClosed, Nobody, Any,
+        "OpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading"),
+    // --- OpenSSL alert texts: the same words mean opposite things in a client and a broker ---
+    p("openssl", &["alert unknown ca"], C::ClientCertUnknownCa, Peer, Client,
+        "error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1605:SSL alert number 48"),
+    p("openssl", &["alert unknown ca"], C::UnknownCa, Peer, Broker,
+        "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
+    p("openssl", &["alert bad certificate"], C::ClientCertRejected, Peer, Client,
+        "Unable to connect: error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate"),
+    p("openssl", &["alert bad certificate"], C::HostnameMismatch, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000412:SSL routines::sslv3 alert bad certificate"),
+    p("openssl", &["alert certificate expired"], C::ClientCertExpired, Peer, Client,
+        "error:0A000415:SSL routines:ssl3_read_bytes:sslv3 alert certificate expired:../ssl/record/rec_layer_s3.c:1605:SSL alert number 45\nverify return code: 0 (ok)"),
+    p("openssl", &["alert certificate expired"], C::ServerCertExpired, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000415:SSL routines::sslv3 alert certificate expired"),
+    p("openssl", &["alert certificate revoked"], C::ClientCertRevoked, Peer, Any,
+        "error:0A000414:SSL routines:ssl3_read_bytes:sslv3 alert certificate revoked:../ssl/record/rec_layer_s3.c:1605:SSL alert number 44"),
+    p("openssl", &["alert certificate unknown"], C::ClientCertRejected, Peer, Client,
+        "Unable to connect: error:0A000416:SSL routines:ssl3_read_bytes:sslv3 alert certificate unknown"),
+    p("openssl", &["alert certificate unknown"], C::X509V1Cert, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000416:SSL routines::sslv3 alert certificate unknown"),
+    p("openssl", &["alert certificate unknown"], C::CaCertAsServerCert, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000416:SSL routines::sslv3 alert certificate unknown"),
+    p("openssl", &["alert unsupported certificate"], C::ClientCertRejected, Peer, Client,
+        "OpenSSL Error: error:14094413:SSL routines:ssl3_read_bytes:sslv3 alert unsupported certificate\nError: A TLS error occurred."),
+    p("openssl", &["alert unsupported certificate"], C::ServerEkuMissing, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000413:SSL routines::sslv3 alert unsupported certificate"),
+    p("openssl", &["alert handshake failure"], C::ClientCertRequired, Peer, Client,
+        "error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1605:SSL alert number 40"),
+    p("openssl", &["alert handshake failure"], C::NoSharedCipher, Peer, Client,
+        "error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1605:SSL alert number 40"),
+    p("openssl", &["alert handshake failure"], C::HostnameMismatch, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000410:SSL routines::sslv3 alert handshake failure"),
+    p("openssl", &["alert protocol version"], C::TlsVersionMismatch, Peer, Any,
+        "error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1605:SSL alert number 70"),
+    p("openssl", &["alert decrypt error"], C::ClientKeyMismatch, Peer, Client,
+        "error:0A00041B:SSL routines:ssl3_read_bytes:tlsv1 alert decrypt error:../ssl/record/rec_layer_s3.c:1605:SSL alert number 51"),
+    p("openssl", &["alert decrypt error"], C::WeakSignature, Peer, Broker,
+        "OpenSSL Error[0]: error:0A00041B:SSL routines::tlsv1 alert decrypt error"),
+    p("openssl", &["alert decrypt error"], C::WeakKey, Peer, Broker,
+        "OpenSSL Error[0]: error:0A00041B:SSL routines::tlsv1 alert decrypt error"),
+    p("openssl", &["alert internal error"], C::LegacyTlsOnly, Peer, Client,
+        "error:0A000438:SSL routines:ssl3_read_bytes:tlsv1 alert internal error:../ssl/record/rec_layer_s3.c:1605:SSL alert number 80"),
+    p("openssl", &["alert internal error"], C::HostnameMismatch, Peer, Broker,
+        "OpenSSL Error[0]: error:0A000438:SSL routines::tlsv1 alert internal error"),
+    p("openssl", &["alert certificate required"], C::ClientCertRequired, Peer, Any,
+        "error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../ssl/record/rec_layer_s3.c:1605:SSL alert number 116"),
+    p("openssl", &["alert no application protocol"], C::AlpnRejected, Peer, Any,
+        "error:0A000460:SSL routines:ssl3_read_bytes:tlsv1 alert no application protocol:../ssl/record/rec_layer_s3.c:1605:SSL alert number 120"),
+    p("openssl", &["alert insufficient security"], C::NoSharedCipher, Peer, Any,
+        "error:0A000417:SSL routines:ssl3_read_bytes:tlsv1 alert insufficient security:SSL alert number 71"),
+    p("openssl", &["unrecognized name"], C::SniRequired, Peer, Any,
+        "error:0A000458:SSL routines:ssl3_read_bytes:tlsv1 unrecognized name:SSL alert number 112"),
+    // --- generic words, counted only when nothing specific matched ---
+    p("openssl", &["certificate verify failed"], C::UnknownCa, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    p("openssl", &["certificate verify failed"], C::ClientCertUnknownCa, Local, BrokerFallback,
+        "1732600000: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\n1732600000: Client <unknown> disconnected: Protocol error."),
+    p("any", &["connection refused"], C::ConnectionRefused, Nobody, Fallback,
+        "Error: Connection refused"),
+    p("any", &["connection reset by peer"], C::PlaintextPort, Nobody, Fallback,
+        "Connection reset by peer (os error 104)"),
+    p("any", &["timed out"], C::ConnectTimeout, Nobody, Fallback,
+        "Connection timed out (os error 110)"),
+];
+
+/// A reading found by an extractor (numbers and alert names rather than words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The stack whose format was recognised.
+    pub stack: &'static str,
+    /// The code.
+    pub code: C,
+    /// Who refused whom.
+    pub side: S,
+    /// Which printer the reading assumes.
+    pub reading: Reading,
+    /// The text the extractor read.
+    pub fragment: String,
+}
+
+/// TLS alerts (RFC 8446 §6): number, name as rustls/JSSE spell it (lower case, no
+/// underscores), the reading when a client received it, and when a broker received it.
+#[rustfmt::skip]
+const ALERTS: &[(u32, &str, &[C], &[C])] = &[
+    (40, "handshakefailure", &[C::ClientCertRequired, C::NoSharedCipher], &[C::HostnameMismatch]),
+    (42, "badcertificate", &[C::ClientCertRejected], &[C::HostnameMismatch]),
+    (43, "unsupportedcertificate", &[C::ClientCertRejected], &[C::ServerEkuMissing]),
+    (44, "certificaterevoked", &[C::ClientCertRevoked], &[]),
+    (45, "certificateexpired", &[C::ClientCertExpired], &[C::ServerCertExpired]),
+    (46, "certificateunknown", &[C::ClientCertRejected], &[C::X509V1Cert, C::CaCertAsServerCert]),
+    (48, "unknownca", &[C::ClientCertUnknownCa], &[C::UnknownCa]),
+    (51, "decrypterror", &[C::ClientKeyMismatch], &[C::WeakSignature, C::WeakKey]),
+    (70, "protocolversion", &[C::TlsVersionMismatch, C::LegacyTlsOnly], &[C::TlsVersionMismatch]),
+    (71, "insufficientsecurity", &[C::NoSharedCipher], &[C::NoSharedCipher]),
+    (80, "internalerror", &[C::LegacyTlsOnly], &[C::HostnameMismatch]),
+    (112, "unrecognisedname", &[C::SniRequired], &[]),
+    (112, "unrecognizedname", &[C::SniRequired], &[]),
+    (116, "certificaterequired", &[C::ClientCertRequired], &[]),
+    (120, "noapplicationprotocol", &[C::AlpnRejected], &[C::AlpnRejected]),
+];
+
+/// OpenSSL verify results (`X509_V_ERR_*`): number, constant name and the reading.
+const VERIFY: &[(u32, &str, C)] = &[
+    (
+        2,
+        "x509_v_err_unable_to_get_issuer_cert",
+        C::IntermediateAsAnchor,
+    ),
+    (9, "x509_v_err_cert_not_yet_valid", C::ServerCertNotYetValid),
+    (10, "x509_v_err_cert_has_expired", C::ServerCertExpired),
+    (
+        18,
+        "x509_v_err_depth_zero_self_signed_cert",
+        C::SelfSignedServerCert,
+    ),
+    (19, "x509_v_err_self_signed_cert_in_chain", C::UnknownCa),
+    (
+        20,
+        "x509_v_err_unable_to_get_issuer_cert_locally",
+        C::UnknownCa,
+    ),
+    (
+        21,
+        "x509_v_err_unable_to_verify_leaf_signature",
+        C::MissingIntermediate,
+    ),
+    (24, "x509_v_err_invalid_ca", C::IssuerNotCa),
+    (26, "x509_v_err_invalid_purpose", C::ServerEkuMissing),
+    (62, "x509_v_err_hostname_mismatch", C::HostnameMismatch),
+    (64, "x509_v_err_ip_address_mismatch", C::IpNotInSan),
+    (66, "x509_v_err_ee_key_too_small", C::WeakKey),
+    (67, "x509_v_err_ca_key_too_small", C::WeakKey),
+    (68, "x509_v_err_ca_md_too_weak", C::WeakSignature),
+    (79, "x509_v_err_invalid_ca", C::IssuerNotCa),
+];
+
+/// OpenSSL SSL-library reason numbers (the low 12 bits of `0A0000xx` / `14xxxxxx`) that name a
+/// cause on their own; 1000 + n is "alert n received".
+const SSL_REASONS: &[(u32, C, S, Reading)] = &[
+    (0x0C7, C::ClientCertRequired, Local, Any),
+    (0x0C1, C::NoSharedCipher, Local, Any),
+    (0x10B, C::NotTls, Nobody, Any),
+    (0x0FC, C::NotTls, Nobody, Any),
+    (0x102, C::TlsVersionMismatch, Local, Any),
+    (0x0BF, C::TlsVersionMismatch, Local, Any),
+    (0x14D, C::LegacyTlsOnly, Local, Any),
+    (0x076, C::LegacyTlsOnly, Local, Any),
+    (0x18E, C::WeakSignature, Local, Any),
+    (0x18F, C::WeakKey, Local, Any),
+    (0x126, C::PeerClosed, Nobody, Any),
+    (0x086, C::UnknownCa, Local, ClientFallback),
+    (0x086, C::ClientCertUnknownCa, Local, BrokerFallback),
+];
+
+/// Runs every extractor over lower-case text.
+pub fn extract(lower: &str) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    verify_numbers(lower, &mut hits);
+    reason_codes(lower, &mut hits);
+    for (fragment, n) in numbers_after(lower, "ssl alert number ") {
+        alert_hits(n, "openssl", &fragment, &mut hits);
+    }
+    alert_names(lower, &mut hits);
+    rustls_ip_name(lower, &mut hits);
+    hits
+}
+
+/// `verify error:num=20`, `error 20 at 0 depth lookup`, `Verify return code: 20 (...)`,
+/// `X509_V_ERR_*` names.
+fn verify_numbers(lower: &str, hits: &mut Vec<Hit>) {
+    let mut found: Vec<(String, u32)> = numbers_after(lower, "num=");
+    found.extend(numbers_after(lower, "verify return code: "));
+    for (fragment, n) in numbers_after(lower, "error ") {
+        if lower.contains(&format!("{fragment} at ")) {
+            found.push((fragment, n));
+        }
+    }
+    for (n, name, _) in VERIFY {
+        if lower.contains(name) {
+            found.push(((*name).to_string(), *n));
+        }
+    }
+    for (fragment, n) in found {
+        if let Some((_, _, code)) = VERIFY.iter().find(|(v, _, _)| *v == n) {
+            hits.push(Hit {
+                stack: "openssl",
+                code: *code,
+                side: Local,
+                reading: Client,
+                fragment,
+            });
+        }
+    }
+}
+
+/// `error:0A000086:` (OpenSSL 3: library 20 in bits 23..) and `error:14090086:` (1.0.2/1.1.1:
+/// library 0x14 in the top byte): the reason is the low 12 bits.
+fn reason_codes(lower: &str, hits: &mut Vec<Hit>) {
+    let mut rest = lower;
+    while let Some(at) = rest.find("error:") {
+        let after = &rest[at + 6..];
+        rest = after;
+        let Some(hex) = after.get(..8) else { break };
+        if after.as_bytes().get(8).is_some_and(u8::is_ascii_hexdigit) {
+            continue;
+        }
+        let Ok(value) = u32::from_str_radix(hex, 16) else {
+            continue;
+        };
+        let is_ssl = value >> 23 == 20 || value >> 24 == 0x14;
+        if !is_ssl {
+            continue;
+        }
+        let reason = value & 0xFFF;
+        let fragment = format!("error:{hex}");
+        if reason >= 1000 {
+            alert_hits(reason - 1000, "openssl", &fragment, hits);
+        }
+        for (r, code, side, reading) in SSL_REASONS {
+            if *r == reason {
+                hits.push(Hit {
+                    stack: "openssl",
+                    code: *code,
+                    side: *side,
+                    reading: *reading,
+                    fragment: fragment.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// rustls `received fatal alert: UnknownCA` / `AlertReceived(UnknownCA)` and JSSE
+/// `Received fatal alert: unknown_ca`: a client received them.
+fn alert_names(lower: &str, hits: &mut Vec<Hit>) {
+    for marker in ["received fatal alert: ", "alertreceived("] {
+        let mut rest = lower;
+        while let Some(at) = rest.find(marker) {
+            let after = &rest[at + marker.len()..];
+            rest = after;
+            let raw: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let word = raw.replace('_', "");
+            let stack = if raw.contains('_') { "java" } else { "rustls" };
+            if let Some((_, _, client, _)) = ALERTS.iter().find(|(_, name, _, _)| *name == word) {
+                for code in *client {
+                    hits.push(Hit {
+                        stack,
+                        code: *code,
+                        side: Peer,
+                        reading: Any,
+                        fragment: format!("{marker}{word}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// rustls names the expected name in `certificate not valid for name "127.0.0.1"`: an IP
+/// literal there means a missing IP SAN rather than a wrong DNS name.
+fn rustls_ip_name(lower: &str, hits: &mut Vec<Hit>) {
+    let marker = "not valid for name \"";
+    if let Some(at) = lower.find(marker) {
+        let name: String = lower[at + marker.len()..]
+            .chars()
+            .take_while(|c| *c != '"')
+            .collect();
+        if !name.is_empty() && name.parse::<std::net::IpAddr>().is_ok() {
+            hits.push(Hit {
+                stack: "rustls",
+                code: C::IpNotInSan,
+                side: Local,
+                reading: Any,
+                fragment: format!("{marker}{name}\""),
+            });
+        }
+    }
+}
+
+fn alert_hits(number: u32, stack: &'static str, fragment: &str, hits: &mut Vec<Hit>) {
+    for (n, _, client, broker) in ALERTS {
+        if *n != number {
+            continue;
+        }
+        for (codes, reading) in [(*client, Client), (*broker, Broker)] {
+            for code in codes {
+                hits.push(Hit {
+                    stack,
+                    code: *code,
+                    side: Peer,
+                    reading,
+                    fragment: fragment.to_string(),
+                });
+            }
+        }
+        return;
+    }
+}
+
+/// Every decimal number right after `prefix`, with the fragment `prefix` + digits.
+fn numbers_after(lower: &str, prefix: &str) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let mut rest = lower;
+    while let Some(at) = rest.find(prefix) {
+        let after = &rest[at + prefix.len()..];
+        rest = after;
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse::<u32>() {
+            out.push((format!("{prefix}{digits}"), n));
+        }
+    }
+    out
+}
+
+/// The broker host named in a message, for the confirm command: rustls `for name "X"`,
+/// Python `not valid for 'X'`, Go `..., not X`, Node `Host: X.`, Java `matching X found`,
+/// or an `mqtts://X:port` URL.
+pub fn host_in(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let probes: [(&str, &[char]); 8] = [
+        ("mqtts://", &[':', '/', ' ', '\n']),
+        ("for name \"", &['"']),
+        ("not valid for '", &['\'']),
+        ("x509: cannot validate certificate for ", &[' ']),
+        ("host: ", &[' ', '\n']),
+        ("ip: ", &[' ', '\n']),
+        ("matching ", &[' ', '\n']),
+        (", not ", &[' ', '\n', '"']),
+    ];
+    for (marker, ends) in probes {
+        let Some(at) = lower.find(marker) else {
+            continue;
+        };
+        let start = at + marker.len();
+        let candidate: String = text[start..]
+            .chars()
+            .take_while(|c| !ends.contains(c))
+            .collect();
+        let candidate = candidate.trim_end_matches('.').to_string();
+        let ok = !candidate.is_empty()
+            && candidate.len() < 254
+            && candidate
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            && candidate.chars().any(|c| c.is_ascii_alphanumeric())
+            && candidate != "ip"
+            && candidate != "address";
+        if ok {
+            return Some(candidate);
+        }
+    }
+    None
+}
