@@ -226,9 +226,7 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
 
 fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let paths = input_paths(&args.files)?;
-    let checked_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let checked_at = crate::diagnose::unix_now();
     let input = crate::inspect::InspectInput {
         paths,
         server_cert: args.server_cert.clone(),

@@ -22,9 +22,7 @@ pub async fn diagnose(
     backends: &[Backend],
 ) -> DiagnoseReport {
     let started = Instant::now();
-    let checked_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let checked_at = unix_now();
     let prober = Arc::new(Prober::new(request, &inputs.tls));
     let plain_target = prober.request().target.is_plain();
     // One task per backend, so the two handshakes really run in parallel on two cores.
@@ -172,4 +170,11 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
         out.sni = task.await.ok();
     }
     out
+}
+
+/// The clock the verdicts use, UNIX seconds (0 if the clock is before 1970).
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -302,32 +302,18 @@ pub async fn run(
         }
         results.push(result);
     }
-    results.sort_by(|a, b| (&a.case, &a.broker).cmp(&(&b.case, &b.broker)));
-    let passed = results.iter().filter(|r| r.pass).count();
-    let mut backends: Vec<Backend> = suite
+    let backends = suite
         .cases
         .iter()
         .flat_map(|c| c.backends.clone())
         .collect();
-    backends.sort();
-    backends.dedup();
-    let mut brokers: Vec<String> = results.iter().map(|r| r.broker.clone()).collect();
-    brokers.sort();
-    brokers.dedup();
-    Ok(RunReport {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::current(),
-        summary: Summary {
-            cases: results.len(),
-            passed,
-            failed: results.len() - passed,
-            skipped,
-            backends,
-            brokers,
-        },
+    Ok(RunReport::from_results(
+        Tool::current(),
         results,
-        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+        backends,
+        skipped,
+        started.elapsed().as_secs_f64() * 1000.0,
+    ))
 }
 
 fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placement>, Error> {
@@ -658,25 +644,45 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
             results.insert((r.case.clone(), r.broker.clone()), r);
         }
     }
-    backends.sort();
-    backends.dedup();
-    let results: Vec<CaseResult> = results.into_values().collect();
-    let passed = results.iter().filter(|r| r.pass).count();
-    let mut brokers: Vec<String> = results.iter().map(|r| r.broker.clone()).collect();
-    brokers.sort();
-    brokers.dedup();
-    RunReport {
-        schema_version: SCHEMA_VERSION,
+    RunReport::from_results(
         tool,
-        summary: Summary {
-            cases: results.len(),
-            passed,
-            failed: results.len() - passed,
-            skipped,
-            backends,
-            brokers,
-        },
-        results,
+        results.into_values().collect(),
+        backends,
+        skipped,
         elapsed_ms,
+    )
+}
+
+impl RunReport {
+    /// A report over `results`, sorted by case then broker, with the summary counted from them
+    /// (one place for both a run and a merge of runs).
+    fn from_results(
+        tool: Tool,
+        mut results: Vec<CaseResult>,
+        mut backends: Vec<Backend>,
+        skipped: usize,
+        elapsed_ms: f64,
+    ) -> RunReport {
+        results.sort_by(|a, b| (&a.case, &a.broker).cmp(&(&b.case, &b.broker)));
+        backends.sort();
+        backends.dedup();
+        let mut brokers: Vec<String> = results.iter().map(|r| r.broker.clone()).collect();
+        brokers.sort();
+        brokers.dedup();
+        let passed = results.iter().filter(|r| r.pass).count();
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            tool,
+            summary: Summary {
+                cases: results.len(),
+                passed,
+                failed: results.len() - passed,
+                skipped,
+                backends,
+                brokers,
+            },
+            results,
+            elapsed_ms,
+        }
     }
 }
