@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::cli::{
     BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, ExplainArgs, FileArgs,
-    InspectArgs, LabCommand, MqttVersionArg, ReportArgs, ReportFormat, RunArgs,
+    InspectArgs, LabCommand, MqttVersionArg, ProbeArgs, ReportArgs, ReportFormat, RunArgs,
+    ScanArgs,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
@@ -14,6 +15,7 @@ use crate::inputs::{self, InputPaths};
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::probe::{ProbeRequest, TlsVersion};
 use crate::report::{self, Format, Style};
+use crate::scan::{HostResult, Partition, ProbeTemplate};
 use crate::target::Target;
 
 /// The longest `--timeout` accepted: an hour per phase is already absurd for a probe.
@@ -34,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diagnose(args) => diagnose(&args, style).await,
         Command::Demo(args) => crate::demo::run(&args, style).await,
         Command::Run(args) => run_suites(&args, style).await,
+        Command::Scan(args) => scan(&args).await,
         Command::Inspect(args) => inspect(&args),
         Command::Report(args) => merge_reports(&args),
         Command::Explain(args) => explain(&args),
@@ -140,17 +143,7 @@ fn explain(args: &ExplainArgs) -> Result<u8, Error> {
 
 async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
     let target = args.target.as_deref().map(Target::parse).transpose()?;
-    let jobs = match args.jobs {
-        Some(0) => {
-            return Err(Error::Flag {
-                flag: "--jobs",
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
-        Some(n) => n,
-        None => 4 * std::thread::available_parallelism().map_or(2, usize::from),
-    };
+    let jobs = jobs_flag(args.jobs, 4)?;
     let suite = crate::scenario::load(&args.suites)?;
     let config = crate::run::RunConfig {
         suites: args.suites.clone(),
@@ -224,6 +217,81 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
     })
 }
 
+/// `mqtls scan`: one JSON line per host as it finishes (stdout or `--output`), the summary by
+/// code on stderr; exit 0 when every host connected on every backend, 1 otherwise.
+async fn scan(args: &ScanArgs) -> Result<u8, Error> {
+    let (template, backends) = probe_template(&args.probe)?;
+    let defaults = input_paths(&args.files)?;
+    let jobs = jobs_flag(args.jobs, 16)?;
+    let deadline = match &args.deadline {
+        Some(value) => parse_seconds("--deadline", value)?,
+        None => template.timeout * 6,
+    };
+    let partition = match &args.partition {
+        Some(text) => Some(Partition::parse(text).ok_or_else(|| Error::Flag {
+            flag: "--partition",
+            value: text.clone(),
+            reason: "expected K/N with 1 <= K <= N, e.g. 2/4".into(),
+        })?),
+        None => None,
+    };
+    let text = std::fs::read_to_string(&args.targets).map_err(|source| Error::ReadFile {
+        what: "targets file",
+        path: args.targets.clone(),
+        source,
+    })?;
+    let mut hosts = crate::scan::targets::parse(&args.targets, &text)?;
+    if let Some(p) = partition {
+        hosts.retain(|h| p.contains(&h.input));
+    }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| Error::WriteReport {
+                path: path.clone(),
+                source,
+            })?,
+        )),
+        None => Box::new(std::io::stdout()),
+    };
+    let config = crate::scan::ScanConfig {
+        targets_file: args.targets.clone(),
+        hosts,
+        partition,
+        template,
+        backends,
+        defaults,
+        jobs,
+        deadline,
+    };
+    let summary = crate::scan::scan(config, |host| {
+        let line = host.to_json_line().map_err(std::io::Error::other)?;
+        writeln!(out, "{line}")?;
+        // One line per host as it finishes, also into a file others may `tail -f`.
+        out.flush()
+    })
+    .await?;
+    let mut err = std::io::stderr().lock();
+    report::scan::render_summary(&summary, &mut err).map_err(Error::Output)?;
+    Ok(if summary.problem == 0 {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    })
+}
+
+/// `--jobs`: at least 1; `per_core` per core when not given.
+fn jobs_flag(jobs: Option<usize>, per_core: usize) -> Result<usize, Error> {
+    match jobs {
+        Some(0) => Err(Error::Flag {
+            flag: "--jobs",
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        }),
+        Some(n) => Ok(n),
+        None => Ok(per_core * std::thread::available_parallelism().map_or(2, usize::from)),
+    }
+}
+
 fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let paths = input_paths(&args.files)?;
     let checked_at = crate::diagnose::unix_now();
@@ -247,48 +315,60 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     })
 }
 
+/// What one `mqtls report` input holds.
+enum ResultFile {
+    Run(Box<crate::run::RunReport>),
+    Scan(Vec<HostResult>),
+}
+
 fn merge_reports(args: &ReportArgs) -> Result<u8, Error> {
-    let mut reports = Vec::new();
+    let mut runs = Vec::new();
+    let mut hosts = Vec::new();
     for path in &args.results {
-        let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
-            what: "result",
-            path: path.clone(),
-            source,
-        })?;
-        // Read the version first, so a report of another version gets that message rather
-        // than a field-by-field parse error.
-        let version = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("schema_version").and_then(serde_json::Value::as_u64));
-        if version.is_some_and(|v| v != u64::from(report::SCHEMA_VERSION)) {
-            return Err(Error::Flag {
-                flag: "RESULT.json",
-                value: path.display().to_string(),
-                reason: format!(
-                    "schema_version {} cannot be merged by this mqtls (schema_version {}); merge reports written by the same version",
-                    version.unwrap_or_default(),
-                    report::SCHEMA_VERSION
-                ),
-            });
+        match read_result(path)? {
+            ResultFile::Run(r) => runs.push(*r),
+            ResultFile::Scan(h) => hosts.extend(h),
         }
-        let parsed: crate::run::RunReport =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Flag {
-                flag: "RESULT.json",
-                value: path.display().to_string(),
-                reason: format!("not a `mqtls run --json` result: {e}"),
-            })?;
-        reports.push(parsed);
     }
-    let merged = crate::run::merge(reports);
+    if !runs.is_empty() && !hosts.is_empty() {
+        return Err(Error::Flag {
+            flag: "RESULT.json",
+            value: args.results[0].display().to_string(),
+            reason: "the files mix `mqtls run` results and `mqtls scan` lines; merge each kind on its own".into(),
+        });
+    }
     let mut buf = Vec::new();
-    match args.format {
-        ReportFormat::Markdown => report::suite::render_markdown(&merged, &mut buf),
-        ReportFormat::Junit => report::suite::render_junit(&merged, &mut buf),
-        ReportFormat::Json => serde_json::to_writer_pretty(&mut buf, &merged)
-            .map_err(std::io::Error::other)
-            .map(|()| buf.push(b'\n')),
-    }
-    .map_err(Error::Output)?;
+    let ok = if runs.is_empty() {
+        let merged = crate::scan::merge(hosts);
+        match args.format {
+            ReportFormat::Markdown => report::scan::render_markdown(&merged, &mut buf),
+            ReportFormat::Json => serde_json::to_writer_pretty(&mut buf, &merged)
+                .map_err(std::io::Error::other)
+                .map(|()| buf.push(b'\n')),
+            ReportFormat::Junit => {
+                return Err(Error::Flag {
+                    flag: "--format",
+                    value: "junit".into(),
+                    reason:
+                        "scan lines merge into markdown or json; junit is for `mqtls run` results"
+                            .into(),
+                });
+            }
+        }
+        .map_err(Error::Output)?;
+        merged.summary.problem == 0
+    } else {
+        let merged = crate::run::merge(runs);
+        match args.format {
+            ReportFormat::Markdown => report::suite::render_markdown(&merged, &mut buf),
+            ReportFormat::Junit => report::suite::render_junit(&merged, &mut buf),
+            ReportFormat::Json => serde_json::to_writer_pretty(&mut buf, &merged)
+                .map_err(std::io::Error::other)
+                .map(|()| buf.push(b'\n')),
+        }
+        .map_err(Error::Output)?;
+        merged.summary.failed == 0
+    };
     match &args.output {
         Some(path) => std::fs::write(path, &buf).map_err(|source| Error::WriteReport {
             path: path.clone(),
@@ -299,11 +379,66 @@ fn merge_reports(args: &ReportArgs) -> Result<u8, Error> {
             .write_all(&buf)
             .map_err(Error::Output)?,
     }
-    Ok(if merged.summary.failed == 0 {
-        EXIT_OK
-    } else {
-        EXIT_PROBLEM
-    })
+    Ok(if ok { EXIT_OK } else { EXIT_PROBLEM })
+}
+
+/// Reads a `run --json` document or the JSON lines of `scan`, refusing another schema version.
+fn read_result(path: &std::path::Path) -> Result<ResultFile, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+        what: "result",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |line: Option<usize>, reason: String| Error::Flag {
+        flag: "RESULT.json",
+        value: match line {
+            Some(n) => format!("{}:{n}", path.display()),
+            None => path.display().to_string(),
+        },
+        reason,
+    };
+    let check_version = |value: &serde_json::Value, line: Option<usize>| {
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        match version {
+            Some(v) if v != u64::from(report::SCHEMA_VERSION) => Err(bad(
+                line,
+                format!(
+                    "schema_version {v} cannot be merged by this mqtls (schema_version {}); merge reports written by the same version",
+                    report::SCHEMA_VERSION
+                ),
+            )),
+            _ => Ok(()),
+        }
+    };
+    let whole = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    // A run report is one document with `results`; anything else is read as scan lines (a
+    // one-host scan output is also a single JSON document).
+    if let Some(value) = whole.filter(|v| v.get("scan").is_none()) {
+        // Read the version first, so a report of another version gets that message rather
+        // than a field-by-field parse error.
+        check_version(&value, None)?;
+        let parsed: crate::run::RunReport = serde_json::from_value(value)
+            .map_err(|e| bad(None, format!("not a `mqtls run --json` result: {e}")))?;
+        return Ok(ResultFile::Run(Box::new(parsed)));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut hosts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            bad(
+                Some(i + 1),
+                format!("neither a `mqtls run --json` result nor `mqtls scan` lines: {e}"),
+            )
+        })?;
+        check_version(&value, Some(i + 1))?;
+        hosts.push(HostResult::from_json_line(line).map_err(|e| bad(Some(i + 1), e))?);
+    }
+    Ok(ResultFile::Scan(hosts))
 }
 
 /// The file flags, checked: `--cert` and `--key` together, the key password read from the
@@ -359,6 +494,21 @@ pub fn diagnose_config(
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
     let paths = input_paths(&args.files)?;
+    let (template, backends) = probe_template(&args.probe)?;
+    let sni = if args.no_sni {
+        None
+    } else {
+        // Like rustls and most clients: no SNI for IP literals unless asked for.
+        args.sni
+            .clone()
+            .or_else(|| target.ip().is_none().then(|| target.host.clone()))
+    };
+    let expect_name = args.expect_name.clone();
+    Ok((template.request(target, sni, expect_name), paths, backends))
+}
+
+/// The probe flags shared by `diagnose` and `scan`, validated.
+fn probe_template(args: &ProbeArgs) -> Result<(ProbeTemplate, Vec<Backend>), Error> {
     let timeout = parse_timeout(&args.timeout)?;
     let mut tls_versions = Vec::new();
     for v in &args.tls_versions {
@@ -368,26 +518,11 @@ pub fn diagnose_config(
             reason: "expected one of: 1.0, 1.1, 1.2, 1.3".into(),
         })?);
     }
-    let expect_name = args
-        .expect_name
-        .clone()
-        .unwrap_or_else(|| target.host.clone());
-    let sni = if args.no_sni {
-        None
-    } else {
-        // Like rustls and most clients: no SNI for IP literals unless asked for.
-        args.sni
-            .clone()
-            .or_else(|| target.ip().is_none().then(|| target.host.clone()))
-    };
     let password = match &args.password_env {
         Some(var) => Some(env(var, "--password-env")?),
         None => None,
     };
-    let request = ProbeRequest {
-        target,
-        sni,
-        expect_name,
+    let template = ProbeTemplate {
         tls_versions,
         alpn: args.alpn.clone(),
         mqtt: ConnectSettings {
@@ -409,12 +544,16 @@ pub fn diagnose_config(
         BackendChoice::Openssl => vec![Backend::Openssl],
         BackendChoice::Both => Backend::ALL.to_vec(),
     };
-    Ok((request, paths, backends))
+    Ok((template, backends))
 }
 
 fn parse_timeout(value: &str) -> Result<Duration, Error> {
+    parse_seconds("--timeout", value)
+}
+
+fn parse_seconds(flag: &'static str, value: &str) -> Result<Duration, Error> {
     let bad = |reason: &str| Error::Flag {
-        flag: "--timeout",
+        flag,
         value: value.to_string(),
         reason: reason.to_string(),
     };

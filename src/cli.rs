@@ -42,6 +42,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run scenario suites (YAML) against a target or lab brokers, with expectations.
     Run(RunArgs),
+    /// Diagnose a fleet of brokers listed in a file, streaming one JSON line per host.
+    Scan(Box<ScanArgs>),
     /// Check your own certificate and key files offline, with both TLS stacks.
     Inspect(InspectArgs),
     /// Merge the JSON results of several runs (e.g. one per broker or CI job) into one report.
@@ -158,6 +160,17 @@ pub struct DiagnoseArgs {
     /// The name the broker's certificate is verified against (default: the host).
     #[arg(long, value_name = "NAME")]
     pub expect_name: Option<String>,
+    /// How to probe.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How each probe runs, shared by `diagnose` and `scan`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
     /// Restrict the TLS versions offered (1.0, 1.1, 1.2, 1.3); repeatable.
     #[arg(long = "tls-version", value_name = "V")]
     pub tls_versions: Vec<String>,
@@ -182,9 +195,34 @@ pub struct DiagnoseArgs {
     /// Deadline of each phase of each probe, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "5")]
     pub timeout: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+}
+
+/// `mqtls scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// One target per line (`mqtts://host:port`, `host:port`; `#` comments), or CSV with a
+    /// header naming `target` and any of `cafile,cert,key,sni,expect_name`.
+    #[arg(value_name = "TARGETS_FILE")]
+    pub targets: PathBuf,
+    /// The user's own files, for hosts whose CSV row names none.
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// How to probe.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    /// Hosts in flight at once (default: 16 per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Deadline for each host, follow-up probes included, in seconds (default: 6 × --timeout).
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<String>,
+    /// Probe only share K of N (1-based), chosen by a stable hash of each target line, so N
+    /// jobs split a fleet without coordination.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+    /// Write the JSON lines here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `mqtls inspect`.
@@ -207,7 +245,7 @@ pub struct InspectArgs {
 /// `mqtls report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// JSON files written by `mqtls run --json`.
+    /// JSON files written by `mqtls run --json`, or JSON lines written by `mqtls scan`.
     #[arg(required = true, value_name = "RESULT.json")]
     pub results: Vec<PathBuf>,
     /// Output format.

@@ -3,10 +3,10 @@
 //! tests; it neither prints nor exits.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::classify::{self, Context};
-use crate::evidence::{Backend, Evidence};
+use crate::evidence::{Backend, Closer, Evidence, Failure};
 use crate::inputs::LoadedInputs;
 use crate::probe::followup::{FollowUpPlan, FollowUps, MqttVersionProbe};
 use crate::probe::{ProbeRequest, Prober, TlsVersion};
@@ -64,6 +64,62 @@ pub async fn diagnose(
         )
     };
     let follow_ups = run_follow_ups(&prober, &plan).await;
+    assemble(request, inputs, evidence, follow_ups, started, checked_at)
+}
+
+/// [`diagnose`] bounded by `deadline` for the whole target, follow-ups included (a fleet scan's
+/// per-host deadline). When it expires, every backend's evidence says so and the diagnosis is
+/// `unclassified` with that reason: the probes that ran out of time left no evidence to judge.
+pub async fn diagnose_within(
+    request: ProbeRequest,
+    inputs: &LoadedInputs,
+    backends: &[Backend],
+    deadline: Duration,
+) -> (DiagnoseReport, bool) {
+    let started = Instant::now();
+    let checked_at = unix_now();
+    let probing = diagnose(request.clone(), inputs, backends);
+    if let Ok(report) = tokio::time::timeout(deadline, probing).await {
+        return (report, false);
+    }
+    let evidence = backends
+        .iter()
+        .map(|&backend| {
+            let library = match backend {
+                Backend::Rustls => crate::probe::rustls::library(),
+                Backend::Openssl => crate::probe::openssl::library(),
+            };
+            let mut ev = Evidence::new(backend, library);
+            ev.failure = Some(Failure::Other);
+            ev.closed_by = Some(Closer::Client);
+            ev.raw_error = Some(format!(
+                "no verdict within the per-host deadline of {} s",
+                deadline.as_secs_f64()
+            ));
+            ev
+        })
+        .collect();
+    let report = assemble(
+        &request,
+        inputs,
+        evidence,
+        FollowUps::default(),
+        started,
+        checked_at,
+    );
+    (report, true)
+}
+
+/// Classifies the evidence of every backend and builds the report.
+fn assemble(
+    request: &ProbeRequest,
+    inputs: &LoadedInputs,
+    evidence: Vec<Evidence>,
+    follow_ups: FollowUps,
+    started: Instant,
+    checked_at: i64,
+) -> DiagnoseReport {
+    let plain_target = request.target.is_plain();
     let target = request.target.authority();
     let cx = Context {
         target: &target,

@@ -54,6 +54,9 @@ pub enum Error {
     /// The test PKI could not be written.
     #[error("certs: {0}")]
     Certs(String),
+    /// A line of a `scan` targets file is bad.
+    #[error(transparent)]
+    Targets(#[from] crate::scan::TargetsError),
     /// A scenario file could not be loaded.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),

@@ -26,6 +26,7 @@ pub mod pki;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod scan;
 pub mod scenario;
 pub mod target;
 pub mod x509;

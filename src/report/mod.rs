@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod scan;
 pub mod schema;
 pub mod suite;
 pub mod text;

@@ -1,0 +1,78 @@
+//! Renderers of `mqtls scan`: the summary by diagnosis code (stderr at the end of a scan) and
+//! the Markdown table of merged scan outputs. Pure over [`ScanSummary`] and [`ScanMerge`].
+
+use std::io::{self, Write};
+
+use crate::evidence::Backend;
+use crate::scan::{ScanMerge, ScanSummary};
+
+/// The summary a scan ends with: totals, then one line per code, most frequent first.
+pub fn render_summary(summary: &ScanSummary, out: &mut dyn Write) -> io::Result<()> {
+    write!(
+        out,
+        "scan: {} host(s), {} ok, {} with a problem",
+        summary.hosts, summary.ok, summary.problem
+    )?;
+    if summary.deadline_exceeded > 0 {
+        write!(
+            out,
+            " ({} past the per-host deadline)",
+            summary.deadline_exceeded
+        )?;
+    }
+    writeln!(out)?;
+    for (code, hosts) in by_frequency(summary) {
+        writeln!(out, "  {hosts:>6}  {code}")?;
+    }
+    Ok(())
+}
+
+/// The merged table: the summary by code, then one row per host.
+pub fn render_markdown(merge: &ScanMerge, out: &mut dyn Write) -> io::Result<()> {
+    let s = &merge.summary;
+    writeln!(out, "# mqtls scan\n")?;
+    writeln!(
+        out,
+        "{} host(s): {} ok, {} with a problem.\n",
+        s.hosts, s.ok, s.problem
+    )?;
+    writeln!(out, "| code | hosts |\n|---|---:|")?;
+    for (code, hosts) in by_frequency(s) {
+        writeln!(out, "| `{code}` | {hosts} |")?;
+    }
+    let backends: Vec<Backend> = Backend::ALL
+        .into_iter()
+        .filter(|b| merge.hosts.iter().any(|h| h.codes.contains_key(b)))
+        .collect();
+    write!(out, "\n| host |")?;
+    for b in &backends {
+        write!(out, " {b} |")?;
+    }
+    write!(out, " summary |\n|---|")?;
+    for _ in &backends {
+        write!(out, "---|")?;
+    }
+    writeln!(out, "---|")?;
+    for host in &merge.hosts {
+        write!(out, "| {} |", cell(&host.input))?;
+        for b in &backends {
+            match host.codes.get(b) {
+                Some(code) => write!(out, " `{code}` |")?,
+                None => write!(out, " |")?,
+            }
+        }
+        writeln!(out, " {} |", cell(&host.summary))?;
+    }
+    Ok(())
+}
+
+/// Codes by number of hosts, most first, then by code.
+fn by_frequency(summary: &ScanSummary) -> Vec<(crate::classify::DiagnosisCode, usize)> {
+    let mut codes: Vec<_> = summary.by_code.iter().map(|(c, n)| (*c, *n)).collect();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    codes
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
