@@ -151,6 +151,11 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
         Some(n) => n,
         None => 4 * std::thread::available_parallelism().map_or(2, usize::from),
     };
+    let budget = crate::limits::fit_jobs(jobs);
+    if let Some(note) = &budget.note {
+        eprintln!("note: {note}");
+    }
+    let jobs = budget.jobs;
     let suite = crate::scenario::load(&args.suites)?;
     let config = crate::run::RunConfig {
         suites: args.suites.clone(),
