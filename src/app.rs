@@ -427,7 +427,10 @@ fn parse_timeout(value: &str) -> Result<Duration, Error> {
         .trim()
         .parse()
         .map_err(|_| bad("expected a number of seconds, e.g. 5 or 0.5"))?;
-    if !secs.is_finite() || secs <= 0.0 {
+    if !secs.is_finite() {
+        return Err(bad("must be a finite number of seconds"));
+    }
+    if secs <= 0.0 {
         return Err(bad("must be greater than 0"));
     }
     if secs > MAX_TIMEOUT_SECS {

@@ -180,7 +180,12 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
     /// Deadline of each phase of each probe, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "5",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

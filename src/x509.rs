@@ -181,12 +181,23 @@ pub fn read_pem(bytes: &[u8]) -> PemContents {
             Ok(_) => contents.other_sections += 1,
             Err(pem::Error::NoItemsFound) => break,
             Err(e) => {
-                contents.error = Some(e.to_string());
+                contents.error = Some(describe_pem_error(&e));
                 break;
             }
         }
     }
     contents
+}
+
+/// pki-types prints a missing END line as a list of byte values; say it in words.
+fn describe_pem_error(e: &pem::Error) -> String {
+    match e {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "no \"-----END {}-----\" line (the file is cut short?)",
+            String::from_utf8_lossy(end_marker)
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
