@@ -5,6 +5,9 @@
 //! only states facts that the classifier relates to each other (issuer/subject links, CA flags,
 //! version, validity, SANs). It must not depend on either TLS backend.
 
+// Bytes from the network and from the user's files: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::fmt::Write as _;
 
 use rustls::pki_types::CertificateDer;
@@ -306,12 +309,11 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
         GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
         GeneralName::IPAddress(bytes) => Some(match bytes.len() {
             4 => {
-                let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+                let b: [u8; 4] = <[u8; 4]>::try_from(*bytes).unwrap_or_default();
                 format!("IP:{}", std::net::Ipv4Addr::from(b))
             }
             16 => {
-                let mut b = [0u8; 16];
-                b.copy_from_slice(bytes);
+                let b: [u8; 16] = <[u8; 16]>::try_from(*bytes).unwrap_or_default();
                 format!("IP:{}", std::net::Ipv6Addr::from(b))
             }
             _ => format!("IP:#{}", hex(bytes)),
