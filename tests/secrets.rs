@@ -47,15 +47,10 @@ fn assert_clean(what: &str, output: &str, secrets: &[(String, String)]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_stay_out_of_every_format_and_the_logs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = mqtls::pki::generate(dir.path()).expect("pki");
-    let key_line = key_body(&pki.client.key_pem);
-    assert!(!key_line.is_empty());
-    // Right user, wrong password: the broker refuses, the report explains, nothing leaks.
-    let responder = Responder::start(Behaviour::Tls(TlsServer {
-        stack: ServerStack::Openssl,
+/// A broker that demands a client certificate and knows alice under another password.
+async fn refusing_broker(pki: &mqtls::pki::Pki, stack: ServerStack) -> Responder {
+    Responder::start(Behaviour::Tls(TlsServer {
+        stack,
         chain_pem: pki.server.chain_pem().to_vec(),
         key_pem: pki.server.key_pem.clone(),
         client_auth: ClientAuth::Required {
@@ -69,9 +64,12 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
         },
     }))
     .await
-    .expect("responder");
-    let port = responder.port();
-    let encrypted = dir.path().join("client-unique-password.key");
+    .expect("responder")
+}
+
+/// The client key, encrypted under [`KEY_PASSWORD`]: its path and its PEM.
+fn encrypted_key(pki: &mqtls::pki::Pki, dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
+    let path = dir.join("client-unique-password.key");
     let key = openssl::pkey::PKey::private_key_from_pem(&pki.client.key_pem).expect("key");
     let pem = key
         .private_key_to_pem_pkcs8_passphrase(
@@ -79,7 +77,20 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
             KEY_PASSWORD.as_bytes(),
         )
         .expect("encrypts");
-    std::fs::write(&encrypted, &pem).expect("write");
+    std::fs::write(&path, &pem).expect("write");
+    (path, pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_every_format_and_the_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = mqtls::pki::generate(dir.path()).expect("pki");
+    let key_line = key_body(&pki.client.key_pem);
+    assert!(!key_line.is_empty());
+    // Right user, wrong password: the broker refuses, the report explains, nothing leaks.
+    let responder = refusing_broker(&pki, ServerStack::Openssl).await;
+    let port = responder.port();
+    let (encrypted, _) = encrypted_key(&pki, dir.path());
     for format in ["text", "json", "markdown"] {
         let (cafile, cert, key) = (
             pki.root.cert.clone(),
@@ -145,31 +156,8 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
 async fn secrets_stay_out_of_run_reports_merges_and_inspect() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = mqtls::pki::generate(dir.path()).expect("pki");
-    let responder = Responder::start(Behaviour::Tls(TlsServer {
-        stack: ServerStack::Rustls,
-        chain_pem: pki.server.chain_pem().to_vec(),
-        key_pem: pki.server.key_pem.clone(),
-        client_auth: ClientAuth::Required {
-            ca_pem: pki.ca_bundle_pem.clone(),
-        },
-        versions: Vec::new(),
-        alpn: Vec::new(),
-        mqtt: MqttBehaviour::RequireLogin {
-            username: "alice".into(),
-            password: "other".into(),
-        },
-    }))
-    .await
-    .expect("responder");
-    let encrypted = dir.path().join("client-unique-password.key");
-    let key = openssl::pkey::PKey::private_key_from_pem(&pki.client.key_pem).expect("key");
-    let encrypted_pem = key
-        .private_key_to_pem_pkcs8_passphrase(
-            openssl::symm::Cipher::aes_256_cbc(),
-            KEY_PASSWORD.as_bytes(),
-        )
-        .expect("encrypts");
-    std::fs::write(&encrypted, &encrypted_pem).expect("write");
+    let responder = refusing_broker(&pki, ServerStack::Rustls).await;
+    let (encrypted, encrypted_pem) = encrypted_key(&pki, dir.path());
     let secrets = secrets(&pki.client.key_pem, &encrypted_pem);
     // One case meets its expectation, one misses it: the failure path prints the most.
     let suite = dir.path().join("secret.yaml");
