@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(EXIT_OK)
         }
         Command::Certs(CertsCommand::Generate { dir }) => {
-            let pki = crate::pki::generate(&dir).map_err(|e| Error::Certs(e.to_string()))?;
+            let pki = crate::pki::generate(&dir)?;
             println!(
                 "wrote the test PKI to {} (see {})",
                 dir.display(),

@@ -155,6 +155,26 @@ fn bad_flags_and_targets_exit_2_with_one_exact_sentence() {
             &["run", "folder", "--jobs", "0"],
             "invalid --jobs \"0\": must be at least 1",
         ),
+        (
+            &["report", "garbage.pem"],
+            "invalid RESULT.json \"garbage.pem\": not a `mqtls run --json` result: expected value at line 1 column 1",
+        ),
+        (
+            &["report", "missing.json"],
+            "cannot read result \"missing.json\": No such file or directory (os error 2)",
+        ),
+        (
+            &["inspect", "--server-cert", "garbage.pem"],
+            "invalid --server-cert \"garbage.pem\": it holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line)",
+        ),
+        (
+            &["explain", "--log", "missing.log"],
+            "cannot read --log \"missing.log\": No such file or directory (os error 2)",
+        ),
+        (
+            &["certs", "generate", "empty.pem/pki"],
+            "certs: cannot write empty.pem/pki: Not a directory (os error 20)",
+        ),
     ];
     let failures: Vec<String> = cases
         .iter()
