@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(EXIT_OK)
         }
         Command::Certs(CertsCommand::Generate { dir }) => {
-            let pki = crate::pki::generate(&dir).map_err(|e| Error::Certs(e.to_string()))?;
+            let pki = crate::pki::generate(&dir)?;
             println!(
                 "wrote the test PKI to {} (see {})",
                 dir.display(),
@@ -279,17 +279,25 @@ async fn scan(args: &ScanArgs) -> Result<u8, Error> {
     })
 }
 
-/// `--jobs`: at least 1; `per_core` per core when not given.
+/// `--jobs`: at least 1, `per_core` per core when not given, and within the file-descriptor
+/// budget (the soft limit raised if need be; a note on stderr says so).
 fn jobs_flag(jobs: Option<usize>, per_core: usize) -> Result<usize, Error> {
-    match jobs {
-        Some(0) => Err(Error::Flag {
-            flag: "--jobs",
-            value: "0".into(),
-            reason: "must be at least 1".into(),
-        }),
-        Some(n) => Ok(n),
-        None => Ok(per_core * std::thread::available_parallelism().map_or(2, usize::from)),
+    let jobs = match jobs {
+        Some(0) => {
+            return Err(Error::Flag {
+                flag: "--jobs",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Some(n) => n,
+        None => per_core * std::thread::available_parallelism().map_or(2, usize::from),
+    };
+    let budget = crate::limits::fit_jobs(jobs);
+    if let Some(note) = &budget.note {
+        eprintln!("note: {note}");
     }
+    Ok(budget.jobs)
 }
 
 fn inspect(args: &InspectArgs) -> Result<u8, Error> {
@@ -561,7 +569,10 @@ fn parse_seconds(flag: &'static str, value: &str) -> Result<Duration, Error> {
         .trim()
         .parse()
         .map_err(|_| bad("expected a number of seconds, e.g. 5 or 0.5"))?;
-    if !secs.is_finite() || secs <= 0.0 {
+    if !secs.is_finite() {
+        return Err(bad("must be a finite number of seconds"));
+    }
+    if secs <= 0.0 {
         return Err(bad("must be greater than 0"));
     }
     if secs > MAX_TIMEOUT_SECS {

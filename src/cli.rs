@@ -193,7 +193,12 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
     /// Deadline of each phase of each probe, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "5",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
 }
 

@@ -53,7 +53,7 @@ pub enum Error {
     Output(#[source] std::io::Error),
     /// The test PKI could not be written.
     #[error("certs: {0}")]
-    Certs(String),
+    Certs(#[from] crate::pki::PkiError),
     /// A line of a `scan` targets file is bad.
     #[error(transparent)]
     Targets(#[from] crate::scan::TargetsError),

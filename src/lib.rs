@@ -21,6 +21,7 @@ pub mod explain;
 pub mod inputs;
 pub mod inspect;
 pub mod lab;
+pub mod limits;
 pub mod logging;
 pub mod pki;
 pub mod probe;

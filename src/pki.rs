@@ -43,7 +43,7 @@ pub const KEY_PASSWORD: &str = "mqtls";
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
     /// rcgen refused to build or sign a certificate.
-    #[error("cannot build certificate {stem:?} with rcgen")]
+    #[error("cannot build certificate {stem:?} with rcgen: {source}")]
     Rcgen {
         /// File stem of the certificate being built.
         stem: &'static str,
@@ -52,7 +52,7 @@ pub enum PkiError {
         source: rcgen::Error,
     },
     /// OpenSSL refused to build, sign or convert a certificate or key.
-    #[error("cannot build certificate {stem:?} with openssl")]
+    #[error("cannot build certificate {stem:?} with openssl: {source}")]
     Openssl {
         /// File stem of the certificate being built.
         stem: &'static str,
@@ -61,7 +61,7 @@ pub enum PkiError {
         source: openssl::error::ErrorStack,
     },
     /// A file or the output directory could not be written.
-    #[error("cannot write {path}")]
+    #[error("cannot write {}: {source}", path.display())]
     Io {
         /// The path being written.
         path: PathBuf,

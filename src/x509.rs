@@ -5,6 +5,9 @@
 //! only states facts that the classifier relates to each other (issuer/subject links, CA flags,
 //! version, validity, SANs). It must not depend on either TLS backend.
 
+// Bytes from the network and from the user's files: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::fmt::Write as _;
 
 use rustls::pki_types::CertificateDer;
@@ -181,12 +184,23 @@ pub fn read_pem(bytes: &[u8]) -> PemContents {
             Ok(_) => contents.other_sections += 1,
             Err(pem::Error::NoItemsFound) => break,
             Err(e) => {
-                contents.error = Some(e.to_string());
+                contents.error = Some(describe_pem_error(&e));
                 break;
             }
         }
     }
     contents
+}
+
+/// pki-types prints a missing END line as a list of byte values; say it in words.
+fn describe_pem_error(e: &pem::Error) -> String {
+    match e {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "no \"-----END {}-----\" line (the file is cut short?)",
+            String::from_utf8_lossy(end_marker)
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
@@ -295,12 +309,11 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
         GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
         GeneralName::IPAddress(bytes) => Some(match bytes.len() {
             4 => {
-                let b: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+                let b: [u8; 4] = <[u8; 4]>::try_from(*bytes).unwrap_or_default();
                 format!("IP:{}", std::net::Ipv4Addr::from(b))
             }
             16 => {
-                let mut b = [0u8; 16];
-                b.copy_from_slice(bytes);
+                let b: [u8; 16] = <[u8; 16]>::try_from(*bytes).unwrap_or_default();
                 format!("IP:{}", std::net::Ipv6Addr::from(b))
             }
             _ => format!("IP:#{}", hex(bytes)),

@@ -1,5 +1,5 @@
 //! The `mqtls` binary as scripts and CI see it: exit codes, the JSON contract of
-//! `shared/CLI.md`, the text and Markdown formats, and one-line errors for bad input.
+//! `shared/CLI.md`, and the text and Markdown formats (bad input: tests/bad_input.rs).
 //!
 //! Brokers are in-process responders on the test's tokio runtime; the binary runs on a blocking
 //! thread meanwhile so the responder keeps serving.
@@ -10,23 +10,6 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use mqtls::lab::{Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, TlsServer};
 use mqtls::pki::{self, Pki};
 use serde_json::Value;
-
-/// Bad inputs: the arguments after `diagnose`, and the value the error message must name.
-const BAD_INPUTS: &[(&[&str], &str)] = &[
-    (
-        &["localhost:8883", "--cafile", "/nonexistent/mqtls-ca.crt"],
-        "/nonexistent/mqtls-ca.crt",
-    ),
-    (&["localhost:8883", "--timeout", "0"], "--timeout \"0\""),
-    (&["localhost:8883", "--timeout", "abc"], "--timeout \"abc\""),
-    (&["mqtts://"], "mqtts://"),
-    (&["host:99999"], "99999"),
-    (&["[::1"], "[::1"),
-    (
-        &["localhost:8883", "--password-env", "UNSET_VAR_XYZ"],
-        "UNSET_VAR_XYZ",
-    ),
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_for_a_good_broker() {
@@ -146,70 +129,6 @@ async fn markdown_starts_with_its_title() {
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.starts_with("# mqtls diagnose"), "{md}");
     assert!(md.contains("missing_intermediate"), "{md}");
-}
-
-#[test]
-fn bad_input_exits_2_with_one_line_naming_the_value() {
-    let mut failures = Vec::new();
-    for (args, named) in BAD_INPUTS {
-        let mut full = vec!["diagnose".to_string()];
-        full.extend(args.iter().map(|a| a.to_string()));
-        let out = run_blocking(full);
-        if let Err(e) = one_line_error(&out, named) {
-            failures.push(format!("mqtls diagnose {}: {e}", args.join(" ")));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn cert_without_key_exits_2() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = pki::generate(dir.path()).expect("pki");
-    let cert = pki.client.cert.display().to_string();
-    let out = run_blocking(vec![
-        "diagnose".into(),
-        "localhost:8883".into(),
-        "--cert".into(),
-        cert,
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--key"), "{stderr}");
-    assert!(out.stdout.is_empty(), "{}", describe(&out));
-}
-
-#[test]
-fn cert_without_key_is_a_one_line_error() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = pki::generate(dir.path()).expect("pki");
-    let cert = pki.client.cert.display().to_string();
-    let out = run_blocking(vec![
-        "diagnose".into(),
-        "localhost:8883".into(),
-        "--cert".into(),
-        cert,
-    ]);
-    one_line_error(&out, "--key").unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Exit code 2, nothing on stdout, and exactly one stderr line that names `named`.
-fn one_line_error(out: &Output, named: &str) -> Result<(), String> {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    if out.status.code() != Some(2) {
-        return Err(format!("exit {:?}\n{}", out.status.code(), describe(out)));
-    }
-    if !out.stdout.is_empty() {
-        return Err(format!("stdout not empty\n{}", describe(out)));
-    }
-    if lines.len() != 1 || !lines[0].contains(named) {
-        return Err(format!(
-            "want one stderr line naming {named:?}, got {} line(s):\n{stderr}",
-            lines.len()
-        ));
-    }
-    Ok(())
 }
 
 fn lab_pki() -> (tempfile::TempDir, Pki) {

@@ -1,5 +1,6 @@
 //! No secret in any output: the MQTT password, the key password and the private key itself
-//! never appear in text, JSON, Markdown, or the logs at `-vv`, whatever the outcome.
+//! never appear in text, JSON, Markdown, JUnit, or the logs at `-vv`, whatever the outcome:
+//! `diagnose`, `run` (terminal and every report file), `report` merging them, and `inspect`.
 
 use std::process::Command;
 
@@ -11,22 +12,45 @@ const KEY_PASSWORD: &str = "k3y-Pa55-unique";
 
 fn key_body(pem: &[u8]) -> String {
     // The base64 lines of the key: any of them in an output would be a leak.
-    String::from_utf8_lossy(pem)
-        .lines()
-        .find(|l| !l.starts_with("-----") && l.len() > 20)
-        .unwrap_or_default()
-        .to_string()
+    key_lines(pem).into_iter().next().unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_stay_out_of_every_format_and_the_logs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pki = mqtls::pki::generate(dir.path()).expect("pki");
-    let key_line = key_body(&pki.client.key_pem);
-    assert!(!key_line.is_empty());
-    // Right user, wrong password: the broker refuses, the report explains, nothing leaks.
-    let responder = Responder::start(Behaviour::Tls(TlsServer {
-        stack: ServerStack::Openssl,
+fn key_lines(pem: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(pem)
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every secret of these tests, named.
+fn secrets(key_pem: &[u8], encrypted_pem: &[u8]) -> Vec<(String, String)> {
+    let mut all = vec![
+        ("MQTT password".to_string(), MQTT_PASSWORD.to_string()),
+        ("key password".to_string(), KEY_PASSWORD.to_string()),
+    ];
+    for (i, line) in key_lines(key_pem).into_iter().enumerate() {
+        all.push((format!("private key line {}", i + 1), line));
+    }
+    for (i, line) in key_lines(encrypted_pem).into_iter().enumerate() {
+        all.push((format!("encrypted key line {}", i + 1), line));
+    }
+    all
+}
+
+fn assert_clean(what: &str, output: &str, secrets: &[(String, String)]) {
+    for (name, secret) in secrets {
+        assert!(
+            !output.contains(secret.as_str()),
+            "{what}: the {name} is in it"
+        );
+    }
+}
+
+/// A broker that demands a client certificate and knows alice under another password.
+async fn refusing_broker(pki: &mqtls::pki::Pki, stack: ServerStack) -> Responder {
+    Responder::start(Behaviour::Tls(TlsServer {
+        stack,
         chain_pem: pki.server.chain_pem().to_vec(),
         key_pem: pki.server.key_pem.clone(),
         client_auth: ClientAuth::Required {
@@ -40,9 +64,12 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
         },
     }))
     .await
-    .expect("responder");
-    let port = responder.port();
-    let encrypted = dir.path().join("client-unique-password.key");
+    .expect("responder")
+}
+
+/// The client key, encrypted under [`KEY_PASSWORD`]: its path and its PEM.
+fn encrypted_key(pki: &mqtls::pki::Pki, dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
+    let path = dir.join("client-unique-password.key");
     let key = openssl::pkey::PKey::private_key_from_pem(&pki.client.key_pem).expect("key");
     let pem = key
         .private_key_to_pem_pkcs8_passphrase(
@@ -50,7 +77,20 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
             KEY_PASSWORD.as_bytes(),
         )
         .expect("encrypts");
-    std::fs::write(&encrypted, &pem).expect("write");
+    std::fs::write(&path, &pem).expect("write");
+    (path, pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_every_format_and_the_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = mqtls::pki::generate(dir.path()).expect("pki");
+    let key_line = key_body(&pki.client.key_pem);
+    assert!(!key_line.is_empty());
+    // Right user, wrong password: the broker refuses, the report explains, nothing leaks.
+    let responder = refusing_broker(&pki, ServerStack::Openssl).await;
+    let port = responder.port();
+    let (encrypted, _) = encrypted_key(&pki, dir.path());
     for format in ["text", "json", "markdown"] {
         let (cafile, cert, key) = (
             pki.root.cert.clone(),
@@ -107,5 +147,113 @@ async fn secrets_stay_out_of_every_format_and_the_logs() {
                 "{format}: the {what} is in the -vv log"
             );
         }
+    }
+}
+
+/// The same secrets through `run` (terminal at -vv, JSON, Markdown, JUnit), `report` merging
+/// the JSON into every format, and `inspect` reading the encrypted key with its password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_run_reports_merges_and_inspect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = mqtls::pki::generate(dir.path()).expect("pki");
+    let responder = refusing_broker(&pki, ServerStack::Rustls).await;
+    let (encrypted, encrypted_pem) = encrypted_key(&pki, dir.path());
+    let secrets = secrets(&pki.client.key_pem, &encrypted_pem);
+    // One case meets its expectation, one misses it: the failure path prints the most.
+    let suite = dir.path().join("secret.yaml");
+    let case = |name: &str, expect: &str| {
+        format!(
+            "  - name: {name}\n    mqtt: {{ username: alice, password_env: MQTLS_TEST_MQTT_PW }}\n    expect: {expect}\n"
+        )
+    };
+    let yaml = format!(
+        "defaults:\n  target: localhost:{}\n  cafile: {}\n  cert: {}\n  key: {}\n  key_password_env: MQTLS_TEST_KEY_PW\ncases:\n{}{}",
+        responder.port(),
+        pki.root.cert.display(),
+        pki.client.cert.display(),
+        encrypted.display(),
+        case("refused", "mqtt_bad_credentials"),
+        case("expected-ok", "ok"),
+    );
+    std::fs::write(&suite, yaml).expect("write suite");
+    let file = |name: &str| dir.path().join(name);
+    let run = {
+        let (suite, json, md, junit) = (
+            suite.clone(),
+            file("run.json"),
+            file("run.md"),
+            file("run.xml"),
+        );
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_mqtls"))
+                .arg("-vv")
+                .arg("run")
+                .arg(&suite)
+                .arg("--json")
+                .arg(&json)
+                .arg("--markdown")
+                .arg(&md)
+                .arg("--junit")
+                .arg(&junit)
+                .env("MQTLS_TEST_KEY_PW", KEY_PASSWORD)
+                .env("MQTLS_TEST_MQTT_PW", MQTT_PASSWORD)
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("joins")
+    };
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "one case misses: {stdout}");
+    assert!(stdout.contains("mqtt_bad_credentials"), "{stdout}");
+    assert_clean("run terminal output", &stdout, &secrets);
+    assert_clean(
+        "run -vv log",
+        &String::from_utf8_lossy(&run.stderr),
+        &secrets,
+    );
+    for name in ["run.json", "run.md", "run.xml"] {
+        let text = std::fs::read_to_string(file(name)).expect("report written");
+        assert!(text.contains("mqtt_bad_credentials"), "{name}: {text}");
+        assert_clean(name, &text, &secrets);
+    }
+    for format in ["markdown", "json", "junit"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mqtls"))
+            .args(["-vv", "report", "--format", format])
+            .arg(file("run.json"))
+            .output()
+            .expect("report runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("mqtt_bad_credentials"),
+            "report {format}: {text}"
+        );
+        assert_clean(&format!("report --format {format}"), &text, &secrets);
+        assert_clean(
+            &format!("report --format {format} log"),
+            &String::from_utf8_lossy(&out.stderr),
+            &secrets,
+        );
+    }
+    for format in ["text", "json"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mqtls"))
+            .args(["-vv", "inspect", "--format", format, "--cafile"])
+            .arg(&pki.root.cert)
+            .arg("--cert")
+            .arg(&pki.client.cert)
+            .arg("--key")
+            .arg(&encrypted)
+            .args(["--key-password-env", "MQTLS_TEST_KEY_PW"])
+            .env("MQTLS_TEST_KEY_PW", KEY_PASSWORD)
+            .output()
+            .expect("inspect runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.is_empty(), "inspect {format} printed nothing");
+        assert_clean(&format!("inspect --format {format}"), &text, &secrets);
+        assert_clean(
+            &format!("inspect --format {format} log"),
+            &String::from_utf8_lossy(&out.stderr),
+            &secrets,
+        );
     }
 }

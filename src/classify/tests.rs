@@ -1125,3 +1125,43 @@ fn remedy_texts_of_representative_codes() {
         insta::assert_yaml_snapshot!(format!("remedies_{name}"), d);
     }
 }
+
+#[test]
+fn an_oversized_handshake_stays_unclassified_but_says_what_happened() {
+    // (raw error, what the summary must say)
+    let rows = [
+        (
+            "received corrupt message of type HandshakePayloadTooLarge",
+            Some("rustls accepts handshake messages up to 64 KiB"),
+        ),
+        (
+            "error:0A000098:SSL routines::excessive message size",
+            Some("OpenSSL accepts a certificate message up to 100 KiB"),
+        ),
+        (
+            "error:0A000438:SSL routines::tlsv1 alert internal error",
+            None,
+        ),
+    ];
+    for (raw, limit) in rows {
+        let mut ev = failed(Phase::Tls, Failure::Other);
+        ev.raw_error = Some(raw.into());
+        ev.bytes_received = 20_000;
+        let d = verdict(&ev, &Extra::default()).diagnosis;
+        assert_eq!(d.code, C::Unclassified, "{raw}");
+        let facts = d.facts.join(" | ");
+        match limit {
+            Some(limit) => {
+                assert!(
+                    d.summary.contains("larger than this TLS stack accepts"),
+                    "{raw}"
+                );
+                assert!(
+                    facts.contains(limit) && facts.contains("20000 bytes"),
+                    "{facts}"
+                );
+            }
+            None => assert!(d.summary.contains("does not recognise yet"), "{raw}"),
+        }
+    }
+}

@@ -6,6 +6,9 @@
 //! line and the failure on the following `OpenSSL Error[n]` lines; Erlang brokers put the peer
 //! address on the failing line itself, or on an earlier `accepting ... connection` line.
 
+// Text pasted by the user: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -122,7 +125,10 @@ fn address_in(line: &str) -> Option<String> {
         if let Ok(addr) = token.parse::<SocketAddr>() {
             return Some(addr.ip().to_string());
         }
-        let after_from = i > 0 && tokens[i - 1].eq_ignore_ascii_case("from");
+        let after_from = i
+            .checked_sub(1)
+            .and_then(|prev| tokens.get(prev))
+            .is_some_and(|t| t.eq_ignore_ascii_case("from"));
         if after_from && let Ok(ip) = token.parse::<IpAddr>() {
             return Some(ip.to_string());
         }

@@ -6,6 +6,9 @@
 //! client or a broker print the text?), ranks the readings and renders them. It is pure: no I/O
 //! besides the `Write` handed to the renderers.
 
+// Text pasted by the user: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod log;
 pub mod patterns;
 #[cfg(test)]

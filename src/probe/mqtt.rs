@@ -5,6 +5,9 @@
 //! rumqttc's own "read more" loop never finishes on some short answers (a 3.1.1 broker's
 //! `20 02 00 01` to a v5 CONNECT), and a probe must never hang on an odd CONNACK.
 
+// Bytes from the network and from the user's files: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::io;
 
 use bytes::{Bytes, BytesMut};
@@ -155,8 +158,8 @@ async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8>, Mqt
     let header_len = frame.len();
     frame.resize(header_len + remaining, 0);
     let mut filled = header_len;
-    while filled < frame.len() {
-        let n = stream.read(&mut frame[filled..]).await?;
+    while let Some(rest) = frame.get_mut(filled..).filter(|r| !r.is_empty()) {
+        let n = stream.read(rest).await?;
         if n == 0 {
             return Err(MqttError::Closed { received: filled });
         }
@@ -176,14 +179,18 @@ async fn read_byte<S: AsyncRead + Unpin>(stream: &mut S, received: usize) -> Res
 /// Decodes a framed CONNACK. A 2-byte body is always the 3.1.1 layout, also in answer to a v5
 /// CONNECT: that is how 3.1.1-only brokers refuse v5 (`20 02 00 01`).
 fn decode_connack(asked: MqttVersion, frame: &[u8]) -> Result<ConnAck, MqttError> {
-    let header_len = frame.len() - frame_body_len(frame);
-    let body = &frame[header_len..];
-    if body.len() < 2 {
+    let header_len = frame.len().saturating_sub(frame_body_len(frame));
+    let (Some(&first), Some(body)) = (frame.first(), frame.get(header_len..)) else {
+        return Err(MqttError::Malformed("empty CONNACK frame".into()));
+    };
+    let [flags, raw_code, ..] = *body else {
         return Err(MqttError::Malformed(format!(
             "CONNACK body has {} bytes, at least 2 expected",
             body.len()
         )));
-    }
+    };
+    let raw = (raw_code, flags & 1 == 1);
+    let fixed_len = header_len.saturating_sub(1);
     let version = if body.len() == 2 {
         MqttVersion::V311
     } else {
@@ -192,18 +199,17 @@ fn decode_connack(asked: MqttVersion, frame: &[u8]) -> Result<ConnAck, MqttError
     let bytes = Bytes::copy_from_slice(frame);
     let (code, session_present) = match version {
         MqttVersion::V311 => {
-            let header = rumqttc::mqttbytes::FixedHeader::new(frame[0], header_len - 1, body.len());
+            let header = rumqttc::mqttbytes::FixedHeader::new(first, fixed_len, body.len());
             match rumqttc::mqttbytes::v4::ConnAck::read(header, bytes) {
                 Ok(ack) => (ack.code as u8, ack.session_present),
                 // rumqttc rejects codes outside 0..=5; the raw byte is still the answer.
-                Err(_) => (body[1], body[0] & 1 == 1),
+                Err(_) => raw,
             }
         }
         MqttVersion::V5 => {
-            let header =
-                rumqttc::v5::mqttbytes::v5::FixedHeader::new(frame[0], header_len - 1, body.len());
+            let header = rumqttc::v5::mqttbytes::v5::FixedHeader::new(first, fixed_len, body.len());
             match rumqttc::v5::mqttbytes::v5::ConnAck::read(header, bytes) {
-                Ok(_) | Err(_) => (body[1], body[0] & 1 == 1),
+                Ok(_) | Err(_) => raw,
             }
         }
     };

@@ -7,6 +7,9 @@
 //! the CONNACK until the client ACKs the TLS 1.3 session tickets, which otherwise costs ~40 ms
 //! per probe on Linux (see `shared/research/lab-notes.md`).
 
+// Bytes from the network and from the user's files: no index may panic.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -84,14 +87,14 @@ impl AsyncRead for Tap {
         let mut record = lock(&self.record);
         match &poll {
             Poll::Ready(Ok(())) => {
-                let new = &buf.filled()[before..];
+                let new = buf.filled().get(before..).unwrap_or_default();
                 if new.is_empty() {
                     record.eof = true;
                 } else {
                     let room = FIRST_BYTES.saturating_sub(record.first_bytes.len());
                     record
                         .first_bytes
-                        .extend_from_slice(&new[..new.len().min(room)]);
+                        .extend_from_slice(new.get(..room).unwrap_or(new));
                     record.bytes_in += new.len() as u64;
                 }
             }

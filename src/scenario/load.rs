@@ -168,7 +168,7 @@ pub fn parse(path: &Path, text: &str) -> Result<SuiteFile, ScenarioError> {
             .unwrap_or("invalid YAML")
             .trim_start_matches("error: ")
             .to_string();
-        let message = strip_location_prefix(&message);
+        let message = with_source_line(&strip_location_prefix(&message), text, line);
         ScenarioError::Parse {
             path: path.to_path_buf(),
             line,
@@ -176,6 +176,24 @@ pub fn parse(path: &Path, text: &str) -> Result<SuiteFile, ScenarioError> {
             message,
         }
     })
+}
+
+/// Quotes the offending line, so that "invalid floating point" says which value it means.
+fn with_source_line(message: &str, text: &str, line: u64) -> String {
+    let source = usize::try_from(line)
+        .ok()
+        .and_then(|l| l.checked_sub(1))
+        .and_then(|i| text.lines().nth(i))
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    match source {
+        Some(l) if l.chars().count() <= 80 => format!("{message} (in `{l}`)"),
+        Some(l) => format!(
+            "{message} (in `{}...`)",
+            l.chars().take(77).collect::<String>()
+        ),
+        None => message.to_string(),
+    }
 }
 
 fn strip_location_prefix(message: &str) -> String {
@@ -291,13 +309,26 @@ impl FileContext<'_> {
         }
     }
 
-    /// The first line mentioning `needle`, to point at the right place in the file.
+    /// The line that defines the case (`name: X`) or profile (`X:`) named `needle`, else the
+    /// first line mentioning it, to point at the right place in the file.
     fn line_of(&self, needle: &str) -> u64 {
         let needle = needle.rsplit('/').next().unwrap_or(needle);
-        self.text
-            .lines()
-            .position(|l| l.contains(needle))
-            .map_or(0, |i| i as u64 + 1)
+        let unquote = |v: &str| v.trim().trim_matches(['"', '\''].as_slice()).to_string();
+        let defines = |line: &str| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("- ").unwrap_or(line).trim_start();
+            match line.split_once(':') {
+                Some(("name", value)) => unquote(value) == needle,
+                Some((key, "")) => unquote(key) == needle,
+                _ => false,
+            }
+        };
+        let at = |i: usize| i as u64 + 1;
+        let lines = || self.text.lines();
+        lines()
+            .position(defines)
+            .or_else(|| lines().position(|l| l.contains(needle)))
+            .map_or(0, at)
     }
 
     /// `${env:VAR}` substitution.

@@ -88,6 +88,9 @@ pub(super) fn ok(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
 
 /// The explicit fallback: the raw error and the evidence, nothing invented.
 pub(super) fn unclassified(ev: &Evidence) -> Diagnosis {
+    if let Some(d) = oversized_handshake(ev) {
+        return d;
+    }
     Diagnosis::new(
         Code::Unclassified,
         format!(
@@ -102,6 +105,33 @@ pub(super) fn unclassified(ev: &Evidence) -> Diagnosis {
         ev.raw_error.as_deref().unwrap_or("none")
     ))
     .remedy("Please report this output: every unclassified failure is a gap in mqtls's catalogue.")
+}
+
+/// No catalogue code names a handshake message too large for the client (a chain of
+/// megabytes): it stays the explicit fallback, but says what happened instead of "not
+/// recognised".
+fn oversized_handshake(ev: &Evidence) -> Option<Diagnosis> {
+    let raw = ev.raw_error.as_deref()?;
+    let limit = if raw.contains("HandshakePayloadTooLarge") {
+        "rustls accepts handshake messages up to 64 KiB"
+    } else if raw.contains("excessive message size") {
+        "OpenSSL accepts a certificate message up to 100 KiB by default (max_cert_list)"
+    } else {
+        return None;
+    };
+    Some(
+        Diagnosis::new(
+            Code::Unclassified,
+            "The broker sent a handshake message (normally its certificate chain) larger than this TLS stack accepts.",
+        )
+        .fact(format!(
+            "{} bytes received before the client gave up; {limit}",
+            ev.bytes_received
+        ))
+        .fact(format!("raw error: {raw}"))
+        .remedy("Broker: serve only the leaf and its intermediates (a few KiB); a certfile that concatenates a whole CA bundle, or the same certificate many times, is the usual cause.")
+        .remedy("Client: nothing to fix on this side; a larger limit would only hide the broker's mistake."),
+    )
 }
 
 /// Problems that did not break this backend but will break another stack or common clients.
