@@ -145,6 +145,14 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
     let target = args.target.as_deref().map(Target::parse).transpose()?;
     let jobs = jobs_flag(args.jobs, 4)?;
     let suite = crate::scenario::load(&args.suites)?;
+    if args.list {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for case in &suite.cases {
+            writeln!(out, "{}", case.id).map_err(Error::Output)?;
+        }
+        out.flush().map_err(Error::Output)?;
+        return Ok(EXIT_OK);
+    }
     let config = crate::run::RunConfig {
         suites: args.suites.clone(),
         target,

@@ -299,6 +299,9 @@ pub struct RunArgs {
     /// Print only failures and the summary line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Load and validate the suites, print one case id per line, and probe nothing.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// `mqtls demo`.
