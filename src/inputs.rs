@@ -66,7 +66,7 @@ pub fn load(paths: &InputPaths) -> Result<LoadedInputs, Error> {
         }
     }
     Ok(LoadedInputs {
-        tls: TlsInputs { anchors, identity },
+        tls: TlsInputs::new(anchors, identity),
         trust,
         client_cert,
         identity_problem,

@@ -14,6 +14,7 @@ pub mod tap;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -149,6 +150,61 @@ pub struct TlsInputs {
     pub anchors: Anchors,
     /// Who to be, if the broker asks.
     pub identity: Option<Identity>,
+    /// The backend state built from `anchors` and `identity`, shared by every probe that uses
+    /// these inputs (inputs are never changed after loading).
+    pub prepared: Arc<PreparedCache>,
+}
+
+impl TlsInputs {
+    /// Inputs with an empty cache of backend state.
+    pub fn new(anchors: Anchors, identity: Option<Identity>) -> TlsInputs {
+        TlsInputs {
+            anchors,
+            identity,
+            prepared: Arc::default(),
+        }
+    }
+}
+
+/// Backend state built once per set of inputs, on first use: the rustls verifier (over one
+/// parsed root store) and client key, and one OpenSSL context, holding one `X509Store`, per
+/// combination of versions and ALPN offered. Without it every case of a suite and every host of
+/// a scan re-parsed the CA file (and, with the system roots, re-read the whole system store).
+#[derive(Default)]
+pub struct PreparedCache {
+    rustls: std::sync::OnceLock<rustls::RustlsPrepared>,
+    openssl: std::sync::Mutex<Vec<(OpensslKey, openssl::OpensslPrepared)>>,
+}
+
+/// What an OpenSSL context depends on besides the inputs.
+type OpensslKey = (Vec<TlsVersion>, Vec<String>);
+
+impl std::fmt::Debug for PreparedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCache").finish_non_exhaustive()
+    }
+}
+
+impl PreparedCache {
+    fn rustls(&self, inputs: &TlsInputs) -> rustls::RustlsPrepared {
+        self.rustls
+            .get_or_init(|| rustls::RustlsPrepared::new(inputs))
+            .clone()
+    }
+
+    fn openssl(&self, inputs: &TlsInputs, request: &ProbeRequest) -> openssl::OpensslPrepared {
+        let key = (request.tls_versions.clone(), request.alpn.clone());
+        // A poisoned lock only means another probe panicked while building; build anew.
+        let Ok(mut built) = self.openssl.lock() else {
+            return openssl::OpensslPrepared::new(inputs, request);
+        };
+        if let Some((_, prepared)) = built.iter().find(|(k, _)| *k == key) {
+            return prepared.clone();
+        }
+        let prepared = openssl::OpensslPrepared::new(inputs, request);
+        built.push((key, prepared.clone()));
+        prepared
+    }
 }
 
 /// A prepared prober: request plus backend state (configs, trust stores) built once.
@@ -173,8 +229,8 @@ impl Prober {
     /// cannot load, an empty trust store) is kept and reported as evidence by the probe.
     pub fn new(request: ProbeRequest, inputs: &TlsInputs) -> Prober {
         Prober {
-            rustls: rustls::RustlsPrepared::new(inputs, &request),
-            openssl: openssl::OpensslPrepared::new(inputs, &request),
+            rustls: inputs.prepared.rustls(inputs),
+            openssl: inputs.prepared.openssl(inputs, &request),
             request,
         }
     }

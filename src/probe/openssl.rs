@@ -51,7 +51,9 @@ pub fn library() -> String {
     openssl::version::version().to_string()
 }
 
-/// Per-run OpenSSL state: one context with the trust store and the client identity.
+/// Per-run OpenSSL state: one context with the trust store and the client identity. Cheap to
+/// clone (a reference count).
+#[derive(Clone)]
 pub struct OpensslPrepared {
     context: Result<SslContext, String>,
 }

@@ -31,7 +31,9 @@ pub fn library() -> String {
     format!("rustls {RUSTLS_VERSION} (aws-lc-rs)")
 }
 
-/// Per-run rustls state: provider, verifier over the parsed anchors, client key.
+/// Per-run rustls state: provider, verifier over the parsed anchors, client key. Cheap to
+/// clone (shared pointers).
+#[derive(Clone)]
 pub struct RustlsPrepared {
     provider: Arc<CryptoProvider>,
     verifier: Result<Arc<WebPkiServerVerifier>, String>,
@@ -40,7 +42,7 @@ pub struct RustlsPrepared {
 
 impl RustlsPrepared {
     /// Builds the verifier and loads the client key once for all probes of a run.
-    pub fn new(inputs: &TlsInputs, _request: &ProbeRequest) -> RustlsPrepared {
+    pub fn new(inputs: &TlsInputs) -> RustlsPrepared {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         match &inputs.anchors {
