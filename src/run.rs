@@ -290,15 +290,29 @@ pub async fn run(
             (result, placement)
         }));
     }
-    let mut results = Vec::new();
+    let mut finished = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (mut result, placement) = task
-            .await
-            .map_err(|e| Error::Lab(format!("a case task failed: {e}")))?;
+        finished.push(
+            task.await
+                .map_err(|e| Error::Lab(format!("a case task failed: {e}")))?,
+        );
+    }
+    // Each listener's log lines are read and filtered once, after every case finished, and
+    // shared by its failing cases: reading and filtering the whole log per failing case made a
+    // run quadratic in its failures (the log grows with the cases).
+    let mut excerpts: BTreeMap<(LabKind, String, u16), Vec<String>> = BTreeMap::new();
+    let mut results = Vec::with_capacity(finished.len());
+    for (mut result, placement) in finished {
         if !result.pass
             && let (Some(kind), Some(profile)) = (placement.kind, placement.profile.as_deref())
         {
-            result.broker_log = lab_logs.lines_since(lab, kind, profile, placement.target.port);
+            let port = placement.target.port;
+            result.broker_log = excerpts
+                .entry((kind, profile.to_string(), port))
+                .or_insert_with(|| {
+                    lab_logs.lines_since(&lab.log(kind, profile), kind, profile, port)
+                })
+                .clone();
         }
         results.push(result);
     }
@@ -476,13 +490,13 @@ impl LabLogs {
 
     /// Lines the broker wrote for this listener since the run began: those naming its port,
     /// and the TLS errors between them (mosquitto logs them without the port).
-    fn lines_since(&self, lab: &Lab, kind: LabKind, profile: &str, port: u16) -> Vec<String> {
+    /// `log` is the broker's whole log, read once for the run.
+    fn lines_since(&self, log: &str, kind: LabKind, profile: &str, port: u16) -> Vec<String> {
         let from = self
             .start
             .get(&(kind, profile.to_string()))
             .copied()
             .unwrap_or(0);
-        let log = lab.log(kind, profile);
         let tail = log.get(from..).unwrap_or("");
         let port_text = format!("port {port}");
         let lines: Vec<String> = tail
