@@ -149,3 +149,23 @@ fn bad_suites_exit_2_naming_the_file_and_line() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// `--list` loads and validates the suites and prints one case id per line, with no broker and
+/// no `--lab` needed (what the benchmark times for a 10,000-case suite).
+#[test]
+fn list_prints_the_case_ids_and_probes_nothing() {
+    let out = mqtls()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/", "--list"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let ids = String::from_utf8_lossy(&out.stdout);
+    assert!(ids.lines().any(|l| l == "story/leaf-only-chain"), "{ids}");
+    assert!(ids.lines().count() > 20, "{ids}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
