@@ -46,6 +46,22 @@ fn lines(out: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Validates `value` against the committed reports/schema.json narrowed to `document`.
+fn assert_schema(document: &str, value: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("schema")).expect("JSON");
+    let obj = schema.as_object_mut().expect("object");
+    obj.remove("anyOf");
+    obj.insert("$ref".into(), format!("#/$defs/{document}").into());
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{document}: {errors:?}");
+}
+
 fn code_of(line: &serde_json::Value) -> (String, Vec<String>) {
     let input = line["scan"]["input"].as_str().expect("input").to_string();
     let codes = line["backends"]
@@ -117,6 +133,10 @@ async fn url_lines_stream_one_json_line_per_host_and_a_summary() {
             (format!("mqtts://localhost:{}", f.good.port()), pair("ok")),
         ]
     );
+    for line in lines(&out.stdout) {
+        assert_schema("ScanLine", &line);
+        assert_schema("DiagnoseReport", &line);
+    }
     let first = lines(&out.stdout).remove(0);
     assert_eq!(first["schema_version"], 1, "the diagnose document's shape");
     assert!(first["scan"]["line"].as_u64().is_some_and(|l| l >= 3));
@@ -276,6 +296,7 @@ async fn partitions_merge_back_into_the_whole_fleet() {
     let out = mqtls(args.clone()).await;
     assert_eq!(out.status.code(), Some(1), "five hosts are dead");
     let merged: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_schema("ScanMerge", &merged);
     assert_eq!(merged["summary"]["hosts"], 10);
     assert_eq!(merged["summary"]["by_code"]["ok"], 5);
     assert_eq!(merged["summary"]["by_code"]["connection_refused"], 5);

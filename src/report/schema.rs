@@ -1,10 +1,11 @@
-//! The JSON Schema of every document mqtls writes (`diagnose`, `run`, `inspect`, `explain`),
+//! The JSON Schema of every document mqtls writes (`diagnose`, `run`, `scan`, `inspect`, `explain`),
 //! generated from the Rust types and committed at `reports/schema.json`; a test keeps the two
 //! equal.
 
 use crate::explain::{Explanation, LogReport};
 use crate::inspect::InspectReport;
 use crate::run::RunReport;
+use crate::scan::{ScanInfo, ScanMerge};
 
 use super::DiagnoseReport;
 
@@ -17,12 +18,27 @@ enum Document {
     Diagnose(Box<DiagnoseReport>),
     /// `mqtls run --json`.
     Run(Box<RunReport>),
+    /// One line of `mqtls scan`.
+    ScanLine(Box<ScanLine>),
+    /// `mqtls report --format json` over `mqtls scan` lines.
+    ScanMerge(Box<ScanMerge>),
     /// `mqtls inspect --format json`.
     Inspect(Box<InspectReport>),
     /// `mqtls explain --format json`.
     Explain(Box<Explanation>),
     /// `mqtls explain --log FILE --format json`.
     ExplainLog(Box<LogReport>),
+}
+
+/// One line of `mqtls scan`: the `diagnose` document with a `scan` object added (how
+/// [`crate::scan::HostResult::to_json_line`] writes it). For the schema only.
+#[derive(schemars::JsonSchema)]
+#[expect(dead_code, reason = "describes the documents; never constructed")]
+struct ScanLine {
+    #[serde(flatten)]
+    report: DiagnoseReport,
+    /// Where the line came from.
+    scan: ScanInfo,
 }
 
 /// The schema, pretty-printed with a trailing newline.
