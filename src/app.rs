@@ -428,29 +428,38 @@ fn read_result(path: &std::path::Path) -> Result<ResultFile, Error> {
             _ => Ok(()),
         }
     };
-    let whole = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-    // A run report is one document with `results`; anything else is read as scan lines (a
+    let whole = serde_json::from_slice::<serde_json::Value>(&bytes);
+    let not_a_run =
+        |e: &dyn std::fmt::Display| bad(None, format!("not a `mqtls run --json` result: {e}"));
+    // A run report is one document without `scan`; anything else is read as scan lines (a
     // one-host scan output is also a single JSON document).
-    if let Some(value) = whole.filter(|v| v.get("scan").is_none()) {
-        // Read the version first, so a report of another version gets that message rather
-        // than a field-by-field parse error.
-        check_version(&value, None)?;
-        let parsed: crate::run::RunReport = serde_json::from_value(value)
-            .map_err(|e| bad(None, format!("not a `mqtls run --json` result: {e}")))?;
-        return Ok(ResultFile::Run(Box::new(parsed)));
-    }
+    let whole_error = match whole {
+        Ok(value) if value.get("scan").is_none() => {
+            // Read the version first, so a report of another version gets that message rather
+            // than a field-by-field parse error.
+            check_version(&value, None)?;
+            let parsed: crate::run::RunReport =
+                serde_json::from_value(value).map_err(|e| not_a_run(&e))?;
+            return Ok(ResultFile::Run(Box::new(parsed)));
+        }
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
     let text = String::from_utf8_lossy(&bytes);
     let mut hosts = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-            bad(
-                Some(i + 1),
-                format!("neither a `mqtls run --json` result nor `mqtls scan` lines: {e}"),
-            )
-        })?;
+        let value: serde_json::Value = match (serde_json::from_str(line), &whole_error) {
+            (Ok(value), _) => value,
+            // Not even the first line is JSON: the file is neither kind; say what a run
+            // result would have needed.
+            (Err(_), Some(e)) if hosts.is_empty() => return Err(not_a_run(e)),
+            (Err(e), _) => {
+                return Err(bad(Some(i + 1), format!("not a line of `mqtls scan`: {e}")));
+            }
+        };
         check_version(&value, Some(i + 1))?;
         hosts.push(HostResult::from_json_line(line).map_err(|e| bad(Some(i + 1), e))?);
     }
