@@ -412,3 +412,20 @@ fn json_has_the_documented_shape() {
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+/// Fuzzing regression: `error N` repeated with no ` at ` after it made the verify-number
+/// extractor search the whole text once per occurrence (400 KB took 31 s). The ` at ` must
+/// follow the number where it stands.
+#[test]
+fn error_numbers_without_at_are_linear() {
+    assert_eq!(
+        first("error 24 at 1 depth lookup: invalid CA certificate"),
+        (C::IssuerNotCa, Local)
+    );
+    assert!(explain("error 24 then 1 depth lookup").matches.is_empty());
+    let text = "error 1 ".repeat(200_000);
+    let started = std::time::Instant::now();
+    assert!(explain(&text).matches.is_empty());
+    // Quadratic, this took minutes; linear, well under a second even unoptimised.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
