@@ -412,3 +412,58 @@ fn json_has_the_documented_shape() {
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+/// Fuzzing regression: `error N` repeated with no ` at ` after it made the verify-number
+/// extractor search the whole text once per occurrence (400 KB took 31 s). The ` at ` must
+/// follow the number where it stands.
+#[test]
+fn error_numbers_without_at_are_linear() {
+    assert_eq!(
+        first("error 24 at 1 depth lookup: invalid CA certificate"),
+        (C::IssuerNotCa, Local)
+    );
+    assert!(explain("error 24 then 1 depth lookup").matches.is_empty());
+    let text = "error 1 ".repeat(200_000);
+    let started = std::time::Instant::now();
+    assert!(explain(&text).matches.is_empty());
+    // Quadratic, this took minutes; linear, well under a second even unoptimised.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// Fuzzing regression: one number or alert name repeated on one line gave one hit per
+/// repetition, each built into a match with a scan for its line (960 KB of `error:0a000418: `
+/// took 25 s). Repeats are dropped where they are found; the readings stay the same.
+#[test]
+fn repeated_numbers_give_the_readings_of_one() {
+    let codes = |text: &str| -> Vec<(C, RejectedBy)> {
+        explain(text)
+            .matches
+            .iter()
+            .map(|m| (m.code, m.rejected_by))
+            .collect()
+    };
+    let groups = |text: &str| -> Vec<(C, RejectedBy, usize)> {
+        log::explain_log(text)
+            .groups
+            .iter()
+            .map(|g| (g.code, g.rejected_by, g.count))
+            .collect()
+    };
+    for one in [
+        "verify error:num=20 ",
+        "error:0A000418:SSL routines::tlsv1 alert unknown ca ",
+        "received fatal alert: UnknownCA ",
+        "SSL alert number 48 ",
+    ] {
+        let many = one.repeat(1_000);
+        let lower = |t: &str| t.to_ascii_lowercase();
+        assert!(!patterns::extract(&lower(one)).is_empty(), "{one:?}");
+        assert_eq!(
+            patterns::extract(&lower(&many)).len(),
+            patterns::extract(&lower(one)).len(),
+            "{one:?}"
+        );
+        assert_eq!(codes(&many), codes(one), "{one:?}");
+        assert_eq!(groups(&many), groups(one), "{one:?}");
+    }
+}
