@@ -301,8 +301,10 @@ async fn an_http_banner_is_not_tls_and_named() {
 }
 
 /// A TLS server that completes the handshake with the test PKI, then answers CONNECT with
-/// `mqtt`; each backend is probed with the PKI's root as CA file.
-async fn expect_mqtt(mqtt: mqtls::lab::MqttBehaviour, codes: &[Code], bound: u32) {
+/// `mqtt`; each backend is probed with the PKI's root as CA file. Returns each backend's facts,
+/// joined, for each server stack.
+async fn expect_mqtt(mqtt: mqtls::lab::MqttBehaviour, codes: &[Code], bound: u32) -> Vec<String> {
+    let mut said = Vec::new();
     use mqtls::lab::{Behaviour, ClientAuth, ServerStack, TlsServer};
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = mqtls::pki::generate(dir.path()).expect("pki");
@@ -325,20 +327,28 @@ async fn expect_mqtt(mqtt: mqtls::lab::MqttBehaviour, codes: &[Code], bound: u32
         for b in &report.backends {
             assert_eq!(b.outcome, mqtls::report::Outcome::Failed, "{}", b.backend);
             assert_eq!(b.phase, mqtls::evidence::Phase::Mqtt, "{}", b.backend);
+            said.push(b.diagnosis.facts.join(" | "));
         }
         check(&report, took, codes, bound);
     }
+    said
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_truncated_connack_is_no_connack() {
+async fn a_truncated_connack_is_no_connack_and_shows_what_came() {
     // The fixed header promises two bytes; one comes.
-    expect_mqtt(
+    let facts = expect_mqtt(
         mqtls::lab::MqttBehaviour::Raw(vec![0x20, 0x02, 0x00]),
         &[Code::MqttNoConnack],
         2,
     )
     .await;
+    for said in facts {
+        assert!(
+            said.contains("3 byte(s) of a packet arrived (20 02 00), then nothing"),
+            "{said}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -403,8 +403,12 @@ impl Prober {
                 }
             }
         }
-        let result =
-            tokio::time::timeout(self.request.timeout, mqtt::exchange(stream, settings)).await;
+        let mut received = Vec::new();
+        let result = tokio::time::timeout(
+            self.request.timeout,
+            mqtt::exchange_recording(stream, settings, &mut received),
+        )
+        .await;
         ev.timings.mqtt_ms = Some(ms(started));
         match result {
             Ok(Ok(ack)) => {
@@ -446,10 +450,17 @@ impl Prober {
                 ev.failure = Some(Failure::MalformedConnAck { detail });
             }
             Err(_) => {
-                ev.raw_error = Some(format!(
-                    "no CONNACK within {} s",
-                    self.request.timeout.as_secs_f64()
-                ));
+                let deadline = self.request.timeout.as_secs_f64();
+                ev.raw_error = Some(if received.is_empty() {
+                    format!("no CONNACK within {deadline} s")
+                } else {
+                    let hex: Vec<String> = received.iter().map(|b| format!("{b:02x}")).collect();
+                    format!(
+                        "no complete CONNACK within {deadline} s: {} byte(s) of a packet arrived ({}), then nothing",
+                        received.len(),
+                        hex.join(" ")
+                    )
+                });
                 ev.closed_by = Some(Closer::Client);
                 ev.failure = Some(Failure::NoConnAck { closed: false });
             }

@@ -118,16 +118,33 @@ pub async fn exchange<S>(stream: &mut S, settings: &ConnectSettings) -> Result<C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    exchange_recording(stream, settings, &mut Vec::new()).await
+}
+
+/// [`exchange`], keeping in `received` every byte of the answer as it arrives, so that a caller
+/// whose deadline cuts the exchange short can still say what came (a truncated CONNACK).
+pub async fn exchange_recording<S>(
+    stream: &mut S,
+    settings: &ConnectSettings,
+    received: &mut Vec<u8>,
+) -> Result<ConnAck, MqttError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let connect = encode_connect(settings).map_err(MqttError::Malformed)?;
     stream.write_all(&connect).await?;
     stream.flush().await?;
-    let frame = read_frame(stream).await?;
-    decode_connack(settings.version, &frame)
+    read_frame(stream, received).await?;
+    decode_connack(settings.version, received)
 }
 
-/// Reads one MQTT packet: fixed header, remaining length, then exactly that many bytes.
-async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8>, MqttError> {
-    let mut frame = Vec::with_capacity(8);
+/// Reads one MQTT packet into `frame`: fixed header, remaining length, then exactly that many
+/// bytes.
+async fn read_frame<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    frame: &mut Vec<u8>,
+) -> Result<(), MqttError> {
+    frame.clear();
     let first = read_byte(stream, frame.len()).await?;
     frame.push(first);
     let mut remaining: usize = 0;
@@ -155,17 +172,22 @@ async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8>, Mqt
             "CONNACK announces {remaining} bytes (limit {MAX_CONNACK_BODY})"
         )));
     }
-    let header_len = frame.len();
-    frame.resize(header_len + remaining, 0);
-    let mut filled = header_len;
-    while let Some(rest) = frame.get_mut(filled..).filter(|r| !r.is_empty()) {
-        let n = stream.read(rest).await?;
+    let total = frame.len() + remaining;
+    let mut chunk = [0u8; 64];
+    while frame.len() < total {
+        let want = (total - frame.len()).min(chunk.len());
+        let Some(into) = chunk.get_mut(..want) else {
+            break;
+        };
+        let n = stream.read(into).await?;
         if n == 0 {
-            return Err(MqttError::Closed { received: filled });
+            return Err(MqttError::Closed {
+                received: frame.len(),
+            });
         }
-        filled += n;
+        frame.extend_from_slice(into.get(..n).unwrap_or_default());
     }
-    Ok(frame)
+    Ok(())
 }
 
 async fn read_byte<S: AsyncRead + Unpin>(stream: &mut S, received: usize) -> Result<u8, MqttError> {

@@ -100,7 +100,7 @@ pub(super) fn mqtt_no_connack(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnos
     let detail = match &ev.failure {
         Some(Failure::NoConnAck { closed: true }) => "the broker closed the connection".to_string(),
         Some(Failure::NoConnAck { closed: false }) => {
-            "the broker stayed silent until the deadline".to_string()
+            "no complete answer came before the deadline".to_string()
         }
         Some(Failure::MalformedConnAck { detail }) => {
             format!("the answer was not a valid CONNACK: {detail}")
