@@ -5,7 +5,9 @@
 //! classifier (`ca_file_unusable`, `client_cert_unusable`, `client_key_unusable`,
 //! `client_key_encrypted`, `client_key_mismatch`), so the user learns what the file holds.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -30,7 +32,7 @@ pub struct LoadedInputs {
 }
 
 /// Where the user's files are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InputPaths {
     /// `--cafile` (empty: system roots).
     pub cafiles: Vec<PathBuf>,
@@ -40,6 +42,24 @@ pub struct InputPaths {
     pub key: Option<PathBuf>,
     /// The key's password, already read from the environment.
     pub key_password: Option<String>,
+}
+
+/// Each distinct set of files, loaded once and shared by every probe that names it: the cases
+/// of a run, the hosts of a scan. The key password is part of the set: the same key file under
+/// another password is another identity.
+#[derive(Debug, Default)]
+pub struct LoadedOnce(BTreeMap<InputPaths, Arc<LoadedInputs>>);
+
+impl LoadedOnce {
+    /// The inputs for `paths`, loading them on first use.
+    pub fn get_or_load(&mut self, paths: &InputPaths) -> Result<Arc<LoadedInputs>, Error> {
+        if let Some(loaded) = self.0.get(paths) {
+            return Ok(Arc::clone(loaded));
+        }
+        let loaded = Arc::new(load(paths)?);
+        self.0.insert(paths.clone(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
 }
 
 /// Reads and parses every file once.
@@ -257,4 +277,41 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_set_of_files_is_loaded_once_and_the_password_is_part_of_the_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pki = crate::pki::generate(dir.path()).expect("pki");
+        let paths = |password: Option<&str>| InputPaths {
+            cafiles: vec![pki.root.cert.clone()],
+            cert: Some(pki.client.cert.clone()),
+            key: Some(pki.client.key.clone()),
+            key_password: password.map(str::to_string),
+        };
+        let mut once = LoadedOnce::default();
+        let first = once.get_or_load(&paths(None)).expect("loads");
+        let again = once.get_or_load(&paths(None)).expect("loads");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same files are parsed once"
+        );
+        let other = once.get_or_load(&paths(Some("other"))).expect("loads");
+        assert!(
+            !Arc::ptr_eq(&first, &other),
+            "another password is another set"
+        );
+        let missing = InputPaths {
+            cafiles: vec![dir.path().join("missing.crt")],
+            ..InputPaths::default()
+        };
+        assert!(matches!(
+            once.get_or_load(&missing),
+            Err(Error::ReadFile { .. })
+        ));
+    }
 }

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use crate::classify::DiagnosisCode;
 use crate::error::Error;
 use crate::evidence::Backend;
-use crate::inputs::{self, LoadedInputs};
+use crate::inputs::{LoadedInputs, LoadedOnce};
 use crate::lab::{self, Mosquitto};
 use crate::probe::ProbeRequest;
 use crate::report::{DiagnoseReport, SCHEMA_VERSION, Tool};
@@ -272,14 +272,17 @@ pub async fn run(
             planned.push((case.clone(), placement));
         }
     }
-    let inputs = load_inputs_once(&planned)?;
+    // Every file is read before the first probe, so a bad one stops the run with nothing probed.
+    let mut inputs = LoadedOnce::default();
+    let loaded: Vec<Arc<LoadedInputs>> = planned
+        .iter()
+        .map(|(case, _)| inputs.get_or_load(&case.inputs))
+        .collect::<Result<_, _>>()?;
     let semaphore = Arc::new(Semaphore::new(config.jobs.max(1)));
     let lab_logs = Arc::new(LabLogs::snapshot(lab, &planned));
     let on_done = Arc::new(on_done);
     let mut tasks = Vec::new();
-    for (case, placement) in planned {
-        let key = input_key(&case);
-        let loaded = Arc::clone(&inputs[&key]);
+    for ((case, placement), loaded) in planned.into_iter().zip(loaded) {
         let semaphore = Arc::clone(&semaphore);
         let on_done = Arc::clone(&on_done);
         tasks.push(tokio::spawn(async move {
@@ -392,30 +395,6 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                 .collect()
         }
     }
-}
-
-type InputKey = (Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>);
-
-fn input_key(case: &Case) -> InputKey {
-    (
-        case.inputs.cafiles.clone(),
-        case.inputs.cert.clone(),
-        case.inputs.key.clone(),
-    )
-}
-
-/// Parses each distinct set of files once for the whole run.
-fn load_inputs_once(
-    planned: &[(Case, Placement)],
-) -> Result<BTreeMap<InputKey, Arc<LoadedInputs>>, Error> {
-    let mut out = BTreeMap::new();
-    for (case, _) in planned {
-        let key = input_key(case);
-        if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(key) {
-            slot.insert(Arc::new(inputs::load(&case.inputs)?));
-        }
-    }
-    Ok(out)
 }
 
 async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> CaseResult {

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use crate::classify::DiagnosisCode;
 use crate::error::Error;
 use crate::evidence::Backend;
-use crate::inputs::{self, InputPaths, LoadedInputs};
+use crate::inputs::{InputPaths, LoadedInputs, LoadedOnce};
 use crate::probe::mqtt::ConnectSettings;
 use crate::probe::{ProbeRequest, TlsVersion};
 use crate::report::{DiagnoseReport, Outcome};
@@ -180,13 +180,14 @@ pub async fn scan(
     let loaded = load_inputs_once(&config)?;
     let partition = config.partition.map(|p| p.to_string());
     let backends: Arc<[Backend]> = config.backends.clone().into();
-    let mut pending = config.hosts.into_iter();
+    let mut pending = config.hosts.into_iter().zip(loaded);
     let mut running = JoinSet::new();
     let mut summary = ScanSummary::default();
     loop {
         while running.len() < config.jobs.max(1) {
-            let Some(host) = pending.next() else { break };
-            let inputs = Arc::clone(&loaded[&input_key(&host, &config.defaults)]);
+            let Some((host, inputs)) = pending.next() else {
+                break;
+            };
             let sni = host
                 .sni
                 .clone()
@@ -282,49 +283,47 @@ pub fn merge(hosts: impl IntoIterator<Item = HostResult>) -> ScanMerge {
     }
 }
 
-type InputKey = (Vec<PathBuf>, Option<PathBuf>, Option<PathBuf>);
-
 /// The files a host uses: its CSV columns, else the command line's.
-fn input_key(host: &HostEntry, defaults: &InputPaths) -> InputKey {
+fn host_paths(host: &HostEntry, defaults: &InputPaths) -> InputPaths {
     let cafiles = if host.cafiles.is_empty() {
         defaults.cafiles.clone()
     } else {
         host.cafiles.clone()
     };
-    match (&host.cert, &host.key) {
-        (Some(cert), Some(key)) => (cafiles, Some(cert.clone()), Some(key.clone())),
-        _ => (cafiles, defaults.cert.clone(), defaults.key.clone()),
+    let (cert, key) = match (&host.cert, &host.key) {
+        (Some(cert), Some(key)) => (Some(cert.clone()), Some(key.clone())),
+        _ => (defaults.cert.clone(), defaults.key.clone()),
+    };
+    InputPaths {
+        cafiles,
+        cert,
+        key,
+        key_password: defaults.key_password.clone(),
     }
 }
 
-/// Parses each distinct set of files once for the whole scan; a file named by a CSV row that
-/// cannot be read is reported at that row.
-fn load_inputs_once(config: &ScanConfig) -> Result<BTreeMap<InputKey, Arc<LoadedInputs>>, Error> {
-    let mut out = BTreeMap::new();
-    for host in &config.hosts {
-        let key = input_key(host, &config.defaults);
-        if out.contains_key(&key) {
-            continue;
-        }
-        let paths = InputPaths {
-            cafiles: key.0.clone(),
-            cert: key.1.clone(),
-            key: key.2.clone(),
-            key_password: config.defaults.key_password.clone(),
-        };
-        let loaded = inputs::load(&paths).map_err(|e| match e {
-            Error::ReadFile { path, source, .. } if from_row(host, &path) => {
-                Error::Targets(TargetsError {
-                    path: config.targets_file.clone(),
-                    line: host.line,
-                    reason: format!("cannot read {}: {source}", path.display()),
+/// Each host's inputs, in host order, every distinct set of files parsed once for the whole
+/// scan; a file named by a CSV row that cannot be read is reported at that row.
+fn load_inputs_once(config: &ScanConfig) -> Result<Vec<Arc<LoadedInputs>>, Error> {
+    let mut loaded = LoadedOnce::default();
+    config
+        .hosts
+        .iter()
+        .map(|host| {
+            loaded
+                .get_or_load(&host_paths(host, &config.defaults))
+                .map_err(|e| match e {
+                    Error::ReadFile { path, source, .. } if from_row(host, &path) => {
+                        Error::Targets(TargetsError {
+                            path: config.targets_file.clone(),
+                            line: host.line,
+                            reason: format!("cannot read {}: {source}", path.display()),
+                        })
+                    }
+                    other => other,
                 })
-            }
-            other => other,
-        })?;
-        out.insert(key, Arc::new(loaded));
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
 fn from_row(host: &HostEntry, path: &std::path::Path) -> bool {
