@@ -85,11 +85,7 @@ pub async fn diagnose_within(
     let evidence = backends
         .iter()
         .map(|&backend| {
-            let library = match backend {
-                Backend::Rustls => crate::probe::rustls::library(),
-                Backend::Openssl => crate::probe::openssl::library(),
-            };
-            let mut ev = Evidence::new(backend, library);
+            let mut ev = Evidence::new(backend, crate::probe::library(backend));
             ev.failure = Some(Failure::Other);
             ev.closed_by = Some(Closer::Client);
             ev.raw_error = Some(format!(

@@ -207,6 +207,14 @@ impl PreparedCache {
     }
 }
 
+/// The name and version of the TLS library behind `backend`, as evidence records it.
+pub fn library(backend: Backend) -> String {
+    match backend {
+        Backend::Rustls => rustls::library(),
+        Backend::Openssl => openssl::library(),
+    }
+}
+
 /// A prepared prober: request plus backend state (configs, trust stores) built once.
 pub struct Prober {
     request: ProbeRequest,
@@ -283,11 +291,7 @@ impl Prober {
         settings: &ConnectSettings,
     ) -> Evidence {
         let started = Instant::now();
-        let library = match backend {
-            Backend::Rustls => rustls::library(),
-            Backend::Openssl => openssl::library(),
-        };
-        let mut ev = Evidence::new(backend, library);
+        let mut ev = Evidence::new(backend, library(backend));
         if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
             let (tap, handle) = Tap::new(tcp);
             ev.phase = Phase::Tls;
