@@ -523,10 +523,7 @@ pub fn diagnose_config(
     let sni = if args.no_sni {
         None
     } else {
-        // Like rustls and most clients: no SNI for IP literals unless asked for.
-        args.sni
-            .clone()
-            .or_else(|| target.ip().is_none().then(|| target.host.clone()))
+        args.sni.clone().or_else(|| target.default_sni())
     };
     let expect_name = args.expect_name.clone();
     Ok((template.request(target, sni, expect_name), paths, backends))

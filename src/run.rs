@@ -401,7 +401,7 @@ async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> 
     let target = placement.target.clone();
     let sni = match &case.sni {
         Some(choice) => choice.clone(),
-        None => target.ip().is_none().then(|| target.host.clone()),
+        None => target.default_sni(),
     };
     let request = ProbeRequest {
         expect_name: case

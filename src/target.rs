@@ -132,6 +132,12 @@ impl Target {
         self.host.parse().ok()
     }
 
+    /// The SNI sent when none is asked for: the host name, and none for an IP literal (SNI
+    /// carries no addresses; rustls and most clients send none then).
+    pub fn default_sni(&self) -> Option<String> {
+        self.ip().is_none().then(|| self.host.clone())
+    }
+
     /// True when the target is plain MQTT.
     pub fn is_plain(&self) -> bool {
         self.scheme == Scheme::Mqtt

@@ -188,10 +188,7 @@ pub async fn scan(
             let Some((host, inputs)) = pending.next() else {
                 break;
             };
-            let sni = host
-                .sni
-                .clone()
-                .or_else(|| host.target.ip().is_none().then(|| host.target.host.clone()));
+            let sni = host.sni.clone().or_else(|| host.target.default_sni());
             let request =
                 config
                     .template
