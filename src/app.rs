@@ -479,6 +479,7 @@ fn input_paths(files: &FileArgs) -> Result<InputPaths, Error> {
         cert: files.cert.clone(),
         key: files.key.clone(),
         key_password,
+        untrusted: files.untrusted.clone(),
     })
 }
 

@@ -141,6 +141,15 @@ pub struct FileArgs {
     /// Environment variable holding the password of an encrypted --key.
     #[arg(long, value_name = "VAR")]
     pub key_password_env: Option<String>,
+    /// Intermediates the chain analysis may use to find a path (never trusted), like
+    /// `openssl verify -untrusted`; repeatable. Certificates beside --cafile and --cert are
+    /// searched too.
+    #[arg(long, value_name = "FILE")]
+    pub untrusted: Vec<PathBuf>,
+    /// Do not download missing issuers from a certificate's AIA caIssuers URL (plain HTTP,
+    /// short deadline, as browsers do).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `mqtls diagnose`.

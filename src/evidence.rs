@@ -359,6 +359,11 @@ pub struct Evidence {
     pub tls: TlsSession,
     /// The chain the broker presented, in the order sent, also when verification failed.
     pub peer_chain: Vec<CertSummary>,
+    /// The same chain as DER, for the chain analysis (signatures are checked on it). Not
+    /// serialised: the summaries are the report's record of it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub peer_chain_der: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Every error the certificate verifier reported (OpenSSL reports one per depth).
     pub verify_errors: Vec<VerifyError>,
     /// True when the broker sent a CertificateRequest (asked for a client certificate).
@@ -399,6 +404,7 @@ impl Evidence {
             connected_to: None,
             tls: TlsSession::default(),
             peer_chain: Vec::new(),
+            peer_chain_der: Vec::new(),
             verify_errors: Vec::new(),
             client_cert_requested: None,
             client_cert_sent: false,

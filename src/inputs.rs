@@ -7,12 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use rustls::pki_types::PrivateKeyDer;
 
+use rustls::pki_types::CertificateDer;
+
+use crate::chain::{Candidate, Pool, Source, gather};
 use crate::classify::{IdentityProblem, TrustFacts, TrustSource};
 use crate::error::Error;
 use crate::probe::{Anchors, Identity, TlsInputs};
@@ -29,6 +32,62 @@ pub struct LoadedInputs {
     pub client_cert: Option<CertSummary>,
     /// Why the client identity could not be used (the probes then run without one).
     pub identity_problem: Option<IdentityProblem>,
+    /// The files behind it, for the chain analysis's candidates.
+    pub paths: InputPaths,
+    /// Each CA file with its certificates, in file order.
+    pub ca_files: Vec<(String, Vec<CertificateDer<'static>>)>,
+    /// What the chain analysis may build paths through besides the broker's chain and the CA
+    /// file(s): the system store when it is the trust, certificates beside the user's files
+    /// and `--untrusted` files. Read on first need: a connection that succeeds never needs it.
+    candidates: OnceLock<Vec<(String, Vec<Candidate>)>>,
+}
+
+impl LoadedInputs {
+    /// A chain-analysis pool of `broker` (the chain the broker sent) and the CA file(s); with
+    /// `search` also every other candidate (the system store when it is the trust, the files
+    /// beside the user's, `--untrusted`), for a chain that failed.
+    pub fn chain_pool(&self, broker: &[CertificateDer<'static>], search: bool) -> Pool {
+        let mut pool = Pool::new();
+        pool.add_place(
+            "what the broker sent",
+            broker
+                .iter()
+                .enumerate()
+                .map(|(index, der)| Candidate {
+                    der: der.clone(),
+                    source: Source::Broker { index },
+                })
+                .collect(),
+        );
+        for (path, certs) in &self.ca_files {
+            pool.add_place(
+                format!("the CA file {path}"),
+                certs
+                    .iter()
+                    .map(|der| Candidate {
+                        der: der.clone(),
+                        source: Source::CaFile { path: path.clone() },
+                    })
+                    .collect(),
+            );
+        }
+        if search {
+            let more = self.candidates.get_or_init(|| {
+                let mut more = chain_candidates(&self.paths);
+                if self.trust.source == TrustSource::System {
+                    more.insert(
+                        0,
+                        ("the system trust store".to_string(), gather::system_store()),
+                    );
+                }
+                more
+            });
+            for (place, candidates) in more {
+                pool.add_place(place.clone(), candidates.clone());
+            }
+        }
+        pool
+    }
 }
 
 /// Where the user's files are.
@@ -42,6 +101,8 @@ pub struct InputPaths {
     pub key: Option<PathBuf>,
     /// The key's password, already read from the environment.
     pub key_password: Option<String>,
+    /// `--untrusted`: files of intermediates the chain analysis may use (never trusted).
+    pub untrusted: Vec<PathBuf>,
 }
 
 /// Each distinct set of files, loaded once and shared by every probe that names it: the cases
@@ -64,7 +125,7 @@ impl LoadedOnce {
 
 /// Reads and parses every file once.
 pub fn load(paths: &InputPaths) -> Result<LoadedInputs, Error> {
-    let (anchors, trust) = load_trust(&paths.cafiles)?;
+    let (anchors, trust, ca_files) = load_trust(&paths.cafiles)?;
     let mut client_cert = None;
     let mut identity = None;
     let mut identity_problem = None;
@@ -90,20 +151,60 @@ pub fn load(paths: &InputPaths) -> Result<LoadedInputs, Error> {
         trust,
         client_cert,
         identity_problem,
+        paths: paths.clone(),
+        ca_files,
+        candidates: OnceLock::new(),
     })
 }
 
-fn load_trust(cafiles: &[PathBuf]) -> Result<(Anchors, TrustFacts), Error> {
+/// The `--untrusted` files and the certificates beside the user's files, each place with its
+/// certificates.
+fn chain_candidates(paths: &InputPaths) -> Vec<(String, Vec<Candidate>)> {
+    let mut out = Vec::new();
+    for path in &paths.untrusted {
+        out.push((
+            format!("{} (--untrusted)", path.display()),
+            gather::read_files(std::slice::from_ref(path), |p| Source::Untrusted {
+                path: p.display().to_string(),
+            }),
+        ));
+    }
+    let own: Vec<PathBuf> = paths
+        .cafiles
+        .iter()
+        .chain(&paths.cert)
+        .chain(&paths.untrusted)
+        .cloned()
+        .collect();
+    let beside = gather::beside(&own);
+    if !beside.is_empty() {
+        out.push((
+            "the certificate files beside your files".to_string(),
+            beside,
+        ));
+    }
+    out
+}
+
+/// The trust anchors for the probes, the facts about them, and each CA file's certificates.
+type Trust = (
+    Anchors,
+    TrustFacts,
+    Vec<(String, Vec<CertificateDer<'static>>)>,
+);
+
+fn load_trust(cafiles: &[PathBuf]) -> Result<Trust, Error> {
     if cafiles.is_empty() {
         let trust = TrustFacts {
             source: TrustSource::System,
             certs: Vec::new(),
             notes: Vec::new(),
         };
-        return Ok((Anchors::System, trust));
+        return Ok((Anchors::System, trust, Vec::new()));
     }
     let mut certs = Vec::new();
     let mut notes = Vec::new();
+    let mut per_file = Vec::new();
     for path in cafiles {
         let bytes = read(path, "--cafile")?;
         let contents = read_pem(&bytes);
@@ -114,6 +215,7 @@ fn load_trust(cafiles: &[PathBuf]) -> Result<(Anchors, TrustFacts), Error> {
                 describe_unusable(&bytes, &contents)
             ));
         }
+        per_file.push((path.display().to_string(), contents.certs.clone()));
         certs.extend(contents.certs);
     }
     let trust = TrustFacts {
@@ -123,7 +225,7 @@ fn load_trust(cafiles: &[PathBuf]) -> Result<(Anchors, TrustFacts), Error> {
         certs: certs.iter().map(|c| CertSummary::from_der(c)).collect(),
         notes,
     };
-    Ok((Anchors::Certs(certs), trust))
+    Ok((Anchors::Certs(certs), trust, per_file))
 }
 
 /// Says what a file that should hold PEM certificates holds instead.
@@ -292,6 +394,7 @@ mod tests {
             cert: Some(pki.client.cert.clone()),
             key: Some(pki.client.key.clone()),
             key_password: password.map(str::to_string),
+            untrusted: Vec::new(),
         };
         let mut once = LoadedOnce::default();
         let first = once.get_or_load(&paths(None)).expect("loads");

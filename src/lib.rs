@@ -11,6 +11,7 @@
 )]
 
 pub mod app;
+pub mod chain;
 pub mod classify;
 pub mod cli;
 pub mod demo;

@@ -462,6 +462,7 @@ async fn run_case(case: &Case, stack: Option<ServerStack>, pki: &Pki) -> Result<
             .then(|| pki.client.chain_path().to_path_buf()),
         key: case.client_cert.then(|| pki.client.key.clone()),
         key_password: None,
+        untrusted: Vec::new(),
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {

@@ -295,6 +295,7 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
         cert: case.client_cert.then(|| pki.client.cert.clone()),
         key: case.client_cert.then(|| pki.client.key.clone()),
         key_password: None,
+        untrusted: Vec::new(),
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {

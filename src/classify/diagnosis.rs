@@ -1,4 +1,4 @@
-//! The diagnosis model: stable codes (the public contract of `shared/DIAGNOSES.md`) and the
+//! The diagnosis model: stable codes (the public contract: never renamed, only added to) and the
 //! four parts of a diagnosis (code, summary, facts, remedies).
 
 use serde::{Deserialize, Serialize};
@@ -127,11 +127,42 @@ impl std::fmt::Display for DiagnosisCode {
     }
 }
 
+/// How sure a diagnosis is.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Every fact the diagnosis rests on was checked: a verified path, the stack's own reason,
+    /// what the wire showed.
+    #[default]
+    Confirmed,
+    /// The evidence points this way but cannot decide; `alternatives` lists the other readings
+    /// and the facts say how to tell them apart.
+    Likely,
+}
+
+impl Confidence {
+    /// The lower-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Confirmed => "confirmed",
+            Confidence::Likely => "likely",
+        }
+    }
+}
+
 /// A diagnosis: what happened, the evidence it rests on, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     /// The stable code.
     pub code: DiagnosisCode,
+    /// Whether the evidence decides (`confirmed`) or only points to this code (`likely`).
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// Other codes the evidence cannot rule out, most likely first (empty when confirmed).
+    #[serde(default)]
+    pub alternatives: Vec<DiagnosisCode>,
     /// One plain sentence.
     pub summary: String,
     /// Expected vs presented, as observed.
@@ -145,6 +176,8 @@ impl Diagnosis {
     pub fn new(code: DiagnosisCode, summary: impl Into<String>) -> Diagnosis {
         Diagnosis {
             code,
+            confidence: Confidence::Confirmed,
+            alternatives: Vec::new(),
             summary: summary.into(),
             facts: Vec::new(),
             remedies: Vec::new(),
@@ -155,6 +188,29 @@ impl Diagnosis {
     pub fn fact(mut self, fact: impl Into<String>) -> Diagnosis {
         self.facts.push(fact.into());
         self
+    }
+
+    /// Marks the diagnosis as the most likely reading, with the others it cannot rule out.
+    pub fn likely(mut self, alternatives: impl IntoIterator<Item = DiagnosisCode>) -> Diagnosis {
+        self.confidence = Confidence::Likely;
+        self.alternatives = alternatives.into_iter().collect();
+        self
+    }
+
+    /// "likely; it may also be x or y", for renderers; `None` when confirmed.
+    pub fn uncertainty(&self) -> Option<String> {
+        if self.confidence == Confidence::Confirmed {
+            return None;
+        }
+        let others: Vec<String> = self.alternatives.iter().map(|c| c.to_string()).collect();
+        Some(if others.is_empty() {
+            "likely: the evidence cannot confirm it".to_string()
+        } else {
+            format!(
+                "likely: the evidence cannot rule out {}",
+                others.join(" or ")
+            )
+        })
     }
 
     /// Adds a remedy.

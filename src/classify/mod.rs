@@ -10,7 +10,7 @@ mod rules;
 
 use serde::{Deserialize, Serialize};
 
-pub use diagnosis::{Diagnosis, DiagnosisCode};
+pub use diagnosis::{Confidence, Diagnosis, DiagnosisCode};
 
 use crate::evidence::Evidence;
 use crate::evidence::{Alert, Failure, Phase};

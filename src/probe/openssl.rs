@@ -20,6 +20,7 @@ use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{ErrorCode, Ssl, SslAlert, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
+use rustls::pki_types::CertificateDer;
 use tokio_openssl::SslStream;
 
 use super::tap::Tap;
@@ -232,10 +233,15 @@ fn new_ssl(
 
 fn record_session(ssl: &openssl::ssl::SslRef, ev: &mut Evidence) {
     if let Some(chain) = ssl.peer_cert_chain() {
-        ev.peer_chain = chain
+        ev.peer_chain_der = chain
             .iter()
             .filter_map(|c| c.to_der().ok())
-            .map(|der| CertSummary::from_der(&der))
+            .map(CertificateDer::from)
+            .collect();
+        ev.peer_chain = ev
+            .peer_chain_der
+            .iter()
+            .map(|der| CertSummary::from_der(der))
             .collect();
     }
     if ssl.is_init_finished() {

@@ -109,6 +109,7 @@ impl RustlsPrepared {
             .iter()
             .map(|c| CertSummary::from_der(c))
             .collect();
+        ev.peer_chain_der = recorded.chain;
         ev.client_cert_requested = Some(lock(&client_auth.asked).is_some());
         ev.client_cert_sent = *lock(&client_auth.sent);
         match result {

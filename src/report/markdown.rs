@@ -84,6 +84,9 @@ pub fn render(report: &DiagnoseReport, out: &mut dyn Write) -> io::Result<()> {
             names.join(", "),
             d.summary
         )?;
+        if let Some(doubt) = d.uncertainty() {
+            writeln!(out, "*{doubt}*\n")?;
+        }
         for fact in report.facts_for(&backends, d) {
             writeln!(out, "- {fact}")?;
         }

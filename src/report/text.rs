@@ -71,6 +71,9 @@ pub fn render(report: &DiagnoseReport, style: Style, out: &mut dyn Write) -> io:
             ),
             diagnosis.summary
         )?;
+        if let Some(doubt) = diagnosis.uncertainty() {
+            writeln!(out, "  ({doubt})")?;
+        }
         for fact in report.facts_for(&backends, diagnosis) {
             writeln!(out, "  • {fact}")?;
         }

@@ -296,6 +296,11 @@ fn host_paths(host: &HostEntry, defaults: &InputPaths) -> InputPaths {
         cert,
         key,
         key_password: defaults.key_password.clone(),
+        untrusted: if host.untrusted.is_empty() {
+            defaults.untrusted.clone()
+        } else {
+            host.untrusted.clone()
+        },
     }
 }
 

@@ -15,7 +15,15 @@ use std::path::{Path, PathBuf};
 use crate::target::Target;
 
 /// The CSV columns understood, in the order the error message lists them.
-pub const COLUMNS: [&str; 6] = ["target", "cafile", "cert", "key", "sni", "expect_name"];
+pub const COLUMNS: [&str; 7] = [
+    "target",
+    "cafile",
+    "cert",
+    "key",
+    "sni",
+    "expect_name",
+    "untrusted",
+];
 
 /// One host of the fleet, as the targets file describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +44,9 @@ pub struct HostEntry {
     pub sni: Option<String>,
     /// Per-host name to verify (CSV `expect_name`); `None`: the host.
     pub expect_name: Option<String>,
+    /// Per-host intermediates for the chain analysis (CSV `untrusted`, `;`-separated); empty:
+    /// the command line's `--untrusted`.
+    pub untrusted: Vec<PathBuf>,
 }
 
 /// A bad line of a targets file: exit code 2, naming `file:line`.
@@ -169,6 +180,7 @@ fn csv_line(
     for (column, field) in columns.iter().zip(&fields).skip(1) {
         match *column {
             "cafile" => host.cafiles = field.split(';').filter_map(file).collect(),
+            "untrusted" => host.untrusted = field.split(';').filter_map(file).collect(),
             "cert" => host.cert = file(field),
             "key" => host.key = file(field),
             "sni" => host.sni = (!field.is_empty()).then(|| field.to_string()),
@@ -196,6 +208,7 @@ fn entry(line: usize, input: &str) -> Result<HostEntry, String> {
         key: None,
         sni: None,
         expect_name: None,
+        untrusted: Vec::new(),
     })
 }
 

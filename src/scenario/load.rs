@@ -465,6 +465,14 @@ impl FileContext<'_> {
         let cert = pick(&spec.cert, &defaults.cert)
             .map(|v| self.file(&name, "cert", &v))
             .transpose()?;
+        let untrusted = spec
+            .untrusted
+            .as_ref()
+            .or(defaults.untrusted.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|v| self.file(&name, "untrusted", v))
+            .collect::<Result<Vec<_>, _>>()?;
         let key = pick(&spec.key, &defaults.key)
             .map(|v| self.file(&name, "key", &v))
             .transpose()?;
@@ -544,6 +552,7 @@ impl FileContext<'_> {
                 cert,
                 key,
                 key_password,
+                untrusted,
             },
             tls_versions,
             sni,

@@ -62,6 +62,8 @@ pub struct CaseSpec {
     pub broker: Option<String>,
     /// CA file (PEM) the client trusts; absent: the system roots.
     pub cafile: Option<String>,
+    /// Intermediates the chain analysis may use to find a path (never trusted).
+    pub untrusted: Option<Vec<String>>,
     /// Client certificate (PEM).
     pub cert: Option<String>,
     /// Client private key (PEM).

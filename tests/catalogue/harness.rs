@@ -230,6 +230,7 @@ async fn run_case(case: &Case, pki: &Pki, broker: Option<&Mosquitto>) -> Result<
         cert: case.identity.map(|(cert, _)| cert(pki)),
         key: case.identity.map(|(_, key)| key(pki)),
         key_password: case.key_password.map(str::to_string),
+        untrusted: Vec::new(),
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let target = Target::parse(&format!("{}:{port}", case.host)).expect("target");
