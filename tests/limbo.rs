@@ -11,7 +11,7 @@
 //! - no self-contradiction in the findings' words.
 //!
 //! The cases run once, on two threads, and each test checks one target so a run shows which
-//! hold. A failure lists the offending cases (the first 20) with the references, inspect's
+//! hold. A failure lists the offending cases (the first 20; `LIMBO_SHOWN=N` for more) with the references, inspect's
 //! verdicts and its findings. The whole corpus: `bench/limbo /path/to/x509-limbo`.
 
 #[path = "limbo/harness.rs"]
@@ -23,8 +23,13 @@ use std::time::Duration;
 
 use harness::{CaseResult, Figures, describe, listing};
 
-/// Offending cases shown per failure.
-const SHOWN: usize = 20;
+/// Offending cases shown per failure; `LIMBO_SHOWN=N` shows more.
+fn shown() -> usize {
+    std::env::var("LIMBO_SHOWN")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20)
+}
 
 /// The subset's results, computed once for all the tests of this file.
 fn results() -> &'static (Vec<CaseResult>, Duration) {
@@ -61,7 +66,7 @@ fn the_subset_runs_what_it_should() {
 #[test]
 fn verdicts_equal_the_references() {
     let f = figures();
-    let shown = listing(&f.disagreements, SHOWN, |d| {
+    let shown = listing(&f.disagreements, shown(), |d| {
         let word = |ok: bool| if ok { "accepts" } else { "rejects" };
         format!(
             "{}: inspect's {} {}, the reference {}\n    {}",
@@ -86,7 +91,7 @@ fn no_false_alarms() {
         f.false_alarms.is_empty(),
         "{} case(s) that both references accept have an error:\n{}",
         f.false_alarms.len(),
-        listing(&f.false_alarms, SHOWN, |r| describe(r))
+        listing(&f.false_alarms, shown(), |r| describe(r))
     );
 }
 
@@ -107,7 +112,7 @@ fn every_named_rejection_is_classified() {
         f.unclassified_named.len(),
         f.rejected,
         f.unclassified.len(),
-        listing(&f.unclassified_named, SHOWN, |r| describe(r))
+        listing(&f.unclassified_named, shown(), |r| describe(r))
     );
 }
 
@@ -118,7 +123,7 @@ fn no_code_twice_on_one_subject() {
         f.repeated.is_empty(),
         "{} case(s) repeat a (code, subject) pair:\n{}",
         f.repeated.len(),
-        listing(&f.repeated, SHOWN, |(r, what)| format!(
+        listing(&f.repeated, shown(), |(r, what)| format!(
             "{}\n    repeated: {}",
             describe(r),
             what.join("; ")
@@ -133,9 +138,9 @@ fn findings_do_not_contradict_themselves() {
         f.contradictions.is_empty(),
         "{} self-contradiction(s):\n{}",
         f.contradictions.len(),
-        listing(&f.contradictions, SHOWN, |(r, what)| format!(
-            "{}: {what}",
-            r.id
+        listing(&f.contradictions, shown(), |(r, c)| format!(
+            "{}: {}",
+            r.id, c.text
         ))
     );
 }

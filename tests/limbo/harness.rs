@@ -235,7 +235,7 @@ pub struct CaseResult {
     /// The report, or why `inspect` returned `Err` (which the user would see as exit code 2).
     pub report: Result<InspectReport, String>,
     /// Self-contradictions found in the report's words (see [`contradictions`]).
-    pub contradictions: Vec<String>,
+    pub contradictions: Vec<Contradiction>,
     /// Time spent in `inspect` (not in writing the files).
     pub elapsed: Duration,
 }
@@ -429,8 +429,17 @@ pub fn run_case(case: &Case) -> CaseResult {
 // Self-contradictions: what a finding says against what the same report (or the certificate
 // itself) shows. Each check is about words a user reads, so each names the finding it quotes.
 
-/// Every self-contradiction of the report's findings, one line each.
-pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<String> {
+/// One self-contradiction: which check found it, and the finding it quotes.
+#[derive(Debug, Clone)]
+pub struct Contradiction {
+    /// The check, e.g. `verdict claim` (the figures are grouped by it).
+    pub kind: &'static str,
+    /// `code: what is wrong — "message"`.
+    pub text: String,
+}
+
+/// Every self-contradiction of the report's findings.
+pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<Contradiction> {
     let verdict = |b: Backend| {
         report
             .verification
@@ -441,7 +450,12 @@ pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<String> {
     let (rustls, openssl) = (verdict(Backend::Rustls), verdict(Backend::Openssl));
     let mut out = Vec::new();
     for f in &report.findings {
-        let mut say = |why: String| out.push(format!("{}: {why} — \"{}\"", f.code, f.message));
+        let mut say = |kind: &'static str, why: String| {
+            out.push(Contradiction {
+                kind,
+                text: format!("{}: {why} — \"{}\"", f.code, f.message),
+            });
+        };
         let lower = f.message.to_lowercase();
 
         // A claim about a stack's verdict that its verdict in the same report denies.
@@ -473,9 +487,10 @@ pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<String> {
                 && actual != claimed
                 && phrases.iter().any(|p| lower.contains(p))
             {
-                say(format!(
-                    "says {what}, but the report's verdicts say otherwise"
-                ));
+                say(
+                    "verdict claim",
+                    format!("says {what}, but the report's verdicts say otherwise"),
+                );
             }
         }
 
@@ -483,7 +498,10 @@ pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<String> {
         for (i, _) in f.message.match_indices("issued by") {
             let rest = f.message[i + "issued by".len()..].trim_start_matches(' ');
             if rest.is_empty() || rest.starts_with([',', ')', ';', '.', ':']) {
-                say("names an empty issuer (\"issued by\" followed by nothing)".into());
+                say(
+                    "empty issuer",
+                    "names an empty issuer (\"issued by\" followed by nothing)".into(),
+                );
             }
         }
 
@@ -499,57 +517,87 @@ pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<String> {
                             dn_after(list, "holds ", held) || dn_after(list, "; ", held)
                         })
                     {
-                        say(format!(
-                            "says the chain was issued by {held} and, in the same sentence, that the CA file holds {held}"
-                        ));
+                        say(
+                            "issuer the CA file holds",
+                            format!(
+                                "says the chain was issued by {held} and, in the same sentence, that the CA file holds {held}"
+                            ),
+                        );
                     }
                 }
             }
         }
 
         // Codes that state a fact about a certificate the certificate itself denies.
-        let certs_named = || {
-            report
-                .server_cert
-                .iter()
-                .chain(&report.ca_file)
-                .flat_map(|file| &file.certs)
+        // The certificates the finding is about: those of its subject; for a finding about the
+        // trust anchors (whose subject may be the leaf it concerns), the CA file; when the
+        // subject names none, every certificate (the check then only fires when none fits).
+        let concerned = || {
+            let all = || {
+                report
+                    .server_cert
+                    .iter()
+                    .chain(&report.ca_file)
+                    .flat_map(|file| &file.certs)
+            };
+            if f.code == Code::ExpiredTrustAnchor {
+                return report.ca_file.iter().flat_map(|file| &file.certs).collect();
+            }
+            let named: Vec<_> = all()
                 .filter(|c| Some(c.subject.as_str()) == f.subject.as_deref())
-                .collect::<Vec<_>>()
+                .collect();
+            if named.is_empty() {
+                all().collect()
+            } else {
+                named
+            }
         };
         let at = checked_at(case);
         let denied = |fact: &dyn Fn(&mqtls::x509::CertSummary) -> bool| {
-            let certs = certs_named();
+            let certs: Vec<&mqtls::x509::CertSummary> = concerned();
             !certs.is_empty() && !certs.iter().any(|c| fact(c))
         };
         match f.code {
             Code::CnOnlyNoSan if leaf_has_san_extension(case) => {
                 say(
+                    "cn_only_no_san with a SAN",
                     "says the certificate has no SAN, but the leaf has a subjectAltName extension"
                         .into(),
                 );
             }
             Code::ServerCertExpired | Code::ExpiredTrustAnchor
-                if denied(&|c| c.not_after_unix < at) =>
+                if denied(&|c| c.not_after_unix <= at) =>
             {
-                say(format!(
-                    "says expired, but no certificate of that subject had expired at {at}"
-                ));
+                say(
+                    "expiry",
+                    format!(
+                        "says expired, but none of the certificates it is about had expired at {at}"
+                    ),
+                );
             }
-            Code::ServerCertNotYetValid if denied(&|c| c.not_before_unix > at) => {
-                say(format!(
-                    "says not yet valid, but every certificate of that subject was valid from before {at}"
-                ));
+            Code::ServerCertNotYetValid if denied(&|c| c.not_before_unix >= at) => {
+                say(
+                    "not yet valid",
+                    format!(
+                        "says not yet valid, but every certificate it is about was valid from before {at}"
+                    ),
+                );
             }
             Code::X509V1Cert if denied(&|c| c.version == 1) => {
-                say("says X.509 v1, but every certificate of that subject is v3".into());
+                say(
+                    "version",
+                    "says X.509 v1, but every certificate it is about is v3".into(),
+                );
             }
             Code::CaCertAsServerCert if denied(&|c| c.ca == Some(true)) => {
-                say("says CA:TRUE, but no certificate of that subject has CA:TRUE".into());
+                say(
+                    "CA flag",
+                    "says CA:TRUE, but no certificate it is about has CA:TRUE".into(),
+                );
             }
             // rustls matches the name against the SANs only: if it accepts, they cover it.
             Code::HostnameMismatch | Code::IpNotInSan if rustls == Some(true) => {
-                say("says the SANs do not cover the name, but rustls (SAN-only matching) accepts it".into());
+                say("name mismatch rustls accepts", "says the SANs do not cover the name, but rustls (SAN-only matching) accepts it".into());
             }
             _ => {}
         }
@@ -617,7 +665,7 @@ pub struct Figures<'a> {
     pub unclassified_named: Vec<&'a CaseResult>,
     /// Per case, the `(code, subject)` pairs that occur more than once.
     pub repeated: Vec<(&'a CaseResult, Vec<String>)>,
-    pub contradictions: Vec<(&'a CaseResult, &'a str)>,
+    pub contradictions: Vec<(&'a CaseResult, &'a Contradiction)>,
     /// Wall time of the run, and the summed time spent in `inspect`.
     pub wall: Duration,
     pub inspect_total: Duration,
@@ -695,7 +743,7 @@ impl<'a> Figures<'a> {
                 f.repeated.push((r, repeated));
             }
             f.contradictions
-                .extend(r.contradictions.iter().map(|c| (r, c.as_str())));
+                .extend(r.contradictions.iter().map(|c| (r, c)));
         }
         f
     }
@@ -719,6 +767,15 @@ impl<'a> Figures<'a> {
             .collect();
         groups.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
         groups
+    }
+
+    /// Contradictions counted by check.
+    pub fn contradiction_kinds(&self) -> BTreeMap<&'static str, usize> {
+        let mut kinds = BTreeMap::new();
+        for (_, c) in &self.contradictions {
+            *kinds.entry(c.kind).or_default() += 1;
+        }
+        kinds
     }
 
     /// The figures as a small table.
@@ -772,6 +829,9 @@ impl<'a> Figures<'a> {
             self.repeated.len()
         );
         let _ = writeln!(t, "| contradictions | {} |", self.contradictions.len());
+        for (kind, n) in self.contradiction_kinds() {
+            let _ = writeln!(t, "| contradictions: {kind} | {n} |");
+        }
         let _ = writeln!(t, "| wall time | {:.2} s |", self.wall.as_secs_f64());
         let _ = writeln!(
             t,
