@@ -19,8 +19,13 @@ use harness::{Figures, describe, listing};
 
 /// Groups of unclassified cases printed.
 const TOP_GROUPS: usize = 15;
-/// Cases listed under each other figure.
-const SHOWN: usize = 10;
+/// Cases listed under each other figure; `LIMBO_SHOWN=N` lists more.
+fn shown() -> usize {
+    std::env::var("LIMBO_SHOWN")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10)
+}
 /// Runs of the slowest case alone (the median is reported).
 const RUNS_ALONE: usize = 5;
 
@@ -59,7 +64,7 @@ fn main() {
             "Verdicts that differ from the reference ({})",
             f.disagreements.len()
         ),
-        listing(&f.disagreements, SHOWN, |d| {
+        listing(&f.disagreements, shown(), |d| {
             format!(
                 "{} ({}: inspect {:?}, reference {})\n    {}",
                 d.case.id,
@@ -72,17 +77,17 @@ fn main() {
     );
     section(
         &format!("False alarms ({})", f.false_alarms.len()),
-        listing(&f.false_alarms, SHOWN, |r| describe(r)),
+        listing(&f.false_alarms, shown(), |r| describe(r)),
     );
     section(
         &format!("Repeated (code, subject) ({} cases)", f.repeated.len()),
-        listing(&f.repeated, SHOWN, |(r, what)| {
+        listing(&f.repeated, shown(), |(r, what)| {
             format!("{}: {}", r.id, what.join("; "))
         }),
     );
     section(
         &format!("Contradictions ({})", f.contradictions.len()),
-        listing(&f.contradictions, SHOWN, |(r, c)| {
+        listing(&f.contradictions, shown(), |(r, c)| {
             format!("{} [{}]: {}", r.id, c.kind, c.text)
         }),
     );
