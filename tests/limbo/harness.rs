@@ -842,7 +842,7 @@ impl<'a> Figures<'a> {
         if let Some(s) = self.slowest {
             let _ = writeln!(
                 t,
-                "| slowest case | {} ({:.1} ms) |",
+                "| slowest case in the run (wall time, includes waiting for a core) | {} ({:.1} ms) |",
                 s.id,
                 s.elapsed.as_secs_f64() * 1000.0
             );
