@@ -29,6 +29,7 @@ use time::format_description::well_known::Rfc3339;
 /// One limbo test case, the fields that matter here (limbo's schema: `limbo-schema.json`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Case {
+    /// limbo's id, e.g. `rfc5280::nc::excluded-dns-match`.
     pub id: String,
     #[serde(default)]
     pub description: String,
@@ -45,11 +46,13 @@ pub struct Case {
     /// The CA file, PEM each.
     #[serde(default)]
     pub trusted_certs: Vec<String>,
+    /// The name the client checks (`--expect-name`); `None` in a few cases.
     pub expected_peer_name: Option<PeerName>,
     /// RFC 3339; absent means "now" (what both references did).
     pub validation_time: Option<String>,
     #[serde(default)]
     pub crls: Vec<String>,
+    /// A chain-length limit the validator must apply; neither stack here takes one.
     pub max_chain_depth: Option<u64>,
     /// The two references; `None` where they did not run (CLIENT cases).
     #[serde(default)]
@@ -59,28 +62,36 @@ pub struct Case {
 /// `expected_peer_name`: `DNS`, `IP` or `RFC822`, and the name.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PeerName {
+    /// `DNS`, `IP` or `RFC822`.
     pub kind: String,
+    /// The name itself.
     pub value: String,
 }
 
 /// What each reference stack answered for a case.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Reference {
+    /// limbo's rustls-webpki harness.
     pub rustls: RustlsRef,
+    /// `openssl verify` with mqtls's settings.
     pub openssl: OpensslRef,
 }
 
 /// limbo's rustls-webpki harness: `SUCCESS`, `FAILURE` or `SKIPPED`, and the webpki error.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RustlsRef {
+    /// `SUCCESS`, `FAILURE` or `SKIPPED`.
     pub result: String,
+    /// The webpki error (`Debug` form), when it failed or skipped.
     pub context: Option<String>,
 }
 
 /// `openssl verify` with mqtls's settings: the verdict and its error line.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpensslRef {
+    /// True when `openssl verify` accepted the chain.
     pub ok: bool,
+    /// Its error line, `error N at D depth lookup: TEXT`.
     pub error: Option<String>,
 }
 
@@ -228,9 +239,11 @@ pub fn load_corpus(limbo: &Path, rustls: &Path, openssl: &Path) -> Vec<Case> {
 /// What one case gave.
 #[derive(Debug)]
 pub struct CaseResult {
+    /// The case id.
     pub id: String,
     /// Why the case was not run; `None` when it was.
     pub skip: Option<&'static str>,
+    /// The references, when the case has them.
     pub reference: Option<Reference>,
     /// The report, or why `inspect` returned `Err` (which the user would see as exit code 2).
     pub report: Result<InspectReport, String>,
@@ -337,8 +350,9 @@ pub struct CaseFiles {
     pub anchors: PathBuf,
     /// `peer_certificate` then `untrusted_intermediates`: the `--server-cert` (a fullchain).
     pub chain: PathBuf,
-    /// The leaf alone and the intermediates alone, for `openssl verify LEAF -untrusted FILE`.
+    /// The leaf alone, for `openssl verify LEAF`.
     pub leaf: PathBuf,
+    /// The intermediates alone, for `openssl verify -untrusted FILE`.
     pub untrusted: PathBuf,
 }
 
@@ -640,20 +654,27 @@ fn leaf_has_san_extension(case: &Case) -> bool {
 /// A verdict that differs from its reference.
 #[derive(Debug)]
 pub struct Disagreement<'a> {
+    /// The case.
     pub case: &'a CaseResult,
+    /// The stack whose verdict differs.
     pub backend: Backend,
     /// inspect's verdict; `None` when inspect failed.
     pub inspect: Option<bool>,
+    /// The reference verdict.
     pub reference: bool,
 }
 
 /// The figures of one run.
 pub struct Figures<'a> {
+    /// Every result, run or skipped.
     pub results: &'a [CaseResult],
+    /// Cases run.
     pub run: usize,
+    /// Cases skipped, by reason.
     pub skipped: BTreeMap<&'static str, usize>,
     /// `[rustls, openssl]`: cases whose verdict equals the reference.
     pub agree: [usize; 2],
+    /// Verdicts that differ from their reference, per backend.
     pub disagreements: Vec<Disagreement<'a>>,
     /// Both references accept, yet the report has an error (a finding or a verdict).
     pub false_alarms: Vec<&'a CaseResult>,
@@ -665,14 +686,18 @@ pub struct Figures<'a> {
     pub unclassified_named: Vec<&'a CaseResult>,
     /// Per case, the `(code, subject)` pairs that occur more than once.
     pub repeated: Vec<(&'a CaseResult, Vec<String>)>,
+    /// Every contradiction, with its case.
     pub contradictions: Vec<(&'a CaseResult, &'a Contradiction)>,
-    /// Wall time of the run, and the summed time spent in `inspect`.
+    /// Wall time of the run.
     pub wall: Duration,
+    /// Time spent in `inspect`, summed over the cases.
     pub inspect_total: Duration,
+    /// The case that spent the longest in `inspect` during the run.
     pub slowest: Option<&'a CaseResult>,
 }
 
 impl<'a> Figures<'a> {
+    /// Computes the figures of `results`; `wall` is the run's wall time.
     pub fn new(results: &'a [CaseResult], wall: Duration) -> Figures<'a> {
         let mut f = Figures {
             results,
