@@ -214,6 +214,12 @@ fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
             ParsedExtension::SubjectAlternativeName(san) => {
                 sans.extend(san.general_names.iter().filter_map(general_name));
             }
+            // A SAN that does not parse is still a SAN: never report it as absent.
+            ParsedExtension::ParseError { error }
+                if ext.oid == x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME =>
+            {
+                sans.push(format!("malformed:{error}"));
+            }
             ParsedExtension::BasicConstraints(bc) => ca = Some(bc.ca),
             ParsedExtension::ExtendedKeyUsage(e) => {
                 let flags = [
@@ -320,6 +326,9 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
         }),
         GeneralName::RFC822Name(m) => Some(format!("email:{m}")),
         GeneralName::URI(u) => Some(format!("URI:{u}")),
+        GeneralName::DirectoryName(n) => Some(format!("DirName:{}", dn(n))),
+        GeneralName::RegisteredID(oid) => Some(format!("RID:{}", oid.to_id_string())),
+        GeneralName::OtherName(oid, _) => Some(format!("othername:{}", oid.to_id_string())),
         _ => None,
     }
 }
