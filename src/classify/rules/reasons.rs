@@ -43,6 +43,15 @@ fn which(i: usize, cert: &CertSummary) -> String {
     }
 }
 
+/// `s` with its first letter upper-case, for summaries that open with [`which`].
+fn capitalised(s: String) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => s,
+    }
+}
+
 /// The depth the stack gave, as an index into the presented chain.
 fn at_depth(depth: Option<u32>) -> Option<usize> {
     depth.and_then(|d| usize::try_from(d).ok())
@@ -308,10 +317,10 @@ pub(super) fn path_length_exceeded(ev: &Evidence, cx: &Context<'_>) -> Option<Di
         (below > limit).then(|| Some((i, chain.get(i)?, limit, below)))?
     });
     let summary = match culprit {
-        Some((i, ca, limit, below)) => format!(
+        Some((i, ca, limit, below)) => capitalised(format!(
             "{} has pathLenConstraint {limit}, but {below} intermediate CA(s) sit below it in the chain.",
             which(i, ca)
-        ),
+        )),
         None => format!(
             "A CA's pathLenConstraint is exceeded{}; no certificate the broker sent carries a limit that explains it, so it is a CA in {}.",
             depth.map_or(String::new(), |d| format!(" (reported at depth {d})")),
@@ -435,10 +444,10 @@ pub(super) fn intermediate_eku_missing(ev: &Evidence, cx: &Context<'_>) -> Optio
     };
     let d = Diagnosis::new(
         Code::IntermediateEkuMissing,
-        format!(
+        capitalised(format!(
             "{} has extendedKeyUsage {eku} without serverAuth, so no certificate it issues may serve TLS, although the broker's own certificate allows it.",
             which(i, cert)
-        ),
+        )),
     )
     .fact(format!(
         "leaf {} has extendedKeyUsage {}",
@@ -479,12 +488,12 @@ pub(super) fn unknown_critical_extension(ev: &Evidence, cx: &Context<'_>) -> Opt
     };
     let located = found.and_then(|(i, d)| Some((i, chain.get(i)?, d)));
     let summary = match located {
-        Some((i, cert, d)) => format!(
+        Some((i, cert, d)) => capitalised(format!(
             "{} carries the critical extension {}, which {} does not implement, so it must refuse the certificate.",
             which(i, cert),
             d.unknown_critical.join(", "),
             ev.backend
-        ),
+        )),
         None => format!(
             "A certificate in the broker's chain{} carries a critical extension {} does not implement.",
             depth.map_or(String::new(), |d| format!(" (depth {d})")),
@@ -630,11 +639,13 @@ pub(super) fn malformed_certificate(ev: &Evidence, cx: &Context<'_>) -> Option<D
         index.and_then(|i| Some((i, chain.get(i)?))),
         &unreadable_san,
     ) {
-        (Some((i, cert)), Some(san)) => format!(
+        (Some((i, cert)), Some(san)) => capitalised(format!(
             "{} has a subjectAltName extension that cannot be read ({san}), so no name in it can match.",
             which(i, cert)
-        ),
-        (Some((i, cert)), None) => format!("{} is malformed: {words}.", which(i, cert)),
+        )),
+        (Some((i, cert)), None) => {
+            capitalised(format!("{} is malformed: {words}.", which(i, cert)))
+        }
         (None, _) => format!("A certificate in the broker's chain is malformed: {words}."),
     };
     let mut d = Diagnosis::new(Code::MalformedCertificate, summary)
@@ -729,12 +740,12 @@ pub(super) fn expired_at_boundary(ev: &Evidence, cx: &Context<'_>) -> Option<Dia
         .find(|(_, c)| c.not_after_unix == cx.checked_at)?;
     let mut d = Diagnosis::new(
         Code::ServerCertExpired,
-        format!(
+        capitalised(format!(
             "{} expires at {}, the very second of the check, and {} counts that second as expired.",
             which(i, cert),
             cert.not_after,
             ev.backend
-        ),
+        )),
     )
     .fact(format!(
         "notAfter {} ; checked at {}: equal",
