@@ -68,6 +68,18 @@ impl CertDetails {
 
 fn read(cert: &X509Certificate<'_>) -> CertDetails {
     let mut d = CertDetails::default();
+    // An EC key with its curve spelled out instead of named (RFC 5480 allows only names).
+    let spki = &cert.public_key().algorithm;
+    if spki.algorithm.to_id_string() == "1.2.840.10045.2.1"
+        && spki
+            .parameters
+            .as_ref()
+            .is_some_and(|p| p.tag() != x509_parser::der_parser::asn1_rs::Tag::Oid)
+    {
+        d.faults.push(
+            "its EC public key has explicit curve parameters instead of a named curve".into(),
+        );
+    }
     for ext in cert.extensions() {
         let oid = ext.oid.to_id_string();
         match ext.parsed_extension() {
@@ -85,6 +97,12 @@ fn read(cert: &X509Certificate<'_>) -> CertDetails {
             ParsedExtension::BasicConstraints(bc) => d.path_len = bc.path_len_constraint,
             ParsedExtension::SubjectAlternativeName(san) => {
                 for name in &san.general_names {
+                    if let GeneralName::DNSName(dns) = name
+                        && !valid_dns_name(dns)
+                    {
+                        d.faults
+                            .push(format!("subjectAltName DNS:{dns} is not a valid DNS name"));
+                    }
                     if let GeneralName::Invalid(tag, _) = name {
                         let fault = format!(
                             "subjectAltName holds an entry that cannot be read (tag {})",
@@ -109,6 +127,24 @@ fn read(cert: &X509Certificate<'_>) -> CertDetails {
         }
     }
     d
+}
+
+/// A presented DNS name as RFC 5280 §4.2.1.6 and the CA/B Forum allow it: labels of letters,
+/// digits and hyphens (no leading or trailing hyphen), 63 bytes at most, no empty label, and
+/// `*` only as the whole leftmost label.
+fn valid_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// A constraint's base as people write it in an OpenSSL config (`DNS:`, `IP:a/mask`, ...).
@@ -151,6 +187,11 @@ mod tests {
     fn reads_ip_subnets_and_garbage() {
         assert_eq!(ip_subnet(&[10, 0, 0, 0, 255, 0, 0, 0]), "10.0.0.0/8");
         assert_eq!(ip_subnet(&[1, 2, 3]), "010203");
+        assert!(valid_dns_name("broker.example.com"));
+        assert!(valid_dns_name("*.example.com"));
+        assert!(!valid_dns_name("ba*.example.com"));
+        assert!(!valid_dns_name("example..com"));
+        assert!(!valid_dns_name("exa mple.com"));
         let d = CertDetails::from_der(b"not a certificate");
         assert!(d.faults[0].starts_with("X.509 parse failed"), "{d:?}");
     }

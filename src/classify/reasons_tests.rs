@@ -458,6 +458,20 @@ fn each_reason_rule_fires_on_the_stacks_reason_and_names_the_certificate() {
             C::UnknownCriticalExtension,
             &["A certificate in the broker's chain carries a critical extension rustls"],
         ),
+        row(
+            "critical extension in the CA file's root: OpenSSL's depth is past what was sent",
+            refused(
+                Openssl,
+                CertProblem::UnknownCriticalExtension { depth: Some(1) },
+                vec![leaf()],
+                vec![plain()],
+                Some((34, 1, "unhandled critical extension")),
+            ),
+            C::UnknownCriticalExtension,
+            &[
+                "the certificate at depth 1 is not among the 1 certificate(s) the broker sent: it is a CA from ca.crt",
+            ],
+        ),
         // --- signatures and algorithms ---
         row(
             "bad signature, OpenSSL 7 at 0",

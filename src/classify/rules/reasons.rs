@@ -57,6 +57,18 @@ fn at_depth(depth: Option<u32>) -> Option<usize> {
     depth.and_then(|d| usize::try_from(d).ok())
 }
 
+/// For a depth past the certificates the broker sent: the verifier's own chain continued into
+/// the CA file, so that is where the certificate is.
+fn beyond_sent(depth: Option<u32>, sent: usize, cx: &Context<'_>) -> Option<String> {
+    let d = at_depth(depth)?;
+    (d >= sent && sent > 0).then(|| {
+        format!(
+            "the certificate at depth {d} is not among the {sent} certificate(s) the broker sent: it is a CA from {}",
+            cx.trust.describe()
+        )
+    })
+}
+
 /// Whether `backend`'s probe got past the certificate check (`Some(true)`), was refused by
 /// it (`Some(false)`), or is not known to have judged the chain (`None`).
 fn judged(cx: &Context<'_>, backend: Backend) -> Option<bool> {
@@ -494,11 +506,17 @@ pub(super) fn unknown_critical_extension(ev: &Evidence, cx: &Context<'_>) -> Opt
             d.unknown_critical.join(", "),
             ev.backend
         )),
-        None => format!(
-            "A certificate in the broker's chain{} carries a critical extension {} does not implement.",
-            depth.map_or(String::new(), |d| format!(" (depth {d})")),
-            ev.backend
-        ),
+        None => match beyond_sent(*depth, chain.len(), cx) {
+            Some(anchor) => format!(
+                "A certificate carries a critical extension {} does not implement: {anchor}.",
+                ev.backend
+            ),
+            None => format!(
+                "A certificate in the broker's chain{} carries a critical extension {} does not implement.",
+                depth.map_or(String::new(), |d| format!(" (depth {d})")),
+                ev.backend
+            ),
+        },
     };
     let mut d = Diagnosis::new(Code::UnknownCriticalExtension, summary)
         .fact("RFC 5280 §4.2: a verifier must reject a certificate with a critical extension it does not recognise");
@@ -533,10 +551,15 @@ pub(super) fn bad_signature(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
             which(i, cert),
             cert.issuer
         ),
-        None => format!(
-            "A signature in the broker's chain does not verify ({} does not say which): a certificate was altered after signing, or signed by another key under its issuer's name.",
-            ev.backend
-        ),
+        None => match beyond_sent(depth.and_then(|d| u32::try_from(d).ok()), chain.len(), cx) {
+            Some(anchor) => format!(
+                "A signature does not verify: {anchor}; it was altered after signing, or signed by another key under its issuer's name."
+            ),
+            None => format!(
+                "A signature in the broker's chain does not verify ({} does not say which): a certificate was altered after signing, or signed by another key under its issuer's name.",
+                ev.backend
+            ),
+        },
     };
     let mut d = Diagnosis::new(Code::BadSignature, summary);
     for (i, c) in chain.iter().enumerate() {
@@ -557,7 +580,7 @@ pub(super) fn unsupported_algorithm(ev: &Evidence, cx: &Context<'_>) -> Option<D
     let Some(CertProblem::UnsupportedAlgorithm { detail }) = cert_problem(ev) else {
         return None;
     };
-    let (chain, _) = presented(ev, cx);
+    let (chain, details) = presented(ev, cx);
     let mut d = Diagnosis::new(
         Code::UnsupportedAlgorithm,
         format!(
@@ -570,6 +593,13 @@ pub(super) fn unsupported_algorithm(ev: &Evidence, cx: &Context<'_>) -> Option<D
             "position {i}: {} — signature {}, key {}",
             c.subject, c.signature, c.key
         ));
+        for fault in details
+            .get(i)
+            .map(|d| d.faults.as_slice())
+            .unwrap_or_default()
+        {
+            d = d.fact(format!("position {i}: {fault}"));
+        }
     }
     d = d.fact(match ev.backend {
         Backend::Rustls => "rustls (aws-lc-rs) verifies ECDSA P-256/P-384/P-521, Ed25519 and RSA 2048+ (PKCS#1 v1.5 and PSS) with SHA-256/384/512; DSA, P-192 and Ed448 are not among them",
