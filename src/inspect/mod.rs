@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::{DiagnosisCode as Code, IdentityProblem, TrustFacts, TrustSource};
 use crate::error::Error;
-use crate::evidence::Backend;
+use crate::evidence::{Backend, CertProblem};
 use crate::inputs::{self, InputPaths};
 use crate::probe::Anchors;
 use crate::report::{SCHEMA_VERSION, Tool};
@@ -143,6 +143,10 @@ pub struct StackVerdict {
     pub ok: bool,
     /// Its error text (OpenSSL: the verify error, its number and depth).
     pub error: Option<String>,
+    /// The error as the probe normalises it (the same mapping), when it is a refusal of the
+    /// chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<CertProblem>,
 }
 
 /// The path from the broker's leaf up to a trust anchor, as far as it goes.

@@ -31,7 +31,8 @@ pub(super) fn verify_rustls(
     name: Option<&str>,
     checked_at: i64,
 ) -> StackVerdict {
-    let result = (|| -> Result<(), String> {
+    let result = (|| -> Result<(), (String, Option<CertProblem>)> {
+        let plain = |e: String| (e, None);
         let mut roots = rustls::RootCertStore::empty();
         match anchors {
             Anchors::System => {
@@ -44,11 +45,15 @@ pub(super) fn verify_rustls(
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
-            .map_err(|e| format!("rustls cannot build a verifier: {e}"))?;
-        let name = name.ok_or("no name to verify: the certificate has no SAN and no CN")?;
+            .map_err(|e| plain(format!("rustls cannot build a verifier: {e}")))?;
+        let name = name.ok_or_else(|| {
+            plain("no name to verify: the certificate has no SAN and no CN".into())
+        })?;
         let server_name = ServerName::try_from(name.to_string())
-            .map_err(|e| format!("{name:?} is not a valid server name: {e}"))?;
-        let (leaf, intermediates) = chain.split_first().ok_or("no certificate")?;
+            .map_err(|e| plain(format!("{name:?} is not a valid server name: {e}")))?;
+        let (leaf, intermediates) = chain
+            .split_first()
+            .ok_or_else(|| plain("no certificate".into()))?;
         verifier
             .verify_server_cert(
                 leaf,
@@ -58,12 +63,20 @@ pub(super) fn verify_rustls(
                 unix_time(checked_at),
             )
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                let problem = match crate::probe::rustls::failure_from_rustls(&e).0 {
+                    crate::evidence::Failure::CertRejected { problem } => Some(problem),
+                    _ => None,
+                };
+                (e.to_string(), problem)
+            })
     })();
+    let (error, problem) = result.err().unzip();
     StackVerdict {
         backend: Backend::Rustls,
-        ok: result.is_ok(),
-        error: result.err(),
+        ok: error.is_none(),
+        error,
+        problem: problem.flatten(),
     }
 }
 
@@ -74,11 +87,13 @@ pub(super) fn verify_openssl(
     checked_at: i64,
 ) -> StackVerdict {
     let result = openssl_verify(anchors, chain, name, checked_at)
-        .unwrap_or_else(|e| Err(format!("OpenSSL could not run the verification: {e}")));
+        .unwrap_or_else(|e| Err((format!("OpenSSL could not run the verification: {e}"), None)));
+    let (error, problem) = result.err().unzip();
     StackVerdict {
         backend: Backend::Openssl,
-        ok: result.is_ok(),
-        error: result.err(),
+        ok: error.is_none(),
+        error,
+        problem: problem.flatten(),
     }
 }
 
@@ -89,7 +104,7 @@ pub(super) fn openssl_verify(
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> Result<Result<(), String>, ErrorStack> {
+) -> Result<Result<(), (String, Option<CertProblem>)>, ErrorStack> {
     let mut store = X509StoreBuilder::new()?;
     match anchors {
         Anchors::System => store.set_default_paths()?,
@@ -118,12 +133,19 @@ pub(super) fn openssl_verify(
     for (i, der) in chain.iter().enumerate() {
         match X509::from_der(der) {
             Ok(cert) => parsed.push(cert),
-            Err(e) => return Ok(Err(format!("OpenSSL cannot parse certificate [{i}]: {e}"))),
+            Err(e) => {
+                let text = format!("OpenSSL cannot parse certificate [{i}]: {e}");
+                let problem = CertProblem::Malformed {
+                    depth: u32::try_from(i).ok(),
+                    detail: text.clone(),
+                };
+                return Ok(Err((text, Some(problem))));
+            }
         }
     }
     let mut parsed = parsed.into_iter();
     let Some(leaf) = parsed.next() else {
-        return Ok(Err("no certificate".into()));
+        return Ok(Err(("no certificate".into(), None)));
     };
     let mut untrusted = Stack::new()?;
     for cert in parsed {
@@ -136,11 +158,21 @@ pub(super) fn openssl_verify(
             Ok(())
         } else {
             let e = c.error();
-            Err(format!(
-                "{} (verify error {} at depth {})",
-                e.error_string(),
-                e.as_raw(),
-                c.error_depth()
+            let reported = crate::evidence::VerifyError {
+                depth: Some(c.error_depth()),
+                code: Some(e.as_raw()),
+                message: e.error_string().to_string(),
+            };
+            let problem =
+                crate::probe::openssl::problem_from_verify_error(&reported, name.unwrap_or(""));
+            Err((
+                format!(
+                    "{} (verify error {} at depth {})",
+                    e.error_string(),
+                    e.as_raw(),
+                    c.error_depth()
+                ),
+                Some(problem),
             ))
         })
     })
@@ -214,11 +246,15 @@ pub(super) fn explain_verdicts(
         (true, false) => (openssl, rustls, OPENSSL_ONLY),
         (false, false) => {
             if !out.iter().any(|f| f.severity == Severity::Error) {
-                let (code, why) = match &cx.chain.end {
-                    ChainEnd::SystemStore { issuer } => (
+                let reason = [rustls, openssl]
+                    .into_iter()
+                    .find_map(|v| reason_code(v.problem.as_ref()).map(|c| (c, v.backend)));
+                let (code, why) = match (&cx.chain.end, reason) {
+                    (ChainEnd::SystemStore { issuer }, _) => (
                         Code::UnknownCa,
                         format!("the system trust store does not hold {issuer}"),
                     ),
+                    (_, Some((code, backend))) => (code, format!("{backend}'s own reason")),
                     _ => (
                         Code::Unclassified,
                         "inspect found no reason in the files".to_string(),
@@ -243,9 +279,17 @@ pub(super) fn explain_verdicts(
     let cause = known
         .iter()
         .find(|(code, _)| out.iter().any(|f| f.code == *code));
-    let (code, why) = match cause {
-        Some((code, why)) => (*code, (*why).to_string()),
-        None => (
+    let reason = reason_code(rejecting.problem.as_ref());
+    let (code, why) = match (cause, reason) {
+        (Some((code, why)), _) => (*code, (*why).to_string()),
+        (None, Some(code)) => (
+            code,
+            format!(
+                "this is {}'s own reason for refusing it, a check {} does not make the same way",
+                rejecting.backend, accepting.backend
+            ),
+        ),
+        (None, None) => (
             Code::Unclassified,
             "inspect found no known difference between the stacks that explains it".to_string(),
         ),
@@ -263,4 +307,21 @@ pub(super) fn explain_verdicts(
             cx.security_level
         ),
     ).remedy(format!("Fix the {code} finding so that clients on both stacks connect (mosquitto_pub, paho and Python use OpenSSL; rumqttc and most Rust clients use rustls).")));
+}
+
+/// The catalogue code of a stack's reason, for the reasons the other checks of `inspect` do
+/// not cover themselves (the same codes the probe's reason rules give).
+fn reason_code(problem: Option<&CertProblem>) -> Option<Code> {
+    Some(match problem? {
+        CertProblem::NameConstraint { .. } => Code::NameConstraintViolation,
+        CertProblem::PathLength { .. } => Code::PathLengthExceeded,
+        CertProblem::ChainTooLong => Code::ChainTooLong,
+        CertProblem::PathBuildingLimit { .. } => Code::ChainTooComplex,
+        CertProblem::IntermediatePurpose { .. } => Code::IntermediateEkuMissing,
+        CertProblem::UnknownCriticalExtension { .. } => Code::UnknownCriticalExtension,
+        CertProblem::BadSignature => Code::BadSignature,
+        CertProblem::Malformed { .. } => Code::MalformedCertificate,
+        CertProblem::UnsupportedAlgorithm { .. } => Code::UnsupportedAlgorithm,
+        _ => return None,
+    })
 }
