@@ -206,6 +206,11 @@ pub struct Pki {
     /// `server-ber-boolean`: a server certificate whose basicConstraints `critical` flag is
     /// encoded BER-style (`01`, not DER's `FF`), signed as such.
     pub server_ber_boolean: CertFiles,
+    /// `many-constraints-ca`: a CA issued by root with 300 permitted DNS subtrees.
+    pub many_constraints_ca: CertFiles,
+    /// `server-many-names`: a localhost certificate with 1,000 DNS names, every one inside
+    /// `many-constraints-ca`'s subtrees: 300,000 comparisons, past webpki's budget of 250,000.
+    pub server_many_names: CertFiles,
     /// Path of `ca-bundle.crt` (root then intermediate).
     pub ca_bundle: PathBuf,
     /// PEM contents of [`Pki::ca_bundle`].
@@ -220,7 +225,7 @@ pub struct Pki {
 
 impl Pki {
     /// Every certificate, in table order.
-    pub fn all(&self) -> [&CertFiles; 37] {
+    pub fn all(&self) -> [&CertFiles; 39] {
         [
             &self.root,
             &self.intermediate,
@@ -259,6 +264,8 @@ impl Pki {
             &self.server_unknown_critical,
             &self.server_bad_signature,
             &self.server_ber_boolean,
+            &self.many_constraints_ca,
+            &self.server_many_names,
         ]
     }
 
@@ -333,9 +340,11 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
         server_unknown_critical,
         server_bad_signature,
         server_ber_boolean,
-    ]: [CertFiles; 37] = files
+        many_constraints_ca,
+        server_many_names,
+    ]: [CertFiles; 39] = files
         .try_into()
-        .unwrap_or_else(|_| unreachable!("one CertFiles per VARIANTS row, and VARIANTS has 37"));
+        .unwrap_or_else(|_| unreachable!("one CertFiles per VARIANTS row, and VARIANTS has 39"));
     Ok(Pki {
         dir: dir.to_path_buf(),
         root,
@@ -375,6 +384,8 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
         server_unknown_critical,
         server_bad_signature,
         server_ber_boolean,
+        many_constraints_ca,
+        server_many_names,
         ca_bundle,
         ca_bundle_pem,
         crl,
@@ -433,6 +444,11 @@ enum Role {
     ConstrainedCa,
     /// CA:TRUE pathlen 0 whose extendedKeyUsage is clientAuth only.
     CaWithClientEku,
+    /// CA:TRUE pathlen 0 permitting `localhost` and `d1.example.com` .. (MANY_SUBTREES in all).
+    ManyConstraintsCa,
+    /// CA:FALSE leaf with serverAuth and MANY_NAMES DNS names under `d1.example.com` besides
+    /// its usual SANs.
+    ServerManyNames,
     /// CA:FALSE leaf with serverAuth and a critical extension of a private OID
     /// ([`UNKNOWN_CRITICAL_OID`]) that no verifier implements.
     ServerUnknownCritical,
@@ -535,7 +551,7 @@ impl Validity {
 }
 
 // `generate` destructures one CertFiles per row into the named Pki fields.
-const _: () = assert!(VARIANTS.len() == 37);
+const _: () = assert!(VARIANTS.len() == 39);
 
 // Indices of the issuers in VARIANTS; rows may only reference earlier rows.
 const ROOT: usize = 0;
@@ -547,6 +563,13 @@ const SAME_SUBJECT_CA: usize = 23;
 const CONSTRAINED_CA: usize = 28;
 const SUB_INTERMEDIATE: usize = 30;
 const CLIENT_ONLY_CA: usize = 32;
+const MANY_CONSTRAINTS_CA: usize = 37;
+
+/// How many DNS subtrees `many-constraints-ca` permits, and how many DNS names
+/// `server-many-names` carries: their product is what webpki counts against its budget of
+/// 250,000 name-constraint comparisons (OpenSSL's limit is 2^20).
+const MANY_SUBTREES: usize = 300;
+const MANY_NAMES: usize = 1_000;
 
 const fn row(
     stem: &'static str,
@@ -967,6 +990,24 @@ pub const VARIANTS: &[Variant] = &[
         ),
         Maker::BerBoolean,
     ),
+    row(
+        "many-constraints-ca",
+        "CA issued by root whose nameConstraints permit localhost and 299 other DNS subtrees",
+        Some(ROOT),
+        "mqtls Lab Many-constraints CA",
+        Role::ManyConstraintsCa,
+        Sans::None,
+    ),
+    row(
+        "server-many-names",
+        "server certificate for localhost from many-constraints-ca with 1,000 DNS names, all \
+         permitted: 300,000 comparisons exceed webpki's budget (rustls \
+         MaximumNameConstraintComparisonsExceeded), OpenSSL checks them all and accepts",
+        Some(MANY_CONSTRAINTS_CA),
+        "localhost",
+        Role::ServerManyNames,
+        Sans::Localhost,
+    ),
 ];
 
 /// A certificate built in memory, before it is written.
@@ -1116,6 +1157,32 @@ fn params_for(variant: &'static Variant) -> Result<CertificateParams, PkiError> 
             p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
             p.key_usages = ca_usages;
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        }
+        Role::ManyConstraintsCa => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            p.key_usages = ca_usages;
+            let mut permitted = vec![GeneralSubtree::DnsName("localhost".into())];
+            permitted.extend(
+                (1..MANY_SUBTREES).map(|i| GeneralSubtree::DnsName(format!("d{i}.example.com"))),
+            );
+            p.name_constraints = Some(NameConstraints {
+                permitted_subtrees: permitted,
+                excluded_subtrees: Vec::new(),
+            });
+        }
+        Role::ServerManyNames => {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = leaf_usages;
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            for i in 1..MANY_NAMES {
+                let name = format!("n{i}.d1.example.com")
+                    .try_into()
+                    .map_err(|source| PkiError::Rcgen {
+                        stem: variant.stem,
+                        source,
+                    })?;
+                p.subject_alt_names.push(SanType::DnsName(name));
+            }
         }
         Role::ServerUnknownCritical => {
             p.is_ca = IsCa::ExplicitNoCa;

@@ -240,6 +240,17 @@ fn cases() -> Vec<Case> {
             ],
         )
         .no_warning(),
+        // 1,000 DNS names under a CA with 300 permitted subtrees: webpki stops at 250,000
+        // name-constraint comparisons (MaximumNameConstraintComparisonsExceeded); OpenSSL's
+        // limit is 2^20, so it checks them all and connects.
+        Case::split(
+            "chain_too_complex",
+            lab(|p, s| tls(serving(&p.server_many_names, s))),
+            [C::ChainTooComplex, C::Ok],
+            &["rustls failed with chain_too_complex", "openssl connected"],
+        )
+        .no_warning()
+        .check(|r| summary_mentions(r, &["MaximumNameConstraintComparisonsExceeded"])),
         // A CA with an Ed448 key signs the leaf: rustls has no Ed448 verifier
         // (UnsupportedSignatureAlgorithmContext, OID 1.3.101.113); OpenSSL verifies it.
         Case::split(

@@ -335,6 +335,7 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         DiagnosisCode::NoSharedCipher => Some("rustls offers only AEAD suites with ECDHE; OpenSSL also offers CBC and DHE"),
         DiagnosisCode::MalformedCertificate => Some("rustls (webpki) reads certificates as strict DER and refuses what it cannot parse unambiguously; OpenSSL is more lenient"),
         DiagnosisCode::UnsupportedAlgorithm => Some("rustls implements fewer signature algorithms than OpenSSL (no DSA, P-192 or Ed448)"),
+        DiagnosisCode::ChainTooComplex => Some("rustls (webpki) stops path building and name-constraint checks at fixed budgets (e.g. 250,000 comparisons); OpenSSL's limits are higher"),
         DiagnosisCode::ChainTooLong => Some("rustls (webpki) follows at most 6 intermediate CAs; OpenSSL follows up to its verify depth (100 by default)"),
         _ => None,
     });

@@ -748,9 +748,14 @@ pub(super) fn partial_wildcard(ev: &Evidence, cx: &Context<'_>) -> Option<Diagno
         d = d.fact("OpenSSL accepted the same certificate: it lets `*` stand for part of the leftmost label");
     }
     d = d.fact(failure_fact(ev));
+    let client = if judged(cx, Backend::Openssl) == Some(true) {
+        "Client: no rustls setting accepts partial wildcards; OpenSSL-based clients (mosquitto_pub, paho) connect, as the OpenSSL probe did, rustls-based ones (rumqttc) not until the certificate is reissued."
+    } else {
+        "Client: no rustls setting accepts partial wildcards; rustls-based clients (rumqttc) connect only once the certificate is reissued."
+    };
     Some(
         d.remedy(format!("Broker: reissue the certificate with `subjectAltName = DNS:{expected}` (or a whole-label wildcard `*.{}`).", pattern.split_once('.').map_or("", |(_, r)| r)))
-            .remedy("Client: no rustls setting accepts partial wildcards; OpenSSL-based clients connect, rustls-based ones (rumqttc) do not until the certificate is reissued.")
+            .remedy(client)
             .remedy(format!("See it: `openssl x509 -in server.crt -noout -ext subjectAltName` shows `DNS:{pattern}`.")),
     )
 }
