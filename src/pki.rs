@@ -4,7 +4,8 @@
 //! Everything is described by one table ([`VARIANTS`]); [`generate`] walks it, writes PEM files
 //! and a `README.md` (made from the same table) into a directory, and returns a [`Pki`] that
 //! holds both the paths and the PEM bytes. rcgen builds every certificate it can; the encodings
-//! it refuses to write come from OpenSSL (see `openssl_builder`). Keys are ECDSA P-256 (one
+//! it refuses to write come from OpenSSL (see `openssl_builder`), and the two no tool writes on
+//! purpose (a corrupted signature, a BER boolean) are rcgen's output edited (see `tamper`). Keys are ECDSA P-256 (one
 //! RSA-1024 row aside) so the whole set takes a few milliseconds. Beside the table it writes the
 //! CA bundle, the intermediate's CRL (`crl.pem`), DER copies and an encrypted key for the rows
 //! that ask for them. This module only writes files: it never starts servers or verifies

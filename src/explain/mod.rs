@@ -434,7 +434,7 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
             "Serve only the leaf and the intermediates up to the root clients trust.",
         ],
         C::BadSignature | C::MalformedCertificate | C::UnsupportedAlgorithm => &[
-            "Check the certificate offline with both stacks: mqtls inspect --cafile ca.crt server.pem",
+            "Check the chain offline with both stacks: mqtls inspect --cafile ca.crt --server-cert fullchain.pem",
             "Re-issue it from the CA with a standard tool (openssl x509 -req, cfssl, step) and ECDSA P-256 or RSA 2048+.",
         ],
         C::Ok | C::Unclassified => &[],

@@ -787,7 +787,13 @@ pub(super) fn expired_at_boundary(ev: &Evidence, cx: &Context<'_>) -> Option<Dia
         cert.not_after,
         crate::x509::rfc3339(cx.checked_at)
     ))
-    .fact("RFC 5280 §4.1.2.5 includes the notAfter second in the validity period; the stacks differ on this boundary");
+    .fact("RFC 5280 §4.1.2.5 includes the notAfter second in the validity period");
+    let o = other(ev.backend);
+    if judged(cx, o) == Some(true) {
+        d = d.fact(format!(
+            "the stacks differ on this boundary: {o} counted the same second as valid"
+        ));
+    }
     d = with_other(d.fact(failure_fact(ev)), ev, cx);
     Some(
         d.remedy("Broker: renew the certificate now; a second later every stack refuses it.")
