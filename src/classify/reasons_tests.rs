@@ -180,7 +180,12 @@ fn each_reason_rule_fires_on_the_stacks_reason_and_names_the_certificate() {
     let mut cn_only = leaf();
     cn_only.sans.clear();
     let mut cn_nc = nc_openssl();
-    cn_nc.peer_chain = vec![cn_only.clone(), inter()];
+    let mut dotted_cn_only = cert("CN=broker.other.org, O=lab", INTER, false);
+    dotted_cn_only.sans.clear();
+    cn_nc.peer_chain = vec![dotted_cn_only, inter()];
+    // OpenSSL does not treat a one-label CN as a host name: no claim that it checked it.
+    let mut plain_cn_nc = nc_openssl();
+    plain_cn_nc.peer_chain = vec![cn_only.clone(), inter()];
 
     let mut sub = cert(SUB, INTER, true);
     sub.issuer = INTER.into();
@@ -287,10 +292,19 @@ fn each_reason_rule_fires_on_the_stacks_reason_and_names_the_certificate() {
                 cn_nc,
                 C::NameConstraintViolation,
                 &[
-                    "OpenSSL checked its subject CN (localhost)",
+                    "OpenSSL checked its subject CN (broker.other.org)",
                     "rustls never reads the CN, and accepted the chain",
-                    "DNS:localhost is outside the permitted DNS:example.com",
+                    "DNS:broker.other.org is outside the permitted DNS:example.com",
                 ],
+            )
+        },
+        Row {
+            absent: &["checked its subject CN"],
+            ..row(
+                "NC without SAN, one-label CN: nothing said about the CN",
+                plain_cn_nc,
+                C::NameConstraintViolation,
+                &["subjectAltName: none"],
             )
         },
         Row {

@@ -243,16 +243,21 @@ pub(super) fn name_constraint_violation(ev: &Evidence, cx: &Context<'_>) -> Opti
         .iter()
         .any(|w| detail.to_ascii_lowercase().contains(w));
     let names: Vec<String> = checked.map(|c| c.sans.clone()).unwrap_or_default();
-    // OpenSSL checks a subject CN that looks like a host name against DNS constraints when
-    // the certificate has no SAN; rustls never reads the CN.
+    // OpenSSL checks a subject CN that looks like a host name (at least two labels) against
+    // DNS constraints when the certificate has no SAN; rustls never reads the CN. Said only
+    // when that CN is indeed outside the constraints read from the CA.
     let cn = checked
-        .filter(|c| c.sans.is_empty())
+        .filter(|c| c.sans.is_empty() && ev.backend == Backend::Openssl)
         .and_then(|c| c.subject_attr("CN"))
-        .map(str::to_string);
+        .filter(|cn| cn.contains('.'))
+        .map(str::to_string)
+        .filter(|cn| {
+            constraining.is_some_and(|(_, _, d)| {
+                !violations(&[format!("DNS:{cn}")], &d.name_constraints).is_empty()
+            })
+        });
     let mut checked_names = names.clone();
-    if ev.backend == Backend::Openssl
-        && let Some(cn) = &cn
-    {
+    if let Some(cn) = &cn {
         checked_names.push(format!("DNS:{cn}"));
     }
     let broken = constraining
@@ -294,9 +299,7 @@ pub(super) fn name_constraint_violation(ev: &Evidence, cx: &Context<'_>) -> Opti
             }
         ));
     }
-    if ev.backend == Backend::Openssl
-        && let Some(cn) = &cn
-    {
+    if let Some(cn) = &cn {
         d = d.fact(format!(
             "the certificate has no subjectAltName, so OpenSSL checked its subject CN ({cn}) against the DNS name constraints as if it were a DNS name"
         ));
