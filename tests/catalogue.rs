@@ -785,6 +785,42 @@ fn mosquitto_cases() -> Vec<Case> {
             |p| p.client_revoked.cert.clone(),
             |p| p.client_revoked.key.clone(),
         ),
+        // The reason codes on a real broker (mosquitto loads each of these chains).
+        Case::both(
+            "name_constraint_violation",
+            Server::Mosquitto("outside-constraints"),
+            C::NameConstraintViolation,
+        ),
+        Case::both(
+            "path_length_exceeded",
+            Server::Mosquitto("below-pathlen"),
+            C::PathLengthExceeded,
+        ),
+        Case::both(
+            "intermediate_eku_missing",
+            Server::Mosquitto("client-only-ca"),
+            C::IntermediateEkuMissing,
+        ),
+        Case::both(
+            "unknown_critical_extension",
+            Server::Mosquitto("unknown-critical"),
+            C::UnknownCriticalExtension,
+        ),
+        Case::both(
+            "bad_signature",
+            Server::Mosquitto("bad-signature"),
+            C::BadSignature,
+        ),
+        Case::split(
+            "malformed_certificate",
+            Server::Mosquitto("ber-boolean"),
+            [C::MalformedCertificate, C::Ok],
+            &[
+                "rustls failed with malformed_certificate",
+                "openssl connected",
+            ],
+        )
+        .no_warning(),
         // The CRL does not refuse everyone: the good client still connects.
         Case::both("ok_with_crl", Server::Mosquitto("mtls-crl"), C::Ok)
             .identity(|p| p.client.cert.clone(), |p| p.client.key.clone()),
@@ -827,6 +863,16 @@ fn mosquitto_listeners(pki: &Pki) -> Vec<Listener> {
         tls("cbc-only", &pki.server, &|t| {
             t.ciphers = Some(CBC_ONLY.into())
         }),
+        tls(
+            "outside-constraints",
+            &pki.server_outside_constraints,
+            &|_| {},
+        ),
+        tls("below-pathlen", &pki.server_below_pathlen, &|_| {}),
+        tls("client-only-ca", &pki.server_by_client_only_ca, &|_| {}),
+        tls("unknown-critical", &pki.server_unknown_critical, &|_| {}),
+        tls("bad-signature", &pki.server_bad_signature, &|_| {}),
+        tls("ber-boolean", &pki.server_ber_boolean, &|_| {}),
         tls("mtls", &pki.server, &mtls),
         tls("mtls-crl", &pki.server, &|t| {
             mtls(t);
