@@ -264,7 +264,7 @@ fn cases() -> Vec<Case> {
             ],
         )
         .no_warning()
-        .check(|r| summary_mentions(r, &["1.3.101.113"])),
+        .check(|r| summary_mentions(r, &["1.3.101.113", "(position 0, the leaf) is signed with"])),
         // --- ⚡ chain pairs. ---
         // webpki takes any CA-file certificate as an anchor; OpenSSL needs a self-signed
         // root (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, 2).

@@ -214,6 +214,8 @@ fn each_reason_rule_fires_on_the_stacks_reason_and_names_the_certificate() {
         },
         plain(),
     ];
+    let mut dsa_signed = leaf();
+    dsa_signed.signature = "2.16.840.1.101.3.4.3.2".into();
     let mut rsa1024 = leaf();
     rsa1024.key = "RSA 1024".into();
     let unreadable_san = vec![
@@ -532,6 +534,21 @@ fn each_reason_rule_fires_on_the_stacks_reason_and_names_the_certificate() {
                 "1.3.101.113",
                 "position 0: CN=localhost, O=lab — signature ecdsa-with-SHA256, key EC P-256",
             ],
+        ),
+        row(
+            "unsupported algorithm, rustls: the certificate signed with it is named",
+            refused(
+                Rustls,
+                CertProblem::UnsupportedAlgorithm {
+                    detail: "UnsupportedSignatureAlgorithmContext: signature algorithm 2.16.840.1.101.3.4.3.2"
+                        .into(),
+                },
+                vec![dsa_signed, inter()],
+                vec![],
+                None,
+            ),
+            C::UnsupportedAlgorithm,
+            &["The broker's certificate CN=localhost, O=lab (position 0, the leaf) is signed with", "by CN=Signing CA, O=lab"],
         ),
         // --- malformed ---
         row(

@@ -584,13 +584,28 @@ pub(super) fn unsupported_algorithm(ev: &Evidence, cx: &Context<'_>) -> Option<D
         return None;
     };
     let (chain, details) = presented(ev, cx);
-    let mut d = Diagnosis::new(
-        Code::UnsupportedAlgorithm,
-        format!(
+    // The certificate signed with the algorithm the stack named (by OID or by name).
+    let signed_with = signature_oid(detail).and_then(|oid| {
+        let name = algorithm_name(&oid);
+        chain
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.signature == oid || name.as_deref() == Some(c.signature.as_str()))
+            .map(|(i, c)| (i, c, name.unwrap_or(oid)))
+    });
+    let summary = match signed_with {
+        Some((i, cert, alg)) => capitalised(format!(
+            "{} is signed with {alg} by {}, an algorithm {} does not implement ({detail}).",
+            which(i, cert),
+            cert.issuer,
+            ev.backend
+        )),
+        None => format!(
             "{} does not implement an algorithm used in the broker's chain ({detail}).",
             ev.backend
         ),
-    );
+    };
+    let mut d = Diagnosis::new(Code::UnsupportedAlgorithm, summary);
     for (i, c) in chain.iter().enumerate() {
         d = d.fact(format!(
             "position {i}: {} — signature {}, key {}",
@@ -614,6 +629,24 @@ pub(super) fn unsupported_algorithm(ev: &Evidence, cx: &Context<'_>) -> Option<D
             .remedy("Client: nothing to change that would stay safe; rustls has no setting for these algorithms.")
             .remedy(see_it(cx, |p| matches!(p, CertProblem::UnsupportedAlgorithm { .. }), "error 7 at 0 depth lookup: certificate signature failure")),
     )
+}
+
+/// The signature algorithm OID in a rustls reason (`signature algorithm 1.3.101.113`).
+fn signature_oid(detail: &str) -> Option<String> {
+    let rest = detail.split("signature algorithm ").nth(1)?;
+    let oid: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    (!oid.is_empty()).then_some(oid)
+}
+
+/// The registered short name of a dotted OID (what [`CertSummary::signature`] shows).
+fn algorithm_name(oid: &str) -> Option<String> {
+    let parsed: x509_parser::der_parser::oid::Oid<'static> = oid.parse().ok()?;
+    x509_parser::objects::oid2sn(&parsed, x509_parser::objects::oid_registry())
+        .ok()
+        .map(str::to_string)
 }
 
 // ---------------------------------------------------------------------------------------------
