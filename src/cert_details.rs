@@ -68,6 +68,7 @@ impl CertDetails {
 
 fn read(cert: &X509Certificate<'_>) -> CertDetails {
     let mut d = CertDetails::default();
+    d.faults.extend(ber_booleans(cert.as_raw()));
     // An EC key with its curve spelled out instead of named (RFC 5480 allows only names).
     let spki = &cert.public_key().algorithm;
     if spki.algorithm.to_id_string() == "1.2.840.10045.2.1"
@@ -129,6 +130,24 @@ fn read(cert: &X509Certificate<'_>) -> CertDetails {
     d
 }
 
+/// Extension `critical` flags encoded as BER booleans (DER allows only `FF`, and omits FALSE),
+/// which x509-parser reads and webpki refuses: `06 03 55 1D id` then `01 01 xx`.
+fn ber_booleans(der: &[u8]) -> Vec<String> {
+    der.windows(8)
+        .filter(|w| {
+            w.starts_with(&[0x06, 0x03, 0x55, 0x1d])
+                && w.get(5..7) == Some(&[0x01, 0x01])
+                && w.get(7).is_some_and(|b| *b != 0xff)
+        })
+        .filter_map(|w| {
+            let (id, flag) = (w.get(4)?, w.get(7)?);
+            Some(format!(
+                "extension 2.5.29.{id} has its critical flag encoded {flag:02X}, not DER's FF"
+            ))
+        })
+        .collect()
+}
+
 /// A presented DNS name as RFC 5280 §4.2.1.6 and the CA/B Forum allow it: labels of letters,
 /// digits and hyphens (no leading or trailing hyphen), 63 bytes at most, no empty label, and
 /// `*` only as the whole leftmost label.
@@ -187,6 +206,11 @@ mod tests {
     fn reads_ip_subnets_and_garbage() {
         assert_eq!(ip_subnet(&[10, 0, 0, 0, 255, 0, 0, 0]), "10.0.0.0/8");
         assert_eq!(ip_subnet(&[1, 2, 3]), "010203");
+        assert_eq!(
+            ber_booleans(&[0x30, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0x01, 0x04]),
+            vec!["extension 2.5.29.19 has its critical flag encoded 01, not DER's FF".to_string()]
+        );
+        assert!(ber_booleans(&[0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff]).is_empty());
         assert!(valid_dns_name("broker.example.com"));
         assert!(valid_dns_name("*.example.com"));
         assert!(!valid_dns_name("ba*.example.com"));

@@ -226,7 +226,16 @@ fn cases() -> Vec<Case> {
                 "DER",
             ],
         )
-        .no_warning(),
+        .no_warning()
+        .check(|r| {
+            summary_mentions(
+                r,
+                &[
+                    "(position 0, the leaf) is malformed",
+                    "its DER encoding is invalid",
+                ],
+            )
+        }),
         // Seven CAs between the leaf and the root: webpki follows at most six
         // (MaximumPathDepthExceeded); OpenSSL's default verify depth is 100, so it connects.
         Case::split(
