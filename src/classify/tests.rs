@@ -1133,7 +1133,7 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
         },
     );
     assert_eq!(got, C::UnknownCa);
-    // The same bad signature with no namesake in the CA file: nothing to say but the words.
+    // The same bad signature with no namesake in the CA file: the stack's own reason.
     let got = code(
         bad_signature(),
         Extra {
@@ -1141,7 +1141,7 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
             ..Extra::default()
         },
     );
-    assert_eq!(got, C::Unclassified);
+    assert_eq!(got, C::BadSignature);
 }
 
 #[test]
