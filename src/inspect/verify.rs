@@ -23,10 +23,6 @@ pub(super) fn name_to_check(expect_name: Option<&str>, leaf: &CertSummary) -> Op
         .map(str::to_string)
 }
 
-pub(super) fn unix_time(checked_at: i64) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(checked_at).unwrap_or(0)))
-}
-
 /// One stack's offline verdict and, when it refused, its reason as the probes normalise it.
 pub(super) struct Checked {
     pub(super) verdict: StackVerdict,
@@ -64,7 +60,7 @@ pub(super) fn verify_rustls(
                 intermediates,
                 &server_name,
                 &[],
-                unix_time(checked_at),
+                crate::probe::unix_time(checked_at),
             )
             .map(|_| ())
             .map_err(|e| {
