@@ -149,6 +149,9 @@ pub struct StackVerdict {
     pub ok: bool,
     /// Its error text (OpenSSL: the verify error, its number and depth).
     pub error: Option<String>,
+    /// The diagnosis of this stack's verdict by the same rules as `diagnose` (`ok` when it
+    /// accepts): the code `diagnose` gives this backend for a broker that sends this chain.
+    pub code: Code,
 }
 
 /// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
@@ -222,7 +225,14 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             check_server(&scx, &mut checks);
             reconcile(&verdicts, &checked, checks, &mut findings);
         }
-        verification = checked.into_iter().map(|c| c.verdict).collect();
+        verification = checked
+            .into_iter()
+            .zip(&verdicts)
+            .map(|(c, (_, v))| StackVerdict {
+                code: v.diagnosis.code,
+                ..c.verdict
+            })
+            .collect();
         name_checked = name;
         server_chain = analysis;
     }

@@ -70,6 +70,7 @@ pub(super) fn verify_rustls(
                 e.to_string()
             })
     })();
+    let ok = result.is_ok();
     Checked {
         problem: result.as_ref().err().map(|e| {
             problem
@@ -78,8 +79,10 @@ pub(super) fn verify_rustls(
         }),
         verdict: StackVerdict {
             backend: Backend::Rustls,
-            ok: result.is_ok(),
+            ok,
             error: result.err(),
+            // Replaced by the classifier's code once both verdicts are in.
+            code: if ok { Code::Ok } else { Code::Unclassified },
         },
     }
 }
@@ -103,17 +106,20 @@ pub(super) fn verify_openssl(
             detail: e.message.clone(),
         },
     });
+    let ok = result.is_ok();
     Checked {
         problem,
         verdict: StackVerdict {
             backend: Backend::Openssl,
-            ok: result.is_ok(),
+            ok,
             error: result.err().map(|e| match (e.code, e.depth) {
                 (Some(code), Some(depth)) => {
                     format!("{} (verify error {code} at depth {depth})", e.message)
                 }
                 _ => e.message,
             }),
+            // Replaced by the classifier's code once both verdicts are in.
+            code: if ok { Code::Ok } else { Code::Unclassified },
         },
     }
 }
