@@ -7,9 +7,11 @@
 //! validation time), and compute the figures: skips by reason, verdict agreement per backend,
 //! false alarms, unclassified rejections, repeated codes, self-contradictions in the findings'
 //! words, and timing. It asserts nothing: `tests/limbo.rs` holds the subset to the targets,
-//! `examples/limbo.rs` (`bench/limbo`) prints the figures for the whole corpus.
+//! `examples/limbo.rs` (`bench/limbo`) prints the figures for the whole corpus, and
+//! `tests/limbo_live.rs` loads the cases that come with a key and writes their files to serve
+//! them live.
 //!
-//! Both include this file with `#[path]`, and each uses only part of it.
+//! All three include this file with `#[path]`, and each uses only part of it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
