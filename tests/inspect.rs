@@ -312,6 +312,17 @@ fn v1_server_cert_splits_the_stacks() {
             .is_some_and(|e| e.contains("UnsupportedCertVersion")),
         "{rustls:?}"
     );
+    // Each stack's verdict carries its own code: the one `diagnose` would give that backend.
+    let codes: Vec<(Backend, Code)> = r.verification.iter().map(|v| (v.backend, v.code)).collect();
+    assert_eq!(
+        codes,
+        [
+            (Backend::Rustls, Code::X509V1Cert),
+            (Backend::Openssl, Code::Ok)
+        ],
+        "{}",
+        text(&r)
+    );
     assert_finding(&r, Code::X509V1Cert, Severity::Error);
     let split = r
         .findings

@@ -16,7 +16,6 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use openssl::error::ErrorStack;
 use openssl::ssl::{SslContext, SslMethod};
@@ -26,7 +25,7 @@ use openssl::x509::verify::X509VerifyParam;
 use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, ChainAnalysis};
@@ -153,6 +152,9 @@ pub struct StackVerdict {
     /// chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<CertProblem>,
+    /// The diagnosis of this stack's verdict by the same rules as `diagnose` (`ok` when it
+    /// accepts): the code `diagnose` gives this backend for a broker that sends this chain.
+    pub code: Code,
 }
 
 /// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
@@ -226,7 +228,14 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             check_server(&scx, &mut checks);
             reconcile(&verdicts, &checked, checks, &mut findings);
         }
-        verification = checked.to_vec();
+        verification = checked
+            .into_iter()
+            .zip(&verdicts)
+            .map(|(c, (_, v))| StackVerdict {
+                code: v.diagnosis.code,
+                ..c
+            })
+            .collect();
         name_checked = name;
         server_chain = analysis;
     }

@@ -21,10 +21,6 @@ pub(super) fn name_to_check(expect_name: Option<&str>, leaf: &CertSummary) -> Op
         .or_else(|| leaf.subject_attr("CN"))
 }
 
-pub(super) fn unix_time(checked_at: i64) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(checked_at).unwrap_or(0)))
-}
-
 pub(super) fn verify_rustls(
     anchors: &Anchors,
     chain: &[CertificateDer<'static>],
@@ -60,7 +56,7 @@ pub(super) fn verify_rustls(
                 intermediates,
                 &server_name,
                 &[],
-                unix_time(checked_at),
+                crate::probe::unix_time(checked_at),
             )
             .map(|_| ())
             .map_err(|e| {
@@ -75,6 +71,12 @@ pub(super) fn verify_rustls(
     StackVerdict {
         backend: Backend::Rustls,
         ok: error.is_none(),
+        // Replaced by the classifier's code once both verdicts are in.
+        code: if error.is_none() {
+            Code::Ok
+        } else {
+            Code::Unclassified
+        },
         error,
         problem: problem.flatten(),
     }
@@ -92,6 +94,12 @@ pub(super) fn verify_openssl(
     StackVerdict {
         backend: Backend::Openssl,
         ok: error.is_none(),
+        // Replaced by the classifier's code once both verdicts are in.
+        code: if error.is_none() {
+            Code::Ok
+        } else {
+            Code::Unclassified
+        },
         error,
         problem: problem.flatten(),
     }

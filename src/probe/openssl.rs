@@ -1,7 +1,9 @@
 //! The OpenSSL backend (system libssl): a handshake that records every verification error with
 //! its depth, and the one mapping from OpenSSL errors to [`Failure`].
 //!
-//! The verify callback records each `X509_V_ERR` and lets the handshake go on, so the whole
+//! Verification runs at the request's `verify_at` when one is given (`X509_VERIFY_PARAM_set_time`
+//! on each connection's parameters). The verify callback records each `X509_V_ERR` and lets the
+//! handshake go on, so the whole
 //! chain is read and every problem is listed, not only the first. A probe whose verification
 //! recorded errors is then a failure exactly as it would be for a normal OpenSSL client (the
 //! first error is the one such a client would print), and no CONNECT is ever sent over an
@@ -219,6 +221,11 @@ fn new_ssl(
     match request.expect_name.parse::<IpAddr>() {
         Ok(ip) => ssl.param_mut().set_ip(ip)?,
         Err(_) => ssl.param_mut().set_host(&request.expect_name)?,
+    }
+    if let Some(at) = request.verify_at {
+        // Per connection, so the context cached for the run does not depend on the instant.
+        // time_t is 64 bits on every platform mqtls targets.
+        ssl.param_mut().set_time(at as _);
     }
     ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
         if !ok {

@@ -5,7 +5,8 @@
 //! wraps `WebPkiServerVerifier`: it stores the chain and the typed verdict, then returns the
 //! verdict unchanged, so rustls behaves exactly like any rustls client would. The verifier
 //! also checks the certificate against `--expect-name` rather than the SNI, which lets the two
-//! differ. A recording client-certificate resolver tells whether the broker asked for one.
+//! differ, and at the request's `verify_at` rather than rustls's clock when one is given (the
+//! verifier is built per probe, so the prepared state shared by a run does not depend on it). A recording client-certificate resolver tells whether the broker asked for one.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -190,6 +191,7 @@ impl RustlsPrepared {
         let verifier = Arc::new(RecordingVerifier {
             inner,
             verify_name,
+            verify_at: request.verify_at.map(super::unix_time),
             record: Arc::clone(&record),
         });
         let client_auth = Arc::new(ClientAuthRecorder {
@@ -503,6 +505,8 @@ struct VerifierRecord {
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     verify_name: ServerName<'static>,
+    /// The instant to verify at instead of the handshake's; `None` keeps rustls's clock.
+    verify_at: Option<UnixTime>,
     record: Arc<Mutex<VerifierRecord>>,
 }
 
@@ -536,7 +540,7 @@ impl ServerCertVerifier for RecordingVerifier {
             intermediates,
             &self.verify_name,
             ocsp_response,
-            now,
+            self.verify_at.unwrap_or(now),
         ))
     }
 

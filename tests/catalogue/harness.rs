@@ -261,6 +261,7 @@ async fn run_case(case: &Case, pki: &Pki, broker: Option<&Mosquitto>) -> Result<
             password: case.login.map(|(_, p)| p.to_string()),
         },
         timeout: TIMEOUT,
+        verify_at: None,
     };
     let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
     check_report(&report, case).map_err(|e| format!("{e}\n{}", describe(&report)))?;
