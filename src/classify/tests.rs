@@ -656,6 +656,21 @@ fn each_rule_has_a_positive_and_a_negative_row() {
             C::CnOnlyNoSan,
         ),
         (
+            "no SAN, and the CN names another host: the name is the problem",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "broker.example".into(),
+                    presented: vec![],
+                },
+                vec![cn_only.clone(), inter()],
+            ),
+            Extra {
+                expect_name: Some("broker.example"),
+                ..Extra::default()
+            },
+            C::HostnameMismatch,
+        ),
+        (
             "CA used as end entity",
             rejected(CertProblem::CaUsedAsEndEntity, vec![leaf()]),
             Extra::default(),
