@@ -1157,6 +1157,21 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
         },
     );
     assert_eq!(got, C::BadSignature);
+    // OpenSSL says only "unable to get local issuer certificate" for the same thing, on a leaf
+    // issued by the root itself: the namesake decides, not the leaf-only reading.
+    let mut leaf_by_old_root = cert(LEAF, ROOT, Some(false));
+    leaf_by_old_root.aki = Some("0ld".into());
+    let d = verdict(
+        &rejected(CertProblem::UnknownIssuer, vec![leaf_by_old_root]),
+        &Extra {
+            trust: Some(files(vec![new_root])),
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::UnknownCa);
+    assert_eq!(d.confidence, Confidence::Confirmed);
+    assert!(d.summary.contains("regenerated"), "{}", d.summary);
 }
 
 #[test]
