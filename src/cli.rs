@@ -1,4 +1,4 @@
-//! The command line (clap derive), following `shared/CLI.md`. Flags borrow mosquitto_pub's
+//! The command line (clap derive), as the README documents it. Flags borrow mosquitto_pub's
 //! names. This module only describes and parses; `app` resolves files and runs.
 
 use std::path::PathBuf;
