@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Report(args) => merge_reports(&args),
         Command::Explain(args) => explain(&args),
         Command::Schema => {
-            print!("{}", report::schema::schema_json());
+            write_stdout(&report::schema::schema_json())?;
             Ok(EXIT_OK)
         }
         Command::Lab(LabCommand::Render {
@@ -55,7 +55,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             for (name, p) in &suite.profiles {
                 if profile.as_deref().is_none_or(|want| want == name) {
                     found = true;
-                    println!("{}", crate::lab::render::render(broker, name, p, port));
+                    write_stdout(&format!(
+                        "{}\n",
+                        crate::lab::render::render(broker, name, p, port)
+                    ))?;
                 }
             }
             if !found {
@@ -70,11 +73,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Certs(CertsCommand::Generate { dir }) => {
             let pki = crate::pki::generate(&dir)?;
-            println!(
-                "wrote the test PKI to {} (see {})",
+            write_stdout(&format!(
+                "wrote the test PKI to {} (see {})\n",
                 dir.display(),
                 pki.readme.display()
-            );
+            ))?;
             Ok(EXIT_OK)
         }
     }
@@ -303,7 +306,7 @@ fn jobs_flag(jobs: Option<usize>, per_core: usize) -> Result<usize, Error> {
     };
     let budget = crate::limits::fit_jobs(jobs);
     if let Some(note) = &budget.note {
-        eprintln!("note: {note}");
+        let _ = writeln!(std::io::stderr(), "note: {note}");
     }
     Ok(budget.jobs)
 }
@@ -622,6 +625,15 @@ fn env(var: &str, flag: &'static str) -> Result<String, Error> {
         flag,
         var: var.to_string(),
     })
+}
+
+/// Writes to stdout through the one error path: a reader that went away (`| head -1`) is
+/// `Error::Output` with `BrokenPipe`, which `main` turns into a quiet exit, never a panic.
+pub fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
 }
 
 #[cfg(test)]
