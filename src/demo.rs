@@ -202,7 +202,7 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
         args.lab.clone()
     };
     let names: Vec<&str> = labs.iter().map(|l| l.name()).collect();
-    let suite = crate::scenario::load(&[scenarios])?;
+    let suite = crate::scenario::load_with(&[scenarios], Some(&dir.join("certs")))?;
     crate::app::write_stdout(&format!(
         "\nThe bundled suite: {} scenarios on {}, both backends{}\n",
         suite.cases.len(),

@@ -179,3 +179,38 @@ fn loader_errors_name_the_case_and_the_problem() {
             .contains("no scenario files")
     );
 }
+
+#[test]
+fn a_missing_file_is_an_error_and_nothing_is_written_beside_it() {
+    // A typo in a user's suite: the folder is called `certs`, but it is the user's own.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("mkdir");
+    std::fs::write(certs.join("company-ca.pem"), "").expect("write");
+    let suite = write(
+        dir.path(),
+        "t.yaml",
+        "cases:\n  - name: a\n    target: mqtts://localhost:1\n    cafile: certs/company-ca.pm\n    expect: ok\n",
+    );
+    let err = load(&[suite]).expect_err("a missing file").to_string();
+    assert!(
+        err.contains("certs/company-ca.pm") && err.contains("does not exist"),
+        "{err}"
+    );
+    let files: Vec<_> = std::fs::read_dir(&certs).expect("read").collect();
+    assert_eq!(files.len(), 1, "mqtls wrote into the user's folder");
+}
+
+#[test]
+fn lab_files_resolve_in_the_folder_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lab = dir.path().join("lab");
+    crate::pki::generate(&lab).expect("pki");
+    let suite = write(
+        dir.path(),
+        "t.yaml",
+        "cases:\n  - name: a\n    target: mqtts://localhost:1\n    cafile: ${lab:root.crt}\n    expect: ok\n",
+    );
+    let loaded = load_with(&[suite], Some(&lab)).expect("loads");
+    assert!(loaded.cases[0].inputs.cafiles[0].starts_with(std::fs::canonicalize(&lab).unwrap()));
+}
