@@ -602,6 +602,23 @@ impl FileContext<'_> {
                     "no expect: say which code each backend must get (e.g. `expect: ok`)",
                 )
             })?;
+        let backends = spec
+            .backends
+            .clone()
+            .or_else(|| defaults.backends.clone())
+            .unwrap_or_else(|| Backend::ALL.to_vec());
+        // An expectation that constrains nothing passes on a closed port: every backend the case
+        // runs on needs a code, or `any` on purpose.
+        for backend in &backends {
+            if expect.want_for("", *backend).is_none() {
+                return Err(self.invalid(
+                    &name,
+                    &format!(
+                        "expect says nothing about {backend}: name its code (`{backend}: ok`, or `all: ok`) or say `{backend}: any`"
+                    ),
+                ));
+            }
+        }
         Ok(Case {
             id,
             file: self.path.to_path_buf(),
@@ -640,11 +657,7 @@ impl FileContext<'_> {
                     .transpose()?,
                 password,
             },
-            backends: spec
-                .backends
-                .clone()
-                .or_else(|| defaults.backends.clone())
-                .unwrap_or_else(|| Backend::ALL.to_vec()),
+            backends,
             timeout: Duration::from_secs_f64(timeout),
             expect,
         })
