@@ -7,14 +7,14 @@ use std::time::Duration;
 use crate::cli::{
     BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, ExplainArgs, FileArgs,
     InspectArgs, LabCommand, MqttVersionArg, ProbeArgs, ReportArgs, ReportFormat, RunArgs,
-    ScanArgs,
+    ScanArgs, TextOrJson,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
 use crate::inputs::{self, InputPaths};
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::probe::{ProbeRequest, TlsVersion};
-use crate::report::{self, Format, Style};
+use crate::report::{self, Style};
 use crate::scan::{HostResult, Partition, ProbeTemplate};
 use crate::target::Target;
 
@@ -102,7 +102,7 @@ async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
 fn explain(args: &ExplainArgs) -> Result<u8, Error> {
     use crate::explain;
     let mut out = std::io::stdout().lock();
-    let json = args.format == Format::Json;
+    let json = args.format == TextOrJson::Json;
     let found = if let Some(path) = &args.log {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
             what: "--log",
@@ -326,8 +326,8 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let report = crate::inspect::inspect(&input)?;
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Json => crate::inspect::render_json(&report, &mut out),
-        Format::Text | Format::Markdown => crate::inspect::render_text(&report, &mut out),
+        TextOrJson::Json => crate::inspect::render_json(&report, &mut out),
+        TextOrJson::Text => crate::inspect::render_text(&report, &mut out),
     }
     .map_err(Error::Output)?;
     Ok(if report.has_errors() {
