@@ -56,6 +56,12 @@ pub enum Command {
     Lab(LabCommand),
     /// Print the JSON Schema of mqtls's JSON documents (committed as reports/schema.json).
     Schema,
+    /// List every diagnosis code and what it means (docs/codes.md is the Markdown form).
+    Codes {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::report::Format::Text)]
+        format: crate::report::Format,
+    },
     /// Explain an error message from any TLS stack (or a whole broker log with --log).
     Explain(ExplainArgs),
 }
