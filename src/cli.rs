@@ -38,7 +38,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Probe one broker with rustls and OpenSSL and name the cause of any failure.
     Diagnose(Box<DiagnoseArgs>),
-    /// Show mqtls on three classic failures, on local brokers it starts itself.
+    /// Show mqtls on three classic failures, on local brokers it starts itself; then run the
+    /// bundled suite and write reports/demo.{md,json,xml} (see --reports).
     Demo(DemoArgs),
     /// Run scenario suites (YAML) against a target or lab brokers, with expectations.
     Run(RunArgs),
@@ -352,4 +353,7 @@ pub struct DemoArgs {
     /// Skip the bundled suite; show only the three failures of the story.
     #[arg(long)]
     pub story_only: bool,
+    /// Where the bundled suite's reports are written (demo.md, demo.json, demo.xml).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports: PathBuf,
 }
