@@ -1,5 +1,7 @@
 //! The command line (clap derive), as the README documents it. Flags borrow mosquitto_pub's
 //! names. This module only describes and parses; `app` resolves files and runs.
+// These doc comments are clap's --help text, written for a terminal, not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 
