@@ -81,6 +81,8 @@ pub struct Match {
     pub meaning: String,
     /// What to check next.
     pub next_steps: Vec<String>,
+    /// The one check that tells this reading apart from the others of the same text.
+    pub tell_apart: String,
     /// The `mqtls diagnose` command that would confirm it.
     pub confirm: String,
     /// The line of the text that matched.
@@ -133,6 +135,7 @@ pub fn explain_in(text: &str, context: Context) -> Explanation {
             rejected_by: hit.side,
             meaning: meaning(hit.code, hit.side),
             next_steps: next_steps(hit.code),
+            tell_apart: tell_apart(hit.code, hit.side),
             confirm: confirm(hit.code, host.as_deref()),
             matched: line_of(text, &lower, &hit.fragment),
         };
@@ -161,7 +164,14 @@ pub fn explain_in(text: &str, context: Context) -> Explanation {
 /// Reads who printed the text from words only one side prints.
 pub fn context_of(text: &str) -> Context {
     let lower = text.to_ascii_lowercase();
-    let broker = patterns::BROKER_MARKERS.iter().any(|m| lower.contains(m));
+    // The OpenSSL function that failed is decisive: a mosquitto bridge logs its client side.
+    match patterns::function_side(&lower) {
+        Some(Reading::Client) => return Context::Client,
+        Some(Reading::Broker) => return Context::Broker,
+        _ => {}
+    }
+    let broker = patterns::BROKER_MARKERS.iter().any(|m| lower.contains(m))
+        || lower.lines().any(starts_with_unix_time);
     let client = patterns::CLIENT_MARKERS.iter().any(|m| lower.contains(m));
     match (broker, client) {
         (true, false) => Context::Broker,
@@ -170,6 +180,13 @@ pub fn context_of(text: &str) -> Context {
         (false, false) if lower.contains("openssl error") => Context::LeanBroker,
         (false, false) => Context::Unknown,
     }
+}
+
+/// mosquitto's log lines start with a Unix timestamp (`1732600000: `); no client prints one.
+fn starts_with_unix_time(line: &str) -> bool {
+    let line = line.trim_start();
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    (9..=10).contains(&digits) && line.get(digits..).is_some_and(|r| r.starts_with(": "))
 }
 
 const FALLBACK_TIER: u8 = 10;
@@ -209,6 +226,7 @@ fn to_match(pattern: &Pattern, text: &str, lower: &str, host: Option<&str>) -> M
             pattern.meaning.to_string()
         },
         next_steps: next_steps(pattern.code),
+        tell_apart: tell_apart(pattern.code, pattern.side),
         confirm: confirm(pattern.code, host),
         matched: line_of(text, lower, longest),
     }
@@ -442,6 +460,72 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
     steps.iter().map(|s| (*s).to_string()).collect()
 }
 
+/// The one check that tells a reading apart from the others the same words allow: what to look
+/// at, and what it shows when this reading is the right one.
+pub fn tell_apart(code: DiagnosisCode, side: RejectedBy) -> String {
+    use DiagnosisCode as C;
+    let text = match code {
+        C::UnknownCa if side == RejectedBy::Peer => {
+            "In the client's output: it names the broker's certificate (unknown authority, local issuer) when this is the cause."
+        }
+        C::UnknownCa => {
+            "openssl s_client -connect HOST:8883 -showcerts: the issuer of the last certificate sent is in no certificate of the client's CA file (compare with openssl x509 -in ca.crt -noout -subject)."
+        }
+        C::MissingIntermediate => {
+            "openssl s_client -connect HOST:8883 -showcerts: the broker sends one certificate, whose issuer is an intermediate, not the root in the client's CA file."
+        }
+        C::ServerCertAsCa => {
+            "openssl x509 -in ca.crt -noout -subject -issuer -ext basicConstraints: subject and issuer differ and CA is not TRUE, so the CA file holds a leaf (the broker's own certificate)."
+        }
+        C::IntermediateAsAnchor => {
+            "openssl x509 -in ca.crt -noout -subject -issuer: subject and issuer differ, so the CA file holds an intermediate, not a root."
+        }
+        C::SelfSignedServerCert => {
+            "openssl s_client -showcerts: one certificate whose subject equals its issuer, absent from the client's CA file."
+        }
+        C::HostnameMismatch | C::IpNotInSan | C::CnOnlyNoSan => {
+            "openssl x509 -in server.crt -noout -ext subjectAltName: the host the client dials is not listed."
+        }
+        C::ServerCertExpired | C::ServerCertNotYetValid | C::ExpiredTrustAnchor => {
+            "openssl x509 -in server.crt -noout -dates, against date -u on the client."
+        }
+        C::ClientCertRequired => {
+            "The broker's log says no certificate came (peer did not return a certificate); sending one with --cert/--key makes this reading go away."
+        }
+        C::ClientCertUnknownCa => {
+            "openssl verify -CAfile broker-ca.crt client.crt fails with the broker's CA file: the broker does not trust the client certificate's issuer."
+        }
+        C::ClientCertRejected | C::ClientCertExpired | C::ClientCertRevoked => {
+            "The broker's log names the reason it refused the client certificate (expired, revoked, purpose)."
+        }
+        C::PlaintextPort | C::NotTls => {
+            "mosquitto_pub -p PORT without TLS options connects: the port speaks plain MQTT."
+        }
+        C::PeerClosed => {
+            "The other side's own log or output names the reason; this side saw only a closed connection."
+        }
+        C::HandshakeTimeout => {
+            "openssl s_client -connect HOST:PORT hangs after CONNECTED: TCP works, TLS gets no answer."
+        }
+        C::ConnectTimeout => "nc -vz HOST PORT times out too: TCP itself gets no answer.",
+        C::MqttNoConnack => {
+            "The TLS handshake succeeds with mqtls diagnose; the broker's log names why it closed after the CONNECT."
+        }
+        C::MqttBadCredentials | C::MqttNotAuthorized => {
+            "The broker's log shows the CONNECT and its CONNACK refusal: TLS itself worked."
+        }
+        C::TlsVersionMismatch | C::LegacyTlsOnly => {
+            "openssl s_client -connect HOST:8883 -tls1_2, then -tls1_3: one of them connects."
+        }
+        _ => "",
+    };
+    if text.is_empty() {
+        next_steps(code).into_iter().next().unwrap_or_default()
+    } else {
+        text.to_string()
+    }
+}
+
 /// The `mqtls diagnose` command that confirms a code.
 pub fn confirm(code: DiagnosisCode, host: Option<&str>) -> String {
     use DiagnosisCode as C;
@@ -505,6 +589,9 @@ pub fn render_text(explanation: &Explanation, out: &mut dyn Write) -> io::Result
         writeln!(out, "  meaning:  {}", m.meaning)?;
         for step in &m.next_steps {
             writeln!(out, "  check:    {step}")?;
+        }
+        if many {
+            writeln!(out, "  tell:     {}", m.tell_apart)?;
         }
         writeln!(out, "  confirm:  {}", m.confirm)?;
     }

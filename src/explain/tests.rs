@@ -112,7 +112,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("python", "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'XXXX.iot.eu-west-1.amazonaws.com'. (_ssl.c:1056)", C::HostnameMismatch, Local),
     ("python", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate is not yet valid (_ssl.c:1006)", C::ServerCertNotYetValid, Local),
     ("python", "ssl.SSLError: [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:1006)", C::ClientCertUnknownCa, Peer),
-    ("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", C::NotTls, Nobody),
+    ("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", C::NotTls, Local),
     ("python", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: invalid CA certificate (_ssl.c:1006)", C::IssuerNotCa, Local),
     ("python", "paho: Connected with result code 5", C::MqttNotAuthorized, Peer),
     // mosquitto: client
@@ -126,7 +126,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("mosquitto", "OpenSSL Error: error:14094418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca\nSocket error on client <unknown>, disconnecting.", C::UnknownCa, Peer),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\n1732600000: Client <unknown> disconnected: Protocol error.", C::ClientCertUnknownCa, Local),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A0000C7:SSL routines::peer did not return a certificate\n1732600000: Client <unknown> disconnected: Protocol error.", C::ClientCertRequired, Local),
-    ("mosquitto", "1732600000: Client connection from 127.0.0.1 failed: error:0A00010B:SSL routines::wrong version number.", C::NotTls, Nobody),
+    ("mosquitto", "1732600000: Client connection from 127.0.0.1 failed: error:0A00010B:SSL routines::wrong version number.", C::NotTls, Local),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A000412:SSL routines::sslv3 alert bad certificate\n1732600000: Client <unknown> disconnected: Protocol error.", C::HostnameMismatch, Peer),
     ("mosquitto", "1732600000: Sending CONNACK to 127.0.0.1 (0, 5)\n1732600000: Client <unknown> disconnected, not authorised.", C::MqttNotAuthorized, Local),
     ("mosquitto", "error:1417C086:SSL routines:tls_process_client_certificate:certificate verify failed\nClient <unknown> disconnected: Protocol error.", C::ClientCertUnknownCa, Local),
@@ -148,7 +148,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("go", "x509: certificate has expired or is not yet valid: current time 2026-11-25T10:00:00Z is after 2025-02-23T12:00:00Z", C::ServerCertExpired, Local),
     ("go", "remote error: tls: certificate required", C::ClientCertRequired, Peer),
     ("go", "http: TLS handshake error from 10.0.0.5:51234: remote error: tls: unknown certificate authority", C::UnknownCa, Peer),
-    ("go", "network Error : tls: first record does not look like a TLS handshake", C::NotTls, Nobody),
+    ("go", "network Error : tls: first record does not look like a TLS handshake", C::NotTls, Local),
     // Java JSSE
     ("java", "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target", C::UnknownCa, Local),
     ("java", "javax.net.ssl.SSLHandshakeException: Received fatal alert: unknown_ca", C::ClientCertUnknownCa, Peer),
@@ -362,7 +362,7 @@ fn log_groups_mosquitto_failures() {
         groups,
         vec![
             ("10.0.0.5", C::UnknownCa, Peer, 2),
-            ("127.0.0.1", C::NotTls, Nobody, 1),
+            ("127.0.0.1", C::NotTls, Local, 1),
             ("192.168.1.20", C::ClientCertRequired, Local, 1),
         ]
     );
