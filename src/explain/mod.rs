@@ -332,7 +332,9 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::HandshakeTimeout => "TCP connected but the TLS handshake never completed.",
         C::PlaintextPort => "The port speaks plain MQTT, not TLS.",
         C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
-        C::PeerClosed => "The peer closed the connection without an alert.",
+        C::PeerClosed => {
+            "The peer closed the connection without an alert: it abandoned the handshake, so this side cannot say why. Read the peer's own error (the client's output when a broker printed this)."
+        }
         C::SameSubjectCaAndServer => {
             "The CA and the broker certificate have the same subject, so the leaf looks self-signed."
         }
