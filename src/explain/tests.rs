@@ -612,10 +612,13 @@ fn openssl_functions_tell_the_side() {
 #[rustfmt::skip]
 const SEEN_BY_USERS: &[(&str, &[(C, RejectedBy)])] = &[
     // mosquitto_pub/_sub without -d
-    ("Error: A TLS error occurred.", &[(C::UnknownCa, Local), (C::HostnameMismatch, Local), (C::ServerCertExpired, Local), (C::PlaintextPort, Nobody)]),
+    ("Error: A TLS error occurred.", &[(C::UnknownCa, Local), (C::HostnameMismatch, Local), (C::ServerCertExpired, Local), (C::MissingIntermediate, Local), (C::ServerCertAsCa, Local), (C::PlaintextPort, Nobody)]),
     ("Unable to connect (A TLS error occurred.).", &[(C::UnknownCa, Local)]),
     ("Error: The connection was lost.", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer)]),
-    ("Error: Protocol error", &[(C::ClientCertUnknownCa, Peer), (C::ClientCertRejected, Peer)]),
+    ("Error: Protocol error", &[(C::ClientCertUnknownCa, Peer), (C::ClientCertRequired, Peer), (C::ClientCertRejected, Peer)]),
+    ("Disconnected: Unspecified error", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer)]),
+    ("Connected with result code Bad user name or password
+Disconnected: Unspecified error", &[(C::MqttBadCredentials, Peer)]),
     // the -d output names the alert: the client's reading, from `sending CONNECT`
     ("Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca", &[(C::ClientCertUnknownCa, Peer)]),
     // Node.js
@@ -623,7 +626,7 @@ const SEEN_BY_USERS: &[(&str, &[(C, RejectedBy)])] = &[
     ("Error: read ECONNRESET", &[(C::PlaintextPort, Nobody)]),
     ("Error: unable to verify the first certificate UNABLE_TO_VERIFY_LEAF_SIGNATURE", &[(C::MissingIntermediate, Local), (C::UnknownCa, Local)]),
     // Python: EOF in the handshake is no alert; a timeout in the handshake is not TCP's
-    ("ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)", &[(C::PeerClosed, Nobody), (C::PlaintextPort, Nobody)]),
+    ("ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody)]),
     ("ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::PeerClosed, Nobody)]),
     ("TimeoutError: _ssl.c:989: The handshake operation timed out", &[(C::HandshakeTimeout, Nobody)]),
     // paho 2.x reason strings
