@@ -443,6 +443,29 @@ const SAME_WORDS_ELSEWHERE: &[(Client, &str)] = &[
     ),
 ];
 
+/// What one client printed for one setup, and how `explain` read it.
+struct Capture {
+    client: Client,
+    setup: &'static str,
+    cause: C,
+    verdict: Verdict,
+    text: String,
+    readings: Vec<C>,
+}
+
+impl Capture {
+    fn describe(&self, how: &str) -> String {
+        format!(
+            "{} / {}: {:?} {how} in {:?}\n{}",
+            self.client.name(),
+            self.setup,
+            self.cause,
+            self.readings,
+            self.text
+        )
+    }
+}
+
 /// How `explain` did on one capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -469,7 +492,7 @@ async fn explain_names_the_cause_of_real_client_failures() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = pki::generate(dir.path()).expect("pki");
-    let mut rows: Vec<(Client, &'static str, C, Verdict, String, Vec<C>)> = Vec::new();
+    let mut rows: Vec<Capture> = Vec::new();
     for setup in setups() {
         let responder = Responder::start((setup.server)(&pki))
             .await
@@ -487,28 +510,38 @@ async fn explain_names_the_cause_of_real_client_failures() {
                 Some(_) => Verdict::Among,
                 None => Verdict::Miss,
             };
-            rows.push((client, setup.name, setup.cause, verdict, text, readings));
+            rows.push(Capture {
+                client,
+                setup: setup.name,
+                cause: setup.cause,
+                verdict,
+                text,
+                readings,
+            });
         }
     }
     let mut report = String::new();
-    for (client, setup, cause, verdict, text, readings) in &rows {
-        let last = text
+    for r in &rows {
+        let last = r
+            .text
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
         report.push_str(&format!(
-            "{:<14} {:<52} {:<8?} {cause} -> {readings:?}\n    {}\n",
-            client.name(),
-            setup,
-            verdict,
+            "{:<14} {:<52} {:<6?} {} -> {:?}\n    {}\n",
+            r.client.name(),
+            r.setup,
+            r.verdict,
+            r.cause,
+            r.readings,
             last.chars().take(160).collect::<String>()
         ));
     }
     for client in &clients {
-        let mine: Vec<_> = rows.iter().filter(|r| r.0 == *client).collect();
-        let hit = mine.iter().filter(|r| r.3 != Verdict::Miss).count();
-        let first = mine.iter().filter(|r| r.3 == Verdict::First).count();
+        let mine: Vec<&Capture> = rows.iter().filter(|r| r.client == *client).collect();
+        let hit = mine.iter().filter(|r| r.verdict != Verdict::Miss).count();
+        let first = mine.iter().filter(|r| r.verdict == Verdict::First).count();
         report.push_str(&format!(
             "{}: cause among the readings {hit}/{}, first {first}/{}\n",
             client.name(),
@@ -522,19 +555,14 @@ async fn explain_names_the_cause_of_real_client_failures() {
     // the text could tell the two apart.
     let not_first: Vec<String> = rows
         .iter()
-        .filter(|r| r.3 == Verdict::Among)
-        .filter(|r| !rows.iter().any(|o| o.0 == r.0 && o.2 != r.2 && o.5 == r.5))
-        .filter(|r| !SAME_WORDS_ELSEWHERE.contains(&(r.0, r.1)))
-        .map(|r| {
-            format!(
-                "{} / {}: {:?} not first in {:?}\n{}",
-                r.0.name(),
-                r.1,
-                r.2,
-                r.5,
-                r.4
-            )
+        .filter(|r| r.verdict == Verdict::Among)
+        .filter(|r| {
+            !rows
+                .iter()
+                .any(|o| o.client == r.client && o.cause != r.cause && o.readings == r.readings)
         })
+        .filter(|r| !SAME_WORDS_ELSEWHERE.contains(&(r.client, r.setup)))
+        .map(|r| r.describe("not first"))
         .collect();
     assert!(
         not_first.is_empty(),
@@ -543,17 +571,8 @@ async fn explain_names_the_cause_of_real_client_failures() {
     );
     let misses: Vec<String> = rows
         .iter()
-        .filter(|r| r.3 == Verdict::Miss)
-        .map(|r| {
-            format!(
-                "{} / {}: {:?} not in {:?}\n{}",
-                r.0.name(),
-                r.1,
-                r.2,
-                r.5,
-                r.4
-            )
-        })
+        .filter(|r| r.verdict == Verdict::Miss)
+        .map(|r| r.describe("not"))
         .collect();
     assert!(misses.is_empty(), "{}\n\n{report}", misses.join("\n---\n"));
 }
