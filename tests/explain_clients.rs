@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mqtls::classify::DiagnosisCode as C;
-use mqtls::explain::explain;
+use mqtls::explain::{Context, explain, explain_in, explain_log};
+use mqtls::lab::mosquitto::{Listener, ListenerTls, Mosquitto, mosquitto_binary};
 use mqtls::lab::responder::{
     Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, TlsServer,
 };
@@ -574,5 +575,226 @@ async fn explain_names_the_cause_of_real_client_failures() {
         .filter(|r| r.verdict == Verdict::Miss)
         .map(|r| r.describe("not"))
         .collect();
+    assert!(misses.is_empty(), "{}\n\n{report}", misses.join("\n---\n"));
+}
+
+/// One broken setup on a real mosquitto: the listener, what the client is given, the cause,
+/// and the cause as the broker's own log must name it (`explain --log`).
+struct BrokerSetup {
+    name: &'static str,
+    listener: &'static str,
+    cause: C,
+    client_ca: fn(&Pki) -> PathBuf,
+    client_cert: fn(&Pki) -> Option<(PathBuf, PathBuf)>,
+}
+
+fn broker_setups() -> Vec<BrokerSetup> {
+    vec![
+        BrokerSetup {
+            name: "unknown_ca (client trusts another root)",
+            listener: "good",
+            cause: C::UnknownCa,
+            client_ca: |p| p.other_root.cert.clone(),
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "missing_intermediate (certfile leaf only, no cafile)",
+            listener: "leaf-only",
+            cause: C::MissingIntermediate,
+            client_ca: root,
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "server_cert_as_ca (client trusts server.crt)",
+            listener: "good",
+            cause: C::ServerCertAsCa,
+            client_ca: |p| p.server.cert.clone(),
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "hostname_mismatch",
+            listener: "wrong-name",
+            cause: C::HostnameMismatch,
+            client_ca: root,
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "server_cert_expired",
+            listener: "expired",
+            cause: C::ServerCertExpired,
+            client_ca: root,
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "client_cert_required (require_certificate, none sent)",
+            listener: "mtls",
+            cause: C::ClientCertRequired,
+            client_ca: root,
+            client_cert: no_cert,
+        },
+        BrokerSetup {
+            name: "client_cert_unknown_ca (client from another root)",
+            listener: "mtls",
+            cause: C::ClientCertUnknownCa,
+            client_ca: root,
+            client_cert: |p| Some((p.other_client.cert.clone(), p.other_client.key.clone())),
+        },
+        BrokerSetup {
+            name: "plaintext_port (plain listener)",
+            listener: "plain",
+            cause: C::PlaintextPort,
+            client_ca: root,
+            client_cert: no_cert,
+        },
+    ]
+}
+
+fn mosquitto_listeners(p: &Pki) -> Vec<Listener> {
+    let tls =
+        |name: &str, cert: &Path, key: &Path, cafile: Option<&Path>, require: bool| Listener {
+            name: name.to_string(),
+            tls: Some(ListenerTls {
+                cafile: cafile.map(Path::to_path_buf),
+                certfile: cert.to_path_buf(),
+                keyfile: key.to_path_buf(),
+                require_certificate: require,
+                ..ListenerTls::default()
+            }),
+            allow_anonymous: true,
+            users: Vec::new(),
+        };
+    let bundle = p.ca_bundle.as_path();
+    vec![
+        tls(
+            "good",
+            p.server.chain_path(),
+            &p.server.key,
+            Some(bundle),
+            false,
+        ),
+        // Without a cafile OpenSSL cannot complete the chain: the leaf goes alone.
+        tls("leaf-only", &p.server.cert, &p.server.key, None, false),
+        tls(
+            "wrong-name",
+            p.server_wrong_name.chain_path(),
+            &p.server_wrong_name.key,
+            Some(bundle),
+            false,
+        ),
+        tls(
+            "expired",
+            p.server_expired.chain_path(),
+            &p.server_expired.key,
+            Some(bundle),
+            false,
+        ),
+        tls(
+            "mtls",
+            p.server.chain_path(),
+            &p.server.key,
+            Some(bundle),
+            true,
+        ),
+        Listener {
+            name: "plain".to_string(),
+            tls: None,
+            allow_anonymous: true,
+            users: Vec::new(),
+        },
+    ]
+}
+
+/// The same clients against a real mosquitto: what each client prints, and what mosquitto's
+/// log says about the same connection (read as a broker's log by `explain --log`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_names_the_cause_against_mosquitto() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if mosquitto_binary().is_none() {
+        assert!(!ci, "CI=true but mosquitto is missing");
+        println!("skipped: mosquitto not found");
+        return;
+    }
+    let clients: Vec<Client> = Client::ALL
+        .into_iter()
+        .filter(|c| match c.missing() {
+            None => true,
+            Some(reason) => {
+                assert!(!ci, "CI=true but {}: {reason}", c.name());
+                println!("skipped: {}: {reason}", c.name());
+                false
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let listeners = mosquitto_listeners(&pki);
+    let broker =
+        tokio::task::spawn_blocking(move || Mosquitto::start(&listeners, Duration::from_secs(20)))
+            .await
+            .expect("join")
+            .expect("mosquitto starts");
+    let mut report = String::new();
+    let mut misses = Vec::new();
+    let (mut seen, mut client_hits, mut broker_hits) = (0, 0, 0);
+    for setup in broker_setups() {
+        let port = broker.port(setup.listener).expect("listener");
+        let ca = (setup.client_ca)(&pki);
+        let cert = (setup.client_cert)(&pki);
+        for &client in &clients {
+            let before = broker.log().len();
+            let text = capture(client, port, &ca, cert.as_ref()).await;
+            // mosquitto writes its log line by line; give the last line a moment.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let log = broker.log();
+            let log = log.get(before..).unwrap_or_default();
+            let readings: Vec<C> = explain(&text).matches.iter().map(|m| m.code).collect();
+            let groups: Vec<C> = explain_log(log).groups.iter().map(|g| g.code).collect();
+            let broker_readings: Vec<C> = log
+                .lines()
+                .flat_map(|l| explain_in(l, Context::Broker).matches)
+                .map(|m| m.code)
+                .collect();
+            seen += 1;
+            let in_client = readings.contains(&setup.cause);
+            let in_broker = broker_readings.contains(&setup.cause);
+            client_hits += usize::from(in_client);
+            broker_hits += usize::from(in_broker);
+            report.push_str(&format!(
+                "{:<14} {:<54} client {:<5} {:?}\n{:<70} broker {:<5} {:?} (groups {:?})\n",
+                client.name(),
+                setup.name,
+                in_client,
+                readings,
+                "",
+                in_broker,
+                broker_readings,
+                groups,
+            ));
+            // The broker's words name the cause, unless the client closed without an alert
+            // (Node.js checks the chain after the handshake): then its log can only say so.
+            let silent =
+                !broker_readings.is_empty() && broker_readings.iter().all(|c| *c == C::PeerClosed);
+            if !in_broker && !silent {
+                misses.push(format!(
+                    "{} / {} (broker log): {:?} not in {broker_readings:?}\n{log}",
+                    client.name(),
+                    setup.name,
+                    setup.cause
+                ));
+            }
+            if !in_client {
+                misses.push(format!(
+                    "{} / {} (client): {:?} not in {readings:?}\n{text}",
+                    client.name(),
+                    setup.name,
+                    setup.cause
+                ));
+            }
+        }
+    }
+    report.push_str(&format!(
+        "against mosquitto: cause among the client's readings {client_hits}/{seen}, among the broker log's {broker_hits}/{seen}\n"
+    ));
+    println!("{report}");
     assert!(misses.is_empty(), "{}\n\n{report}", misses.join("\n---\n"));
 }

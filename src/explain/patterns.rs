@@ -423,6 +423,10 @@ pub const PATTERNS: &[Pattern] = &[
     // --- Erlang/OTP ssl (EMQX, RabbitMQ, VerneMQ): "generated" = local, "received" = peer ---
     p("erlang", &["tls server", "received client alert", "unknown ca"], C::UnknownCa, Peer, Any,
         "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls server", "received client alert", "unknown ca"], C::MissingIntermediate, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls server", "received client alert", "unknown ca"], C::ServerCertAsCa, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
     p("erlang", &["tls server", "received client alert", "certificate unknown"], C::UnknownCa, Peer, Any,
         "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Certificate Unknown"),
     p("erlang", &["tls server", "received client alert", "certificate unknown"], C::X509V1Cert, Peer, Any,
@@ -786,6 +790,12 @@ pub const PATTERNS: &[Pattern] = &[
         "error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1605:SSL alert number 48"),
     p("openssl", &["alert unknown ca"], C::UnknownCa, Peer, Broker,
         "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
+    // The client could not build a path to its CA file: no such root, a leaf sent without its
+    // intermediate, or a CA file holding the broker's own certificate (seen against mosquitto).
+    p("openssl", &["alert unknown ca"], C::MissingIntermediate, Peer, Broker,
+        "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
+    p("openssl", &["alert unknown ca"], C::ServerCertAsCa, Peer, Broker,
+        "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
     p("openssl", &["alert bad certificate"], C::ClientCertRejected, Peer, Client,
         "Unable to connect: error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate"),
     p("openssl", &["alert bad certificate"], C::HostnameMismatch, Peer, Broker,
@@ -948,7 +958,7 @@ const ALERTS: &[(u32, &str, &[C], &[C])] = &[
     (44, "certificaterevoked", &[C::ClientCertRevoked], &[]),
     (45, "certificateexpired", &[C::ClientCertExpired], &[C::ServerCertExpired]),
     (46, "certificateunknown", &[C::ClientCertRejected], &[C::X509V1Cert, C::CaCertAsServerCert]),
-    (48, "unknownca", &[C::ClientCertUnknownCa], &[C::UnknownCa]),
+    (48, "unknownca", &[C::ClientCertUnknownCa], &[C::UnknownCa, C::MissingIntermediate, C::ServerCertAsCa]),
     (51, "decrypterror", &[C::ClientKeyMismatch], &[C::WeakSignature, C::WeakKey]),
     (70, "protocolversion", &[C::TlsVersionMismatch, C::LegacyTlsOnly], &[C::TlsVersionMismatch]),
     (71, "insufficientsecurity", &[C::NoSharedCipher], &[C::NoSharedCipher]),
