@@ -225,7 +225,11 @@ fn to_match(pattern: &Pattern, text: &str, lower: &str, host: Option<&str>) -> M
         } else {
             pattern.meaning.to_string()
         },
-        next_steps: next_steps(pattern.code),
+        next_steps: if pattern.steps.is_empty() {
+            next_steps(pattern.code)
+        } else {
+            pattern.steps.iter().map(|s| (*s).to_string()).collect()
+        },
         tell_apart: tell_apart(pattern.code, pattern.side),
         confirm: confirm(pattern.code, host),
         matched: line_of(text, lower, longest),
@@ -436,7 +440,11 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::ConnectionRefused | C::ConnectTimeout | C::DnsFailure => &[
             "Check that the broker runs and listens on that port (ss -ltnp), and its log for TLS files it could not load.",
         ],
-        C::PlaintextPort | C::NotTls | C::PeerClosed | C::HandshakeTimeout => &[
+        C::PeerClosed => &[
+            "Read the error the other side printed (the client's output, or its debug log: mosquitto_pub -d): it names why it left the handshake.",
+            "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
+        ],
+        C::PlaintextPort | C::NotTls | C::HandshakeTimeout => &[
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
         ],
         C::SameSubjectCaAndServer => {

@@ -46,6 +46,8 @@ pub struct Pattern {
     pub reading: Reading,
     /// What it means; empty: the code's default sentence.
     pub meaning: &'static str,
+    /// What to do; empty: the code's default steps (for rows whose fix is not the code's).
+    pub steps: &'static [&'static str],
     /// A real message of this stack, as printed.
     pub example: &'static str,
 }
@@ -65,6 +67,7 @@ const fn p(
         side,
         reading,
         meaning: "",
+        steps: &[],
         example,
     }
 }
@@ -85,6 +88,7 @@ const fn pm(
         side,
         reading,
         meaning,
+        steps: &[],
         example,
     }
 }
@@ -199,8 +203,10 @@ pub const CLIENT_MARKERS: &[&str] = &[
     "the connection was lost",
     "error: protocol error",
     "traceback (most recent call last)",
-    "paho",
-    "node:internal",
+    // Not `paho` alone: brokers log paho's generated client ids. Not Node's stack frames
+    // (`at TLSSocket`, `node:internal`): a Node broker prints them too.
+    "paho/mqtt",
+    "paho.mqtt",
     "client network socket",
 ];
 
@@ -359,9 +365,21 @@ pub const PATTERNS: &[Pattern] = &[
     pm("python", &["the handshake operation timed out"], C::HandshakeTimeout, Nobody, Any,
         "TCP connected but the TLS handshake did not finish in time: the port accepts connections and does not answer TLS (a silent plain MQTT port, a proxy, an overloaded broker).",
         "TimeoutError: _ssl.c:989: The handshake operation timed out"),
-    pm("python", &["typeerror: an integer is required", "wrap_socket"], C::TlsVersionMismatch, Nobody, Client,
-        "paho-mqtt on Python 2.7 passed no TLS version to ssl.wrap_socket: the `tls` dict lacks 'tls_version'. Nothing was refused; the client failed before its first byte. Pass 'tls_version': ssl.PROTOCOL_TLSv1_2 (today ssl.PROTOCOL_TLS_CLIENT; in paho 2.x tls_set(tls_version=ssl.PROTOCOL_TLS_CLIENT)).",
-        "  File \"/usr/lib/python2.7/ssl.py\", line 381, in wrap_socket\n    ciphers=ciphers)\n  File \"/usr/lib/python2.7/ssl.py\", line 141, in __init__\n    ciphers)\nTypeError: an integer is required"),
+    // Rows are data; this one's fix is in the client's code, not in the TLS versions.
+    Pattern {
+        stack: "python",
+        needles: &["typeerror: an integer is required", "wrap_socket"],
+        code: C::TlsVersionMismatch,
+        side: Nobody,
+        reading: Client,
+        meaning: "paho-mqtt on Python 2.7 passed no TLS version to ssl.wrap_socket: the `tls` dict lacks 'tls_version'. Nothing was refused; the client failed before its first byte. Pass 'tls_version': ssl.PROTOCOL_TLSv1_2 (today ssl.PROTOCOL_TLS_CLIENT; in paho 2.x tls_set(tls_version=ssl.PROTOCOL_TLS_CLIENT)).",
+        steps: &[
+            "paho 1.x: tls={'ca_certs': 'ca.crt', 'tls_version': ssl.PROTOCOL_TLSv1_2} (ssl.PROTOCOL_TLS_CLIENT where the ssl module has it).",
+            "paho 2.x: client.tls_set(ca_certs='ca.crt', tls_version=ssl.PROTOCOL_TLS_CLIENT).",
+            "Better: leave Python 2.7, whose ssl module has no TLS 1.3.",
+        ],
+        example: "  File \"/usr/lib/python2.7/ssl.py\", line 381, in wrap_socket\n    ciphers=ciphers)\n  File \"/usr/lib/python2.7/ssl.py\", line 141, in __init__\n    ciphers)\nTypeError: an integer is required",
+    },
     p("python", &["result code bad user name or password"], C::MqttBadCredentials, Peer, Any,
         "Connected with result code Bad user name or password"),
     pm("python", &["unspecified error"], C::ClientCertRequired, Peer, ClientFallback,
@@ -372,6 +390,9 @@ pub const PATTERNS: &[Pattern] = &[
         "Disconnected: Unspecified error"),
     pm("python", &["unspecified error"], C::MqttNoConnack, Peer, ClientFallback,
         "paho 2.x reports a connection the broker closed as 'Unspecified error': the broker may have closed after the CONNECT (its log says why).",
+        "Disconnected: Unspecified error"),
+    pm("python", &["unspecified error"], C::MqttRefused, Peer, ClientFallback,
+        "An MQTT 5 CONNACK or DISCONNECT with reason 0x80 reads 'Unspecified error' too: the broker refused after TLS worked (its log says why).",
         "Disconnected: Unspecified error"),
     pm("python", &["bad user name or password"], C::MqttBadCredentials, Peer, Fallback,
         "",

@@ -619,7 +619,7 @@ const SEEN_BY_USERS: &[(&str, &[(C, RejectedBy)])] = &[
     ("Unable to connect (A TLS error occurred.).", &[(C::UnknownCa, Local)]),
     ("Error: The connection was lost.", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer)]),
     ("Error: Protocol error", &[(C::ClientCertUnknownCa, Peer), (C::ClientCertRequired, Peer), (C::ClientCertRejected, Peer)]),
-    ("Disconnected: Unspecified error", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer)]),
+    ("Disconnected: Unspecified error", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer), (C::MqttRefused, Peer)]),
     ("Connected with result code Bad user name or password
 Disconnected: Unspecified error", &[(C::MqttBadCredentials, Peer)]),
     // the -d output names the alert: the client's reading, from `sending CONNECT`
