@@ -928,6 +928,14 @@ pub const PATTERNS: &[Pattern] = &[
     pm("nodejs", &["socket disconnected before secure tls connection"], C::ClientCertRequired, Peer, Client,
         "Some brokers close instead of alerting when no client certificate comes.",
         "Error: Client network socket disconnected before secure TLS connection was established { code: 'ECONNRESET' }"),
+    // mqtt.js's connectTimeout spans TCP, TLS and the CONNACK (captured against a server that
+    // accepts and never answers).
+    pm("nodejs", &["connack timeout"], C::HandshakeTimeout, Nobody, Client,
+        "mqtt.js gave up waiting (connectTimeout, 30 s by default): the TLS handshake or the CONNACK never came. A port that accepts TCP and never answers TLS (a proxy, a firewall, an overloaded broker) times out here.",
+        "Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)"),
+    pm("nodejs", &["connack timeout"], C::MqttNoConnack, Peer, Client,
+        "mqtt.js gave up waiting for the CONNACK: TLS may have worked and the broker never answered the CONNECT.",
+        "Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)"),
     p("nodejs", &["read econnreset"], C::PlaintextPort, Nobody, Client,
         "Error: read ECONNRESET"),
     pm("nodejs", &["invalid header flag bits"], C::PlaintextPort, Local, Any,

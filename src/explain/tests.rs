@@ -627,6 +627,7 @@ Disconnected: Unspecified error", &[(C::MqttBadCredentials, Peer)]),
     // Node.js
     ("Error: Client network socket disconnected before secure TLS connection was established\n    at connResetException (node:internal/errors:720:14) {\n  code: 'ECONNRESET'", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody), (C::ClientCertRequired, Peer)]),
     ("Error: read ECONNRESET", &[(C::PlaintextPort, Nobody)]),
+    ("Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)", &[(C::HandshakeTimeout, Nobody), (C::MqttNoConnack, Peer)]),
     ("Error: unable to verify the first certificate UNABLE_TO_VERIFY_LEAF_SIGNATURE", &[(C::MissingIntermediate, Local), (C::UnknownCa, Local)]),
     // Python: EOF in the handshake is no alert; a timeout in the handshake is not TCP's
     ("ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody)]),
