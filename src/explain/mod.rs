@@ -141,7 +141,11 @@ pub fn explain_in(text: &str, context: Context) -> Explanation {
         };
         found.push((tier, i, m));
     }
-    // Fallback readings (generic words) only count when nothing specific matched.
+    // A summary that hides the reason only counts when nothing else matched; fallback
+    // readings (generic words) only when nothing specific matched.
+    if found.iter().any(|(tier, _, _)| *tier < SUMMARY_TIER) {
+        found.retain(|(tier, _, _)| *tier < SUMMARY_TIER);
+    }
     if found.iter().any(|(tier, _, _)| *tier < FALLBACK_TIER) {
         found.retain(|(tier, _, _)| *tier < FALLBACK_TIER);
     }
@@ -190,6 +194,7 @@ fn starts_with_unix_time(line: &str) -> bool {
 }
 
 const FALLBACK_TIER: u8 = 10;
+const SUMMARY_TIER: u8 = 20;
 
 /// Rank of a reading in a context: lower is better, `None` drops it.
 fn tier(reading: Reading, context: Context) -> Option<u8> {
@@ -206,6 +211,8 @@ fn tier(reading: Reading, context: Context) -> Option<u8> {
         (Reading::BrokerFallback, Context::Client) => None,
         (Reading::BrokerFallback, Context::Broker | Context::LeanBroker) => Some(FALLBACK_TIER + 1),
         (Reading::BrokerFallback, Context::Unknown) => Some(FALLBACK_TIER + 3),
+        (Reading::ClientSummary, Context::Broker) => None,
+        (Reading::ClientSummary, _) => Some(SUMMARY_TIER),
     }
 }
 

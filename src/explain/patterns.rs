@@ -29,6 +29,10 @@ pub enum Reading {
     ClientFallback,
     /// Generic words, broker reading.
     BrokerFallback,
+    /// A client's summary that hides the reason (mosquitto_pub's `A TLS error occurred.`):
+    /// counted only when nothing else matched, not even generic words such as an OpenSSL
+    /// reason `-d` prints beside it.
+    ClientSummary,
 }
 
 /// One row of the table.
@@ -93,7 +97,7 @@ const fn pm(
     }
 }
 
-use Reading::{Any, Broker, BrokerFallback, Client, ClientFallback, Fallback};
+use Reading::{Any, Broker, BrokerFallback, Client, ClientFallback, ClientSummary, Fallback};
 use S::{Local, None as Nobody, Peer};
 
 /// Words only a broker's log holds.
@@ -382,16 +386,16 @@ pub const PATTERNS: &[Pattern] = &[
     },
     p("python", &["result code bad user name or password"], C::MqttBadCredentials, Peer, Any,
         "Connected with result code Bad user name or password"),
-    pm("python", &["unspecified error"], C::ClientCertRequired, Peer, ClientFallback,
+    pm("python", &["unspecified error"], C::ClientCertRequired, Peer, ClientSummary,
         "paho 2.x reports a connection the broker closed as 'Unspecified error'. Over TLS 1.3 the broker refuses a missing client certificate after connect() returned, so the refusal looks like a lost connection.",
         "Disconnected: Unspecified error"),
-    pm("python", &["unspecified error"], C::ClientCertUnknownCa, Peer, ClientFallback,
+    pm("python", &["unspecified error"], C::ClientCertUnknownCa, Peer, ClientSummary,
         "paho 2.x reports a connection the broker closed as 'Unspecified error': the broker may have refused the client certificate after the TLS 1.3 handshake.",
         "Disconnected: Unspecified error"),
-    pm("python", &["unspecified error"], C::MqttNoConnack, Peer, ClientFallback,
+    pm("python", &["unspecified error"], C::MqttNoConnack, Peer, ClientSummary,
         "paho 2.x reports a connection the broker closed as 'Unspecified error': the broker may have closed after the CONNECT (its log says why).",
         "Disconnected: Unspecified error"),
-    pm("python", &["unspecified error"], C::MqttRefused, Peer, ClientFallback,
+    pm("python", &["unspecified error"], C::MqttRefused, Peer, ClientSummary,
         "An MQTT 5 CONNACK or DISCONNECT with reason 0x80 reads 'Unspecified error' too: the broker refused after TLS worked (its log says why).",
         "Disconnected: Unspecified error"),
     pm("python", &["bad user name or password"], C::MqttBadCredentials, Peer, Fallback,
@@ -804,6 +808,9 @@ pub const PATTERNS: &[Pattern] = &[
         "error:0909006C:PEM routines:get_name:no start line"),
     p("openssl", &["connect:errno=111"], C::ConnectionRefused, Nobody, Any,
         "40C7B1F5D67F0000:error:8000006F:system library:BIO_connect:Connection refused:../crypto/bio/bio_sock2.c:114:calling connect()\nconnect:errno=111"),
+    pm("openssl", &["unexpected eof while reading"], C::PlaintextPort, Nobody, Client,
+        "The broker closed the connection during the handshake without an alert: most often a port that does not speak TLS read the ClientHello as a bad packet (captured with mosquitto_pub -d against a plain listener).",
+        "Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading\nError: A TLS error occurred."),
     p("openssl", &["unexpected eof while reading"], C::PeerClosed, Nobody, Any,
         "OpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading"),
     // --- OpenSSL alert texts: the same words mean opposite things in a client and a broker ---
@@ -879,40 +886,40 @@ pub const PATTERNS: &[Pattern] = &[
     p("boringssl", &["openssl_internal", "no_shared_cipher"], C::NoSharedCipher, Local, Any,
         "error:100000b8:SSL routines:OPENSSL_internal:NO_SHARED_CIPHER"),
     // --- mosquitto_pub/_sub without -d: the OpenSSL reason is hidden ---
-    pm("mosquitto", &["a tls error occurred"], C::UnknownCa, Local, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::UnknownCa, Local, ClientSummary,
         "mosquitto_pub hides the TLS reason: most often its CA file does not verify the broker's chain. Run it again with -d to print the OpenSSL error, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["a tls error occurred"], C::HostnameMismatch, Local, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::HostnameMismatch, Local, ClientSummary,
         "mosquitto_pub hides the TLS reason: the broker certificate may not name the host given to -h. Run it again with -d, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["a tls error occurred"], C::ServerCertExpired, Local, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::ServerCertExpired, Local, ClientSummary,
         "mosquitto_pub hides the TLS reason: the broker certificate may have expired. Run it again with -d, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["a tls error occurred"], C::MissingIntermediate, Local, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::MissingIntermediate, Local, ClientSummary,
         "mosquitto_pub hides the TLS reason: the broker may send its certificate without the intermediate. Run it again with -d, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["a tls error occurred"], C::ServerCertAsCa, Local, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::ServerCertAsCa, Local, ClientSummary,
         "mosquitto_pub hides the TLS reason: --cafile may hold the broker's own certificate rather than its CA. Run it again with -d, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["a tls error occurred"], C::PlaintextPort, Nobody, ClientFallback,
+    pm("mosquitto", &["a tls error occurred"], C::PlaintextPort, Nobody, ClientSummary,
         "mosquitto_pub hides the TLS reason: the port may speak plain MQTT (1883), which closes on the ClientHello. Run it again with -d, or probe with mqtls diagnose.",
         "Error: A TLS error occurred."),
-    pm("mosquitto", &["the connection was lost"], C::ClientCertRequired, Peer, ClientFallback,
+    pm("mosquitto", &["the connection was lost"], C::ClientCertRequired, Peer, ClientSummary,
         "The broker closed the connection after the TLS 1.3 handshake: most often it required a client certificate and got none (-d shows the alert).",
         "Error: The connection was lost."),
-    pm("mosquitto", &["the connection was lost"], C::ClientCertUnknownCa, Peer, ClientFallback,
+    pm("mosquitto", &["the connection was lost"], C::ClientCertUnknownCa, Peer, ClientSummary,
         "The broker closed the connection after the TLS 1.3 handshake: it may have refused the client certificate (-d shows the alert).",
         "Error: The connection was lost."),
-    pm("mosquitto", &["the connection was lost"], C::MqttNoConnack, Peer, ClientFallback,
+    pm("mosquitto", &["the connection was lost"], C::MqttNoConnack, Peer, ClientSummary,
         "The broker closed the connection before answering the CONNECT (its log says why: ACL, client id, protocol).",
         "Error: The connection was lost."),
-    pm("mosquitto", &["error: protocol error"], C::ClientCertUnknownCa, Peer, ClientFallback,
+    pm("mosquitto", &["error: protocol error"], C::ClientCertUnknownCa, Peer, ClientSummary,
         "mosquitto_pub read the broker's alert as a protocol error: with --cert, most often the broker does not trust the client certificate's issuer (-d shows the alert).",
         "Error: Protocol error"),
-    pm("mosquitto", &["error: protocol error"], C::ClientCertRequired, Peer, ClientFallback,
+    pm("mosquitto", &["error: protocol error"], C::ClientCertRequired, Peer, ClientSummary,
         "mosquitto_pub read the broker's alert as a protocol error: without --cert, the broker most likely requires a client certificate (-d shows the alert).",
         "Error: Protocol error"),
-    pm("mosquitto", &["error: protocol error"], C::ClientCertRejected, Peer, ClientFallback,
+    pm("mosquitto", &["error: protocol error"], C::ClientCertRejected, Peer, ClientSummary,
         "mosquitto_pub read the broker's alert as a protocol error: the broker refused the client certificate (expired, revoked, wrong EKU; -d shows the alert).",
         "Error: Protocol error"),
     pm("mosquitto", &["socket error on client"], C::PeerClosed, Nobody, BrokerFallback,
@@ -951,6 +958,12 @@ pub const PATTERNS: &[Pattern] = &[
     p("openssl", &["certificate verify failed"], C::MissingIntermediate, Local, ClientFallback,
         "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
     p("openssl", &["certificate verify failed"], C::ServerCertAsCa, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    // Without the verify result (mosquitto_pub -d prints only the reason), a wrong name or
+    // dates fail the same way.
+    p("openssl", &["certificate verify failed"], C::HostnameMismatch, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    p("openssl", &["certificate verify failed"], C::ServerCertExpired, Local, ClientFallback,
         "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
     p("openssl", &["certificate verify failed"], C::ClientCertUnknownCa, Local, BrokerFallback,
         "1732600000: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\n1732600000: Client <unknown> disconnected: Protocol error."),
@@ -1095,6 +1108,8 @@ const SSL_REASONS: &[(u32, C, S, Reading)] = &[
     (0x076, C::LegacyTlsOnly, Local, Any),
     (0x18E, C::WeakSignature, Local, Any),
     (0x18F, C::WeakKey, Local, Any),
+    // A client meeting EOF in the handshake: most often a port that does not speak TLS.
+    (0x126, C::PlaintextPort, Nobody, Client),
     (0x126, C::PeerClosed, Nobody, Any),
     (0x0E5, C::PeerClosed, Nobody, Any),
     (0x086, C::UnknownCa, Local, ClientFallback),
