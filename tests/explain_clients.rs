@@ -2,7 +2,10 @@
 //! Node.js `mqtt` are driven through broken setups the lab builds (an in-process
 //! [`Responder`] serving the lab PKI on 127.0.0.1), their output is captured as a user would
 //! paste it, and `explain` must name the setup's cause among its readings, first where the
-//! text allows it. The messages in the table tests are typed from memory; these are not.
+//! text allows it. The same clients then meet a real mosquitto, whose log is read as a broker's
+//! (`explain --log`), and a Node.js plain MQTT listener (mqtt-packet's parser, as aedes uses),
+//! whose log must count one failure per client. The messages in the table tests are typed from
+//! memory or documentation; these are not.
 //!
 //! A missing client is skipped with "skipped: <reason>" outside CI and fails under `CI=true`
 //! (`.ci/setup` installs them all). Run with `--nocapture` to see the hit rate per client and
@@ -833,4 +836,82 @@ async fn explain_names_the_cause_against_mosquitto() {
     ));
     println!("{report}");
     assert!(misses.is_empty(), "{}\n\n{report}", misses.join("\n---\n"));
+}
+
+/// A plain MQTT listener parsing with mqtt-packet, as Node brokers (aedes) do: TLS clients
+/// pointed at it make its parser fail on the ClientHello's first byte.
+const NODE_PLAIN_BROKER: &str = r#"
+const net = require('net');
+const mqttPacket = require(require.resolve('mqtt-packet', { paths: [require.resolve('mqtt')] }));
+const srv = net.createServer(sock => {
+  const parser = mqttPacket.parser();
+  parser.on('error', e => { console.error(e); sock.destroy(); });
+  sock.on('data', d => parser.parse(d));
+  sock.on('error', () => {});
+});
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+"#;
+
+/// TLS clients against a Node plain MQTT listener: its log names the cause once per client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_brokers_log_names_tls_on_its_plain_port() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if let Some(reason) = Client::NodeMqtt.missing() {
+        assert!(!ci, "CI=true but node-mqtt: {reason}");
+        println!("skipped: {reason}");
+        return;
+    }
+    let clients: Vec<Client> = [Client::PythonSsl, Client::MosquittoPub, Client::NodeMqtt]
+        .into_iter()
+        .filter(|c| c.missing().is_none())
+        .collect();
+    let mut broker = tokio::process::Command::new("node")
+        .arg("-e")
+        .arg(NODE_PLAIN_BROKER)
+        .env("NODE_PATH", node_path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    let stdout = broker.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("node prints its port in time")
+    .expect("read port");
+    let port: u16 = line.trim().parse().expect("a port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    for &client in &clients {
+        capture(client, port, &pki.root.cert, None).await;
+    }
+    // Closing stdin ends the broker; its stderr is then complete.
+    drop(broker.stdin.take());
+    let mut log = String::new();
+    let mut stderr = broker.stderr.take().expect("stderr");
+    tokio::time::timeout(Duration::from_secs(10), stderr.read_to_string(&mut log))
+        .await
+        .expect("node exits")
+        .expect("read log");
+    let first = explain(&log)
+        .matches
+        .first()
+        .map(|m| (m.code, m.rejected_by));
+    assert_eq!(
+        first,
+        Some((C::PlaintextPort, mqtls::explain::RejectedBy::Local)),
+        "{log}"
+    );
+    let report = explain_log(&log);
+    let groups: Vec<(C, usize)> = report.groups.iter().map(|g| (g.code, g.count)).collect();
+    println!("node plain broker, {} clients: {groups:?}", clients.len());
+    assert_eq!(groups, vec![(C::PlaintextPort, clients.len())], "{log}");
 }
