@@ -313,6 +313,9 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::ConnectTimeout => "The TCP connect got no answer (firewall, wrong address).",
         C::HandshakeTimeout => "TCP connected but the TLS handshake never completed.",
         C::PlaintextPort => "The port speaks plain MQTT, not TLS.",
+        C::TlsPortPlainClient => {
+            "A plain MQTT client (no TLS) connected to a port that speaks MQTT over TLS."
+        }
         C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
         C::PeerClosed => "The peer closed the connection without an alert.",
         C::SameSubjectCaAndServer => {
@@ -415,6 +418,9 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         ],
         C::ConnectionRefused | C::ConnectTimeout | C::DnsFailure => &[
             "Check that the broker runs and listens on that port (ss -ltnp), and its log for TLS files it could not load.",
+        ],
+        C::TlsPortPlainClient => &[
+            "Connect with TLS (mqtts://, mosquitto_pub --cafile ca.crt), or use the broker's plain port (usually 1883).",
         ],
         C::PlaintextPort | C::NotTls | C::PeerClosed | C::HandshakeTimeout => &[
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",

@@ -398,17 +398,37 @@ impl Prober {
             // Wait briefly for anything the broker sends unprompted (an alert, or nothing).
             let wait = self.request.timeout.min(Duration::from_secs(1));
             let mut byte = [0u8; 1];
-            if let Ok(Err(e)) = tokio::time::timeout(wait, stream.read(&mut byte)).await
-                && let Some(failure @ Failure::AlertReceived { alert, .. }) = tls_failure(&e)
-            {
-                {
+            match tokio::time::timeout(wait, stream.read(&mut byte)).await {
+                Ok(Err(e)) => {
                     ev.raw_error = Some(e.to_string());
-                    ev.alert_received = Some(alert);
                     ev.phase = Phase::Tls;
                     ev.closed_by = Some(Closer::Peer);
-                    ev.failure = Some(failure);
+                    if let Some(failure @ Failure::AlertReceived { alert, .. }) = tls_failure(&e) {
+                        ev.alert_received = Some(alert);
+                        ev.failure = Some(failure);
+                    } else {
+                        // No alert: the broker hung up on its own, before CONNECT was sent.
+                        let reset = matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                        ) || e.to_string().contains("reset");
+                        ev.failure = Some(Failure::PeerClosed { reset });
+                        ev.notes.push(SILENT_AFTER_HANDSHAKE.to_string());
+                    }
                     return;
                 }
+                Ok(Ok(0)) => {
+                    ev.raw_error = Some(
+                        "the broker closed the connection after the TLS handshake, before CONNECT was sent, without an alert".into(),
+                    );
+                    ev.phase = Phase::Tls;
+                    ev.closed_by = Some(Closer::Peer);
+                    ev.failure = Some(Failure::PeerClosed { reset: false });
+                    ev.notes.push(SILENT_AFTER_HANDSHAKE.to_string());
+                    return;
+                }
+                // Data (unprompted) or nothing within the wait: go on with CONNECT.
+                _ => {}
             }
         }
         let mut received = Vec::new();
@@ -455,6 +475,11 @@ impl Prober {
             }
             Ok(Err(MqttError::Malformed(detail))) => {
                 ev.raw_error = Some(format!("malformed CONNACK: {detail}"));
+                if !received.is_empty() {
+                    // What came instead of a CONNACK (a TLS alert record, for a plain client on
+                    // a TLS port).
+                    ev.first_bytes = Some(hex(&received));
+                }
                 ev.failure = Some(Failure::MalformedConnAck { detail });
             }
             Err(_) => {
@@ -475,6 +500,12 @@ impl Prober {
         }
     }
 }
+
+/// The note a probe carries when the broker hung up right after a TLS 1.3 handshake, before
+/// any MQTT was sent: the classifier reads it as the broker's verdict on the handshake (its
+/// client-certificate check), not on CONNECT.
+pub const SILENT_AFTER_HANDSHAKE: &str =
+    "the broker hung up after the TLS handshake and before CONNECT was sent, without an alert";
 
 /// Sends DISCONNECT and closes, so the broker logs a clean disconnect rather than an error.
 async fn disconnect<S: AsyncWrite + Unpin>(stream: &mut S, timeout: Duration) {

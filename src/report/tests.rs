@@ -125,6 +125,7 @@ fn fixture() -> DiagnoseReport {
         client_cert: None,
         identity_problem: None,
         sent_username: false,
+        plain: false,
         checked_at: 1_795_000_000,
         all: &all,
         offered_versions: &[],
