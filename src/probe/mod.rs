@@ -477,7 +477,14 @@ impl Prober {
                 ev.raw_error = Some(format!("malformed CONNACK: {detail}"));
                 if !received.is_empty() {
                     // What came instead of a CONNACK (a TLS alert record, for a plain client on
-                    // a TLS port).
+                    // a TLS port): the rest of it, if it comes at once.
+                    let mut more = [0u8; 16];
+                    if let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_millis(100), stream.read(&mut more))
+                            .await
+                    {
+                        received.extend_from_slice(more.get(..n).unwrap_or_default());
+                    }
                     ev.first_bytes = Some(hex(&received));
                 }
                 ev.failure = Some(Failure::MalformedConnAck { detail });

@@ -72,7 +72,13 @@ fn permissive_client_explains(cx: &Context<'_>) -> bool {
     let other_backend_completed =
         same_sni_everywhere && cx.all.iter().any(|e| e.tls.version.is_some());
     let accepted_without_sni = cx.sni.is_none() && !accepted_versions(cx).is_empty();
-    other_backend_completed || accepted_without_sni
+    // The user pinned versions and the broker speaks another one: the permissive probe got
+    // through on that version, whatever its SNI.
+    let pinned_elsewhere = !cx.offered_versions.is_empty()
+        && accepted_versions(cx)
+            .iter()
+            .any(|v| !cx.offered_versions.contains(v));
+    other_backend_completed || accepted_without_sni || pinned_elsewhere
 }
 
 /// Versions the broker accepted in the follow-up probes.

@@ -84,8 +84,8 @@ fn tls_record(hex: Option<&str>) -> Option<String> {
             if *level == 2 { "fatal" } else { "warning" },
             Alert { code: *desc }
         )),
-        [0x15, 0x03, minor, ..] if *minor <= 4 => Some("a TLS alert record".into()),
-        [0x16, 0x03, minor, ..] if *minor <= 4 => Some("a TLS handshake record".into()),
+        [0x15, 0x03, ..] => Some("a TLS alert record".into()),
+        [0x16, 0x03, ..] => Some("a TLS handshake record".into()),
         _ => None,
     }
 }
