@@ -188,6 +188,8 @@ struct Case {
     expect: Code,
     /// For `ok` cases: the TLS version both backends must have negotiated.
     negotiated: Option<&'static str>,
+    /// Probe with `mqtt://` (plain MQTT, no TLS).
+    plain: bool,
 }
 
 impl Case {
@@ -202,6 +204,7 @@ impl Case {
             login: None,
             expect,
             negotiated: None,
+            plain: false,
         }
     }
 }
@@ -274,6 +277,12 @@ fn cases() -> Vec<Case> {
             ..Case::new("ok_with_login", "users", Code::Ok)
         },
         Case::new("plaintext_port", "plain", Code::PlaintextPort),
+        // The other way round: `mqtt://` to the TLS listener. mosquitto answers the plain
+        // CONNECT by closing; a TLS handshake on the same port completes.
+        Case {
+            plain: true,
+            ..Case::new("tls_port_plain_client", "ok", Code::TlsPortPlainClient)
+        },
     ]
 }
 
@@ -300,7 +309,11 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {
-        target: Target::parse(&format!("localhost:{port}")).expect("target"),
+        target: Target::parse(&format!(
+            "{}localhost:{port}",
+            if case.plain { "mqtt://" } else { "" }
+        ))
+        .expect("target"),
         sni: Some("localhost".into()),
         expect_name: "localhost".into(),
         tls_versions: case.tls_versions.clone(),
@@ -335,6 +348,13 @@ fn check(report: &DiagnoseReport, case: &Case) -> Result<(), String> {
     for b in &report.backends {
         if b.outcome != want {
             return Err(format!("{}: outcome {:?}", b.backend, b.outcome));
+        }
+        // `require_certificate true`: both backends saw the CertificateRequest.
+        if case.listener.starts_with("mtls") && b.client_cert_requested != Some(true) {
+            return Err(format!(
+                "{}: client_cert_requested {:?}",
+                b.backend, b.client_cert_requested
+            ));
         }
         if let Some(version) = case.negotiated
             && b.tls.version.as_deref() != Some(version)
