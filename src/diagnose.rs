@@ -82,9 +82,11 @@ pub async fn diagnose(
     };
     let follow_ups = run_follow_ups(&prober, &plan).await;
     let chain = analyse_chain(&evidence, inputs, request.timeout).await;
-    assemble(
+    let mut report = assemble(
         request, inputs, evidence, follow_ups, chain, started, checked_at,
-    )
+    );
+    report.meta.client_ports = prober.client_ports();
+    report
 }
 
 /// The chain analysis of what the broker sent: with the CA file(s) only when the chain was
@@ -246,6 +248,7 @@ fn assemble(
         meta: Meta {
             checked_at: crate::x509::rfc3339(checked_at),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            client_ports: Vec::new(),
         },
     }
 }

@@ -112,7 +112,7 @@ impl Prober {
             detail: None,
         };
         let mut scratch = Evidence::new(Backend::Openssl, String::new());
-        let Some((tcp, _)) = super::connect(self.request(), &mut scratch).await else {
+        let Some((tcp, _)) = self.connect(&mut scratch).await else {
             result.detail = scratch.raw_error;
             return result;
         };

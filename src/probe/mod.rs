@@ -224,6 +224,9 @@ pub struct Prober {
     request: ProbeRequest,
     rustls: rustls::RustlsPrepared,
     openssl: openssl::OpensslPrepared,
+    /// The local port of every connection made, follow-ups included: what ties a broker's log
+    /// lines ("New connection from 127.0.0.1:PORT") to this diagnosis.
+    client_ports: std::sync::Mutex<Vec<u16>>,
 }
 
 /// What a plain (non-TLS) MQTT CONNECT on a fresh connection got: the confirmation probe for
@@ -241,6 +244,7 @@ impl Prober {
     /// cannot load, an empty trust store) is kept and reported as evidence by the probe.
     pub fn new(request: ProbeRequest, inputs: &TlsInputs) -> Prober {
         Prober {
+            client_ports: std::sync::Mutex::new(Vec::new()),
             rustls: inputs.prepared.rustls(inputs),
             openssl: inputs.prepared.openssl(inputs, &request),
             request,
@@ -250,6 +254,26 @@ impl Prober {
     /// The request this prober runs.
     pub fn request(&self) -> &ProbeRequest {
         &self.request
+    }
+
+    /// The local ports of the connections made so far.
+    pub fn client_ports(&self) -> Vec<u16> {
+        self.client_ports
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// [`connect`], remembering the local port.
+    pub(crate) async fn connect(&self, ev: &mut Evidence) -> Option<(TcpStream, SocketAddr)> {
+        let connected = connect(&self.request, ev).await;
+        if let Some((tcp, _)) = &connected
+            && let Ok(local) = tcp.local_addr()
+            && let Ok(mut ports) = self.client_ports.lock()
+        {
+            ports.push(local.port());
+        }
+        connected
     }
 
     /// Runs one probe on one backend. Never fails; never takes longer than four timeouts, or
@@ -296,7 +320,7 @@ impl Prober {
     ) -> Evidence {
         let started = Instant::now();
         let mut ev = Evidence::new(backend, library(backend));
-        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+        if let Some((tcp, _)) = self.connect(&mut ev).await {
             let (tap, handle) = Tap::new(tcp);
             ev.phase = Phase::Tls;
             let tls_started = Instant::now();
@@ -339,7 +363,7 @@ impl Prober {
     /// A plain MQTT CONNECT on a fresh connection (no TLS), bounded like any phase.
     pub async fn probe_plain(&self) -> PlainProbe {
         let mut scratch = Evidence::new(Backend::Openssl, String::new());
-        let Some((tcp, _)) = connect(&self.request, &mut scratch).await else {
+        let Some((tcp, _)) = self.connect(&mut scratch).await else {
             return PlainProbe {
                 connack: None,
                 detail: Some(format!("no TCP connection: {:?}", scratch.failure)),
@@ -371,7 +395,7 @@ impl Prober {
     pub async fn probe_plain_evidence(&self, backend: Backend) -> Evidence {
         let started = Instant::now();
         let mut ev = Evidence::new(backend, "plain MQTT (no TLS)".into());
-        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+        if let Some((tcp, _)) = self.connect(&mut ev).await {
             let (mut tap, handle) = Tap::new(tcp);
             self.exchange(&mut tap, &mut ev, &self.request.mqtt, false, |_| None)
                 .await;

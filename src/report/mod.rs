@@ -232,6 +232,10 @@ pub struct Meta {
     pub checked_at: String,
     /// Wall time of the whole command.
     pub elapsed_ms: f64,
+    /// The local port of every connection the probes made (follow-ups included), to find this
+    /// diagnosis's lines in a broker log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ports: Vec<u16>,
 }
 
 /// The whole `diagnose` result.

@@ -164,6 +164,7 @@ fn fixture() -> DiagnoseReport {
         meta: Meta {
             checked_at: "2026-11-18T08:53:20Z".into(),
             elapsed_ms: 2.5,
+            client_ports: Vec::new(),
         },
     }
 }

@@ -404,9 +404,20 @@ impl FileContext<'_> {
                 )
             })?;
         }
+        // A plain listener serves no certificate: its files are neither needed nor checked.
+        let tls_file = |key: &str, v: &str| -> Result<String, ScenarioError> {
+            match (p.plain, v.is_empty()) {
+                (true, _) => Ok(v.to_string()),
+                (false, true) => Err(self.invalid(
+                    name,
+                    &format!("{key} is required (unless the profile is `plain: true`)"),
+                )),
+                (false, false) => file(key, v),
+            }
+        };
         Ok(Profile {
-            certfile: file("certfile", &p.certfile)?,
-            keyfile: file("keyfile", &p.keyfile)?,
+            certfile: tls_file("certfile", &p.certfile)?,
+            keyfile: tls_file("keyfile", &p.keyfile)?,
             cafile: p.cafile.as_deref().map(|v| file("cafile", v)).transpose()?,
             crlfile: p
                 .crlfile

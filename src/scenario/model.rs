@@ -109,8 +109,11 @@ pub struct MqttSpec {
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Certificate chain the broker serves (leaf first; include the intermediate or not).
+    /// Required unless `plain: true`.
+    #[serde(default)]
     pub certfile: String,
-    /// Its private key.
+    /// Its private key. Required unless `plain: true`.
+    #[serde(default)]
     pub keyfile: String,
     /// CA file for client certificates (mosquitto also completes its chain from it).
     #[serde(default)]
