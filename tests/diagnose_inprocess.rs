@@ -864,6 +864,38 @@ mod silent_brokers {
                     Code::MqttNotAuthorized,
                 )
             },
+            // Chain completion off: the leaf alone; on: completed from the CA certificates.
+            row(
+                "leaf_only_without_chain_completion",
+                |p, s| {
+                    (
+                        TlsServer {
+                            chain_pem: p.server.cert_pem.clone(),
+                            ..good(p, s)
+                        },
+                        TlsOptions::default(),
+                    )
+                },
+                Code::MissingIntermediate,
+            ),
+            row(
+                "leaf_only_with_chain_completion",
+                |p, s| {
+                    (
+                        TlsServer {
+                            chain_pem: p.server.cert_pem.clone(),
+                            ..good(p, s)
+                        },
+                        TlsOptions {
+                            complete_chain_from: Some(
+                                [p.intermediate.cert_pem.clone(), p.root.cert_pem.clone()].concat(),
+                            ),
+                            ..TlsOptions::default()
+                        },
+                    )
+                },
+                Code::Ok,
+            ),
         ]
     }
 

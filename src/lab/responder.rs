@@ -120,6 +120,10 @@ pub struct TlsOptions {
     /// CONNECT) with, then close: e.g. `15 03 03 00 02 02 32`, the fatal decode_error alert
     /// record an Erlang listener sends. `None`: the TLS library handles it.
     pub plain_reply: Option<Vec<u8>>,
+    /// Chain completion: PEM CA certificates the server may complete the chain it sends from,
+    /// as mosquitto does from its `cafile` (OpenSSL auto-chain; the rustls stack appends the
+    /// ones that are not self-signed). `None`: the chain is served exactly as given.
+    pub complete_chain_from: Option<Vec<u8>>,
 }
 
 /// How the server ends a connection it refuses at the TLS layer.
@@ -631,8 +635,20 @@ fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslCo
     for cert in chain {
         b.add_extra_chain_cert(cert).map_err(e("server chain"))?;
     }
-    // Serve the chain exactly as given: OpenSSL would otherwise complete it from the store.
-    b.set_mode(SslMode::NO_AUTO_CHAIN);
+    match &options.complete_chain_from {
+        // Serve the chain exactly as given: OpenSSL would otherwise complete it from the store.
+        None => {
+            b.set_mode(SslMode::NO_AUTO_CHAIN);
+        }
+        // OpenSSL builds the chain it sends from the context's store.
+        Some(pem) => {
+            for ca in X509::stack_from_pem(pem).map_err(e("chain completion PEM"))? {
+                b.cert_store_mut()
+                    .add_cert(ca)
+                    .map_err(e("chain completion store"))?;
+            }
+        }
+    }
     let key = PKey::private_key_from_pem(&server.key_pem).map_err(e("server key PEM"))?;
     b.set_private_key(&key).map_err(e("server key"))?;
     b.check_private_key()
@@ -850,9 +866,23 @@ fn rustls_acceptor(server: &TlsServer, options: &TlsOptions) -> io::Result<Rustl
             }
         }
     };
-    let chain = CertificateDer::pem_slice_iter(&server.chain_pem)
+    let mut chain = CertificateDer::pem_slice_iter(&server.chain_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| config_error("server chain PEM", err))?;
+    if let Some(pem) = &options.complete_chain_from {
+        // rustls sends what it is given: append the intermediates (not the self-signed roots).
+        for ca in
+            X509::stack_from_pem(pem).map_err(|err| config_error("chain completion PEM", err))?
+        {
+            let self_signed = ca.issued(&ca) == openssl::x509::X509VerifyResult::OK;
+            let der = ca
+                .to_der()
+                .map_err(|err| config_error("chain completion", err))?;
+            if !self_signed && !chain.iter().any(|c| c.as_ref() == der.as_slice()) {
+                chain.push(CertificateDer::from(der));
+            }
+        }
+    }
     let key = PrivateKeyDer::from_pem_slice(&server.key_pem)
         .map_err(|err| config_error("server key PEM", err))?;
     let mut config = builder
