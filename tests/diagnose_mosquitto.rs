@@ -163,6 +163,12 @@ fn listeners(pki: &Pki) -> Vec<Listener> {
             allow_anonymous: false,
             ..tls("closed", &pki.server)
         },
+        // A client certificate accepted at TLS, then "not authorized" at MQTT (no user name,
+        // no use_identity_as_username).
+        Listener {
+            allow_anonymous: false,
+            ..with_tls(tls("mtls-closed", &pki.server), &mtls)
+        },
         Listener {
             allow_anonymous: false,
             users: vec![("alice".into(), "secret".into())],
@@ -276,6 +282,14 @@ fn cases() -> Vec<Case> {
             negotiated: Some("TLSv1.3"),
             ..Case::new("ok_with_login", "users", Code::Ok)
         },
+        Case {
+            client_cert: true,
+            ..Case::new(
+                "mqtt_not_authorized_with_client_cert",
+                "mtls-closed",
+                Code::MqttNotAuthorized,
+            )
+        },
         Case::new("plaintext_port", "plain", Code::PlaintextPort),
         // The other way round: `mqtt://` to the TLS listener. mosquitto answers the plain
         // CONNECT by closing; a TLS handshake on the same port completes.
@@ -348,6 +362,15 @@ fn check(report: &DiagnoseReport, case: &Case) -> Result<(), String> {
     for b in &report.backends {
         if b.outcome != want {
             return Err(format!("{}: outcome {:?}", b.backend, b.outcome));
+        }
+        if case.name == "mqtt_not_authorized_with_client_cert"
+            && !b
+                .diagnosis
+                .facts
+                .iter()
+                .any(|f| f.contains("client certificate sent and accepted at the TLS layer"))
+        {
+            return Err(format!("{}: the certificate is not named", b.backend));
         }
         // `require_certificate true`: both backends saw the CertificateRequest.
         if case.listener.starts_with("mtls") && b.client_cert_requested != Some(true) {
