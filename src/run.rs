@@ -416,7 +416,11 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                         kind: Some(kind),
                         profile: Some(profile.clone()),
                         target: Target {
-                            scheme: crate::target::Scheme::Mqtts,
+                            scheme: if case.plain_client {
+                                crate::target::Scheme::Mqtt
+                            } else {
+                                crate::target::Scheme::Mqtts
+                            },
                             host: "localhost".into(),
                             port,
                         },

@@ -79,6 +79,8 @@ pub struct Case {
     pub description: Option<String>,
     /// Where to probe.
     pub target: CaseTarget,
+    /// Probe a profile's port without TLS (`mqtt://`).
+    pub plain_client: bool,
     /// The client's files.
     pub inputs: InputPaths,
     /// TLS versions offered (empty: defaults).
@@ -557,6 +559,7 @@ impl FileContext<'_> {
             id,
             file: self.path.to_path_buf(),
             description: spec.description.clone(),
+            plain_client: spec.plain_client.or(defaults.plain_client).unwrap_or(false),
             target,
             inputs: InputPaths {
                 cafiles: cafile.into_iter().collect(),

@@ -60,6 +60,9 @@ pub struct CaseSpec {
     pub target: Option<String>,
     /// Probe a lab broker rendered from this profile (needs `--lab`).
     pub broker: Option<String>,
+    /// Probe the profile's port as a plain MQTT client (`mqtt://`, no TLS), as a client that
+    /// forgot TLS does.
+    pub plain_client: Option<bool>,
     /// CA file (PEM) the client trusts; absent: the system roots.
     pub cafile: Option<String>,
     /// Intermediates the chain analysis may use to find a path (never trusted).
