@@ -30,7 +30,8 @@ unsafe extern "C" {
         cb: Option<unsafe extern "C" fn(*mut openssl_sys::SSL, *mut c_void) -> c_int>,
         arg: *mut c_void,
     );
-    fn SSL_get_client_CA_list(ssl: *const openssl_sys::SSL) -> *mut openssl_sys::stack_st_X509_NAME;
+    fn SSL_get_client_CA_list(ssl: *const openssl_sys::SSL)
+    -> *mut openssl_sys::stack_st_X509_NAME;
 }
 
 fn index() -> Option<Index<Ssl, CertificateRequest>> {
