@@ -342,6 +342,9 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::ConnectTimeout => "The TCP connect got no answer (firewall, wrong address).",
         C::HandshakeTimeout => "TCP connected but the TLS handshake never completed.",
         C::PlaintextPort => "The port speaks plain MQTT, not TLS.",
+        C::TlsPortPlainClient => {
+            "A plain MQTT client (no TLS) connected to a port that speaks MQTT over TLS."
+        }
         C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
         C::PeerClosed => {
             "The peer closed the connection without an alert: it abandoned the handshake, so this side cannot say why. Read the peer's own error (the client's output when a broker printed this)."
@@ -450,6 +453,9 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::PeerClosed => &[
             "Read the error the other side printed (the client's output, or its debug log: mosquitto_pub -d): it names why it left the handshake.",
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
+        ],
+        C::TlsPortPlainClient => &[
+            "Connect with TLS (mqtts://, mosquitto_pub --cafile ca.crt), or use the broker's plain port (usually 1883).",
         ],
         C::PlaintextPort | C::NotTls | C::HandshakeTimeout => &[
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
