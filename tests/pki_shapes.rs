@@ -53,14 +53,28 @@ fn pki_shapes_on_both_backends() {
     // Canonical, so a path given on the command line is spelled as the analysis spells the
     // files it finds beside it.
     let dir = tmp.path().canonicalize().expect("canonical tempdir");
-    let shapes = vec![
-        cn_only(&dir.join("relay")),
-        lets_encrypt(&dir.join("letsencrypt")),
-        extra_ou(&dir.join("northwind")),
-        three_tiers(&dir.join("tiers")),
-        two_roots_one_o(&dir.join("acme")),
-        aia_only(&dir.join("depot")),
+    // Each PKI is a dozen openssl runs; the folders are independent.
+    let builders: [(MakeShape, &str); 6] = [
+        (cn_only, "relay"),
+        (lets_encrypt, "letsencrypt"),
+        (extra_ou, "northwind"),
+        (three_tiers, "tiers"),
+        (two_roots_one_o, "acme"),
+        (aia_only, "depot"),
     ];
+    let shapes: Vec<Shape> = std::thread::scope(|s| {
+        let handles: Vec<_> = builders
+            .iter()
+            .map(|(build, name)| {
+                let dir = dir.join(name);
+                s.spawn(move || build(&dir))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("making a PKI"))
+            .collect()
+    });
     let made = started.elapsed();
     let listeners: Vec<Listener> = shapes.iter().flat_map(|s| s.listeners.clone()).collect();
     let broker = Mosquitto::start(&listeners, START_DEADLINE)
@@ -92,7 +106,6 @@ fn pki_shapes_on_both_backends() {
         failures.join("\n\n"),
         tail(&broker.log(), 15)
     );
-    drop(shapes);
 }
 
 /// Broker tests run wherever mosquitto exists; in CI a missing tool is a failure.
@@ -111,6 +124,9 @@ fn tools_available() -> bool {
     eprintln!("skipped: {missing} is not installed");
     false
 }
+
+/// Makes one PKI in the folder it is given.
+type MakeShape = fn(&Path) -> Shape;
 
 /// One PKI: the listeners that serve it and the cases that probe them.
 struct Shape {
@@ -149,8 +165,8 @@ enum Alternatives {
 enum Check {
     /// The summary says this.
     Summary(String),
-    /// The summary does not say this.
-    SummaryLacks(String),
+    /// Neither summary nor facts say this.
+    Nowhere(String),
     /// The summary or one fact says this.
     Mentions(String),
     /// One fact says all of these: a certificate and where it was found.
@@ -287,7 +303,7 @@ fn cn_only(dir: &Path) -> Shape {
         .likely("unknown_ca")
         .check(Check::Summary(issuing.into()))
         .check(Check::Summary("the system trust store".into()))
-        .check(Check::SummaryLacks("CA file the system trust store".into()));
+        .check(Check::Nowhere("CA file the system trust store".into()));
     let system_untrusted = Case::new(
         "7 system store, --untrusted intermediate",
         "relay-leaf-only",
@@ -298,7 +314,7 @@ fn cn_only(dir: &Path) -> Shape {
     .arg("--untrusted", &int.cert)
     .found(issuing, &file)
     .check(Check::Mentions("the system trust store".into()))
-    .check(Check::SummaryLacks("CA file the system trust store".into()));
+    .check(Check::Nowhere("CA file the system trust store".into()));
     // Proves both stacks take the bundle for their system store, which case 7 relies on.
     let system_control = Case::new("7 control: system store, full chain", "relay-full", "ok")
         .env("SSL_CERT_FILE", &bundle)
@@ -613,8 +629,11 @@ fn check_backend(case: &Case, b: &Value) -> Vec<String> {
             Check::Summary(text) if !summary.contains(text.as_str()) => {
                 problems.push(format!("the summary does not say {text:?}"));
             }
-            Check::SummaryLacks(text) if summary.contains(text.as_str()) => {
-                problems.push(format!("the summary says {text:?}"));
+            Check::Nowhere(text)
+                if summary.contains(text.as_str())
+                    || facts.iter().any(|f| f.contains(text.as_str())) =>
+            {
+                problems.push(format!("the summary or a fact says {text:?}"));
             }
             Check::Mentions(text)
                 if !summary.contains(text.as_str())
