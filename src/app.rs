@@ -480,6 +480,7 @@ fn input_paths(files: &FileArgs) -> Result<InputPaths, Error> {
         key: files.key.clone(),
         key_password,
         untrusted: files.untrusted.clone(),
+        offline: files.offline,
     })
 }
 

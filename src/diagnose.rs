@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::chain::{self, Candidate, ChainAnalysis, PathEnd, Source, gather};
 use crate::classify::{self, Context};
 use crate::evidence::{Backend, Closer, Evidence, Failure};
 use crate::inputs::LoadedInputs;
@@ -14,6 +15,11 @@ use crate::report::{
     BackendReport, DiagnoseReport, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
     explain_disagreement,
 };
+
+/// How many issuers the analysis may download one after another (leaf → intermediate → ...).
+const AIA_ROUNDS: usize = 3;
+/// The longest an AIA download may take, whatever the probe timeout.
+const AIA_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Probes `request` with `backends` and returns the full report.
 pub async fn diagnose(
@@ -64,7 +70,68 @@ pub async fn diagnose(
         )
     };
     let follow_ups = run_follow_ups(&prober, &plan).await;
-    assemble(request, inputs, evidence, follow_ups, started, checked_at)
+    let chain = analyse_chain(&evidence, inputs, request.timeout).await;
+    assemble(
+        request, inputs, evidence, follow_ups, chain, started, checked_at,
+    )
+}
+
+/// The chain analysis of what the broker sent: with the CA file(s) only when the chain was
+/// accepted (for warnings), with every other candidate when a backend refused it, and with
+/// the AIA caIssuers downloads when the path still stops at an issuer found nowhere.
+pub async fn analyse_chain(
+    evidence: &[Evidence],
+    inputs: &LoadedInputs,
+    timeout: Duration,
+) -> Option<ChainAnalysis> {
+    let broker = &evidence
+        .iter()
+        .find(|e| !e.peer_chain_der.is_empty())?
+        .peer_chain_der;
+    let refused = evidence
+        .iter()
+        .any(|e| matches!(e.failure, Some(Failure::CertRejected { .. })));
+    let mut pool = inputs.chain_pool(broker, refused);
+    let mut analysis = chain::analyse(&pool)?;
+    let mut fetched: Vec<String> = Vec::new();
+    // Each round may find an issuer that names the next URL (leaf → intermediate → ...).
+    for _ in 0..AIA_ROUNDS {
+        if !refused || inputs.paths.offline {
+            break;
+        }
+        let PathEnd::IssuerNotFound { .. } = analysis.end else {
+            break;
+        };
+        let urls: Vec<String> = analysis
+            .top()
+            .map(|t| t.ca_issuers.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| !fetched.contains(u))
+            .take(2)
+            .collect();
+        if urls.is_empty() {
+            break;
+        }
+        for url in urls {
+            match gather::fetch_aia(&url, timeout.min(AIA_DEADLINE)).await {
+                Ok(certs) => pool.add_place(
+                    format!("the AIA caIssuers URL {url}"),
+                    certs
+                        .into_iter()
+                        .map(|der| Candidate {
+                            der,
+                            source: Source::Aia { url: url.clone() },
+                        })
+                        .collect(),
+                ),
+                Err(e) => pool.note(format!("the AIA caIssuers URL {url} ({e})")),
+            }
+            fetched.push(url);
+        }
+        analysis = chain::analyse(&pool)?;
+    }
+    Some(analysis)
 }
 
 /// [`diagnose`] bounded by `deadline` for the whole target, follow-ups included (a fleet scan's
@@ -100,6 +167,7 @@ pub async fn diagnose_within(
         inputs,
         evidence,
         FollowUps::default(),
+        None,
         started,
         checked_at,
     );
@@ -112,6 +180,7 @@ fn assemble(
     inputs: &LoadedInputs,
     evidence: Vec<Evidence>,
     follow_ups: FollowUps,
+    chain: Option<ChainAnalysis>,
     started: Instant,
     checked_at: i64,
 ) -> DiagnoseReport {
@@ -129,6 +198,7 @@ fn assemble(
         all: &evidence,
         offered_versions: &request.tls_versions,
         follow_ups: &follow_ups,
+        chain: chain.as_ref(),
     };
     let verdicts: Vec<_> = evidence
         .iter()
@@ -160,6 +230,7 @@ fn assemble(
         disagreement,
         backends,
         follow_ups,
+        chain,
         meta: Meta {
             checked_at: crate::x509::rfc3339(checked_at),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,

@@ -103,6 +103,8 @@ pub struct InputPaths {
     pub key_password: Option<String>,
     /// `--untrusted`: files of intermediates the chain analysis may use (never trusted).
     pub untrusted: Vec<PathBuf>,
+    /// `--offline`: the chain analysis downloads no AIA caIssuers URL.
+    pub offline: bool,
 }
 
 /// Each distinct set of files, loaded once and shared by every probe that names it: the cases
@@ -395,6 +397,7 @@ mod tests {
             key: Some(pki.client.key.clone()),
             key_password: password.map(str::to_string),
             untrusted: Vec::new(),
+            offline: false,
         };
         let mut once = LoadedOnce::default();
         let first = once.get_or_load(&paths(None)).expect("loads");

@@ -463,6 +463,7 @@ async fn run_case(case: &Case, stack: Option<ServerStack>, pki: &Pki) -> Result<
         key: case.client_cert.then(|| pki.client.key.clone()),
         key_password: None,
         untrusted: Vec::new(),
+        offline: false,
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {

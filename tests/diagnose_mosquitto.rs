@@ -296,6 +296,7 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
         key: case.client_cert.then(|| pki.client.key.clone()),
         key_password: None,
         untrusted: Vec::new(),
+        offline: false,
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {

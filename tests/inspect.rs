@@ -71,6 +71,7 @@ impl Run<'_> {
                 key: self.client.map(|c| c.1.to_path_buf()),
                 key_password: self.password.map(str::to_string),
                 untrusted: Vec::new(),
+                offline: false,
             },
             server_cert: self.server.map(Path::to_path_buf),
             expect_name: self.expect.map(str::to_string),

@@ -109,6 +109,8 @@ pub struct Link {
     pub cert: CertSummary,
     /// Every place that holds it, the broker's first.
     pub sources: Vec<Source>,
+    /// The caIssuers URLs of its AIA extension: where its issuer can be downloaded.
+    pub ca_issuers: Vec<String>,
 }
 
 impl Link {
@@ -117,6 +119,14 @@ impl Link {
         self.sources
             .iter()
             .any(|s| matches!(s, Source::Broker { .. }))
+    }
+
+    /// Its position in what the broker sent.
+    pub fn broker_index(&self) -> Option<usize> {
+        self.sources.iter().find_map(|s| match s {
+            Source::Broker { index } => Some(*index),
+            _ => None,
+        })
     }
 
     /// A trust anchor holds it.
@@ -195,6 +205,36 @@ impl ChainAnalysis {
         matches!(self.end, PathEnd::Anchored { .. })
     }
 
+    /// The path in one line, leaf first, each certificate with where it came from:
+    /// `CN=broker (sent) ← CN=Issuing CA (certs/int.crt (beside your files)) ← CN=Root (the CA
+    /// file ca.crt)`, then how it ends when it ends short of an anchor.
+    pub fn describe_path(&self) -> String {
+        let links = self
+            .path
+            .iter()
+            .map(|l| {
+                let place = if l.sent() {
+                    "sent".to_string()
+                } else {
+                    l.sources.first().map_or(String::new(), Source::describe)
+                };
+                format!("{} ({place})", l.cert.subject)
+            })
+            .collect::<Vec<_>>()
+            .join(" ← ");
+        match &self.end {
+            PathEnd::Anchored { root: true } => links,
+            PathEnd::Anchored { root: false } => {
+                format!("{links}, an anchor that is not self-signed")
+            }
+            PathEnd::UntrustedRoot => format!("{links}, a root no trust anchor holds"),
+            PathEnd::IssuerNotFound { issuer, .. } => {
+                format!("{links} ← {issuer}: not found")
+            }
+            PathEnd::TooLong => format!("{links} ← … (longer than mqtls follows)"),
+        }
+    }
+
     /// The intermediates of the path the broker did not send: above the leaf, below a
     /// self-signed top. Each is a certificate clients that trust only the root cannot find.
     ///
@@ -267,6 +307,7 @@ impl Node {
         Link {
             cert: self.summary.clone(),
             sources,
+            ca_issuers: gather::ca_issuers(&self.der),
         }
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diagnosis::{Confidence, Diagnosis, DiagnosisCode};
 
+use crate::chain::ChainAnalysis;
 use crate::evidence::Evidence;
 use crate::evidence::{Alert, Failure, Phase};
 use crate::probe::TlsVersion;
@@ -49,6 +50,28 @@ impl TrustFacts {
         match &self.source {
             TrustSource::System => "the system trust store".to_string(),
             TrustSource::Files { paths } => paths.join(", "),
+        }
+    }
+
+    /// "your CA file X" or "the system trust store", for sentences about what the user trusts.
+    pub fn phrase(&self) -> String {
+        match &self.source {
+            TrustSource::System => "the system trust store".to_string(),
+            TrustSource::Files { paths } if paths.len() > 1 => {
+                format!("your CA files {}", paths.join(", "))
+            }
+            TrustSource::Files { paths } => format!("your CA file {}", paths.join(", ")),
+        }
+    }
+
+    /// The `openssl` option that names this trust: `-CAfile FILE`, or nothing for the system
+    /// store (OpenSSL's default verify paths).
+    pub fn openssl_option(&self) -> String {
+        match &self.source {
+            TrustSource::Files { paths } => paths
+                .first()
+                .map_or(String::new(), |p| format!(" -CAfile {p}")),
+            TrustSource::System => String::new(),
         }
     }
 
@@ -134,6 +157,8 @@ pub struct Context<'a> {
     pub offered_versions: &'a [TlsVersion],
     /// What the follow-up probes found.
     pub follow_ups: &'a FollowUps,
+    /// The broker's certification path as the chain analysis built it, when a chain was seen.
+    pub chain: Option<&'a ChainAnalysis>,
 }
 
 /// The verdict for one backend: its diagnosis and its warnings.

@@ -2,6 +2,7 @@
 //! built from small evidence builders (no network).
 
 use super::*;
+use crate::chain::ChainAnalysis;
 use crate::evidence::{Alert, Backend, CertProblem, ConnAck, Evidence, Failure, Phase};
 use crate::probe::followup::{FollowUps, HandshakeProbe};
 use crate::probe::{PlainProbe, TlsVersion};
@@ -120,6 +121,107 @@ struct Extra {
     sni: Option<HandshakeProbe>,
     mqtt_version: Option<crate::probe::followup::MqttVersionProbe>,
     offered: Vec<TlsVersion>,
+    /// Certificates beside the user's files, for the stand-in analysis.
+    beside: Vec<CertSummary>,
+    /// No chain analysis at all (evidence replayed without the DER).
+    unanalysed: bool,
+}
+
+/// A stand-in for the chain analysis over summaries: links a certificate to the first
+/// candidate whose subject is its issuer (and whose key identifier, when both are given,
+/// matches) — what `chain::analyse` finds when the signatures verify, which these fake
+/// certificates cannot show. The real path building is tested in `chain::tests`.
+fn stand_in(
+    sent: &[CertSummary],
+    trust: &TrustFacts,
+    beside: &[CertSummary],
+) -> Option<ChainAnalysis> {
+    use crate::chain::{Link, PathEnd, Source};
+    let mut pool: Vec<Link> = Vec::new();
+    let mut add = |cert: &CertSummary, source: Source| match pool
+        .iter_mut()
+        .find(|l| l.cert.sha256 == cert.sha256)
+    {
+        Some(l) => l.sources.push(source),
+        None => pool.push(Link {
+            cert: cert.clone(),
+            sources: vec![source],
+            ca_issuers: Vec::new(),
+        }),
+    };
+    for (index, c) in sent.iter().enumerate() {
+        add(c, Source::Broker { index });
+    }
+    for c in &trust.certs {
+        add(
+            c,
+            match &trust.source {
+                TrustSource::System => Source::SystemStore,
+                TrustSource::Files { paths } => Source::CaFile {
+                    path: paths[0].clone(),
+                },
+            },
+        );
+    }
+    for c in beside {
+        add(
+            c,
+            Source::Beside {
+                path: "certs/other.crt".into(),
+            },
+        );
+    }
+    let mut path = vec![pool.first()?.clone()];
+    let end = loop {
+        let current = path.last().unwrap().clone();
+        if current.cert.self_signed {
+            break if current.anchor() {
+                PathEnd::Anchored { root: true }
+            } else {
+                PathEnd::UntrustedRoot
+            };
+        }
+        let issuer = pool.iter().find(|l| {
+            l.cert.subject == current.cert.issuer
+                && !path.iter().any(|p| p.cert.sha256 == l.cert.sha256)
+                && match (&l.cert.ski, &current.cert.aki) {
+                    (Some(s), Some(a)) => s == a,
+                    _ => true,
+                }
+        });
+        match issuer {
+            Some(next) => path.push(next.clone()),
+            None if current.anchor() => break PathEnd::Anchored { root: false },
+            None => {
+                break PathEnd::IssuerNotFound {
+                    issuer: current.cert.issuer.clone(),
+                    aki: current.cert.aki.clone(),
+                };
+            }
+        }
+    };
+    let top = path.last().unwrap().clone();
+    let namesakes = match &end {
+        PathEnd::IssuerNotFound { issuer, .. } => pool
+            .iter()
+            .filter(|l| &l.cert.subject == issuer && l.cert.sha256 != top.cert.sha256)
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let unused_sent = pool
+        .iter()
+        .filter(|l| l.sent() && !path.iter().any(|p| p.cert.sha256 == l.cert.sha256))
+        .cloned()
+        .collect();
+    Some(ChainAnalysis {
+        path,
+        end,
+        sent: sent.len(),
+        unused_sent,
+        namesakes,
+        searched: vec!["what the broker sent".into(), "the CA file ca.crt".into()],
+    })
 }
 
 fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
@@ -141,6 +243,16 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());
+    let sent = all
+        .iter()
+        .find(|e| !e.peer_chain.is_empty())
+        .map(|e| e.peer_chain.clone())
+        .unwrap_or_default();
+    let analysis = if extra.unanalysed {
+        None
+    } else {
+        stand_in(&sent, &trust, &extra.beside)
+    };
     let cx = Context {
         target: "localhost:8883",
         expect_name: extra.expect_name.unwrap_or("localhost"),
@@ -153,6 +265,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         all: &all,
         offered_versions: &extra.offered,
         follow_ups: &follow_ups,
+        chain: analysis.as_ref(),
     };
     classify(ev, &cx)
 }
@@ -396,7 +509,9 @@ fn each_rule_has_a_positive_and_a_negative_row() {
             C::MissingIntermediate,
         ),
         (
-            "leaf only, CA file has an unrelated root",
+            // Names never decide: an unrelated-looking root and a missing intermediate look the
+            // same from here; the likely reading follows what the broker sent (see below).
+            "leaf only, CA file has an unrelated-looking root, nothing else found",
             rejected(CertProblem::UnknownIssuer, vec![leaf()]),
             Extra {
                 trust: Some(files(vec![cert(
@@ -404,6 +519,41 @@ fn each_rule_has_a_positive_and_a_negative_row() {
                     "CN=Other Root, O=elsewhere",
                     Some(true),
                 )])),
+                ..Extra::default()
+            },
+            C::MissingIntermediate,
+        ),
+        (
+            "leaf only, its issuer beside the CA file is a root nobody trusts",
+            rejected(
+                CertProblem::UnknownIssuer,
+                vec![cert(LEAF, ROOT, Some(false))],
+            ),
+            Extra {
+                trust: Some(files(vec![cert(
+                    "CN=Other Root, O=lab",
+                    "CN=Other Root, O=lab",
+                    Some(true),
+                )])),
+                beside: vec![root()],
+                ..Extra::default()
+            },
+            C::UnknownCa,
+        ),
+        (
+            "leaf only, its intermediate beside the CA file: confirmed",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                beside: vec![inter()],
+                ..Extra::default()
+            },
+            C::MissingIntermediate,
+        ),
+        (
+            "no chain analysis: the stack's word only",
+            rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                unanalysed: true,
                 ..Extra::default()
             },
             C::UnknownCa,
@@ -882,8 +1032,21 @@ fn follow_up_rules_have_positive_and_negative_rows() {
             C::CaFileUnusable,
         ),
         (
-            "system store is not an unusable CA file",
+            "system store is not an unusable CA file: a leaf-only chain is likely missing its intermediate",
             rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+            Extra {
+                trust: Some(TrustFacts {
+                    source: TrustSource::System,
+                    certs: vec![],
+                    notes: vec![],
+                }),
+                ..Extra::default()
+            },
+            C::MissingIntermediate,
+        ),
+        (
+            "system store, the broker sends its intermediate: the root is likely unknown",
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()]),
             Extra {
                 trust: Some(TrustFacts {
                     source: TrustSource::System,
@@ -983,12 +1146,38 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
 
 #[test]
 fn diagnoses_name_the_real_subjects_and_files() {
+    // Nothing but the CA file: the likely reading, with the other one.
     let d = verdict(
         &rejected(CertProblem::UnknownIssuer, vec![leaf()]),
         &Extra::default(),
     )
     .diagnosis;
     assert_eq!(d.code, C::MissingIntermediate);
+    assert_eq!(d.confidence, Confidence::Likely);
+    assert_eq!(d.alternatives, [C::UnknownCa]);
+    assert!(d.summary.contains(INTER), "{}", d.summary);
+    assert!(
+        d.facts.iter().any(|f| f.contains("--untrusted")),
+        "says how to tell the readings apart: {:?}",
+        d.facts
+    );
+    // The intermediate found beside the CA file: confirmed, and where it was found.
+    let d = verdict(
+        &rejected(CertProblem::UnknownIssuer, vec![leaf()]),
+        &Extra {
+            beside: vec![inter()],
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::MissingIntermediate);
+    assert_eq!(d.confidence, Confidence::Confirmed);
+    assert!(d.alternatives.is_empty());
+    assert!(
+        d.facts.iter().any(|f| f.contains("certs/other.crt")),
+        "{:?}",
+        d.facts
+    );
     assert!(
         d.summary.contains(INTER) && d.summary.contains(ROOT),
         "{}",
@@ -1085,7 +1274,10 @@ fn remedy_texts_of_representative_codes() {
         (
             "missing_intermediate",
             rejected(CertProblem::UnknownIssuer, vec![leaf()]),
-            Extra::default(),
+            Extra {
+                beside: vec![inter()],
+                ..Extra::default()
+            },
         ),
         ("client_cert_required", alert(116, true), Extra::default()),
         (

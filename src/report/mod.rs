@@ -249,6 +249,9 @@ pub struct DiagnoseReport {
     pub disagreement: Option<String>,
     /// Follow-up probes.
     pub follow_ups: FollowUps,
+    /// The broker's certification path as mqtls built it (absent when no chain was seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<crate::chain::ChainAnalysis>,
     /// Run-dependent values.
     pub meta: Meta,
 }

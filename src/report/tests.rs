@@ -2,6 +2,7 @@
 //! that the JSON keeps the fields `shared/CLI.md` fixes.
 
 use super::*;
+use crate::chain::{ChainAnalysis, Link, PathEnd, Source};
 use crate::classify::{Context, DiagnosisCode, TrustFacts, TrustSource, classify};
 use crate::evidence::{CertProblem, Evidence, Failure};
 use crate::x509::CertSummary;
@@ -79,6 +80,43 @@ fn fixture() -> DiagnoseReport {
         certs: vec![root],
         notes: Vec::new(),
     };
+    // What `chain::analyse` finds in the demo: the Signing CA lies beside the CA file.
+    let signing = cert(
+        "CN=mqtls Lab Signing CA, O=mqtls lab",
+        "CN=mqtls Lab Root CA, O=mqtls lab",
+        true,
+    );
+    let chain = ChainAnalysis {
+        path: vec![
+            Link {
+                cert: all[0].peer_chain[0].clone(),
+                sources: vec![Source::Broker { index: 0 }],
+                ca_issuers: Vec::new(),
+            },
+            Link {
+                cert: signing,
+                sources: vec![Source::Beside {
+                    path: "certs/intermediate.crt".into(),
+                }],
+                ca_issuers: Vec::new(),
+            },
+            Link {
+                cert: trust.certs[0].clone(),
+                sources: vec![Source::CaFile {
+                    path: "certs/root.crt".into(),
+                }],
+                ca_issuers: Vec::new(),
+            },
+        ],
+        end: PathEnd::Anchored { root: true },
+        sent: 1,
+        unused_sent: Vec::new(),
+        namesakes: Vec::new(),
+        searched: vec![
+            "what the broker sent (1 certificate(s))".into(),
+            "the CA file certs/root.crt (1 certificate(s))".into(),
+        ],
+    };
     let cx = Context {
         target: "localhost:8883",
         expect_name: "localhost",
@@ -91,6 +129,7 @@ fn fixture() -> DiagnoseReport {
         all: &all,
         offered_versions: &[],
         follow_ups: &FollowUps::default(),
+        chain: Some(&chain),
     };
     let backends: Vec<BackendReport> = all
         .iter()
@@ -120,6 +159,7 @@ fn fixture() -> DiagnoseReport {
         disagreement,
         backends,
         follow_ups: FollowUps::default(),
+        chain: Some(chain.clone()),
         meta: Meta {
             checked_at: "2026-11-18T08:53:20Z".into(),
             elapsed_ms: 2.5,

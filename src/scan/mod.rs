@@ -301,6 +301,7 @@ fn host_paths(host: &HostEntry, defaults: &InputPaths) -> InputPaths {
         } else {
             host.untrusted.clone()
         },
+        offline: defaults.offline,
     }
 }
 

@@ -553,6 +553,7 @@ impl FileContext<'_> {
                 key,
                 key_password,
                 untrusted,
+                offline: false,
             },
             tls_versions,
             sni,

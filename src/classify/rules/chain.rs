@@ -2,6 +2,7 @@
 //! by the independent X.509 analysis.
 
 use super::*;
+use crate::chain::{ChainAnalysis, Link, PathEnd};
 
 pub(super) fn server_cert_as_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let leaf = leaf(ev, cx)?;
@@ -67,28 +68,21 @@ pub(super) fn intermediate_as_anchor(ev: &Evidence, cx: &Context<'_>) -> Option<
     if !matches!(cert_problem(ev), Some(CertProblem::UnknownIssuer)) {
         return None;
     }
-    let chain = chain(ev, cx);
-    let anchor = cx.trust.certs.iter().find(|c| {
-        !c.self_signed && c.is_ca() && chain.iter().any(|p| c.issued(p) || c.sha256 == p.sha256)
-    })?;
-    let has_root = cx
-        .trust
-        .certs
-        .iter()
-        .any(|r| r.self_signed && r.issued(anchor));
-    if has_root {
+    let a = cx.chain?;
+    if a.end != (PathEnd::Anchored { root: false }) {
         return None;
     }
+    let anchor = &a.top()?.cert;
     Some(
         Diagnosis::new(
             Code::IntermediateAsAnchor,
-            format!("Your CA file holds only the intermediate {} and not the root {} it chains to: {} refuses an anchor that is not self-signed.", anchor.subject, anchor.issuer, ev.backend),
+            format!("{} holds the intermediate {} but not the root {} it chains to: {} refuses an anchor that is not self-signed.", cx.trust.phrase(), anchor.subject, name_or_empty(&anchor.issuer), ev.backend),
         )
-        .fact(format!("CA file {} holds {} (issued by {})", cx.trust.describe(), anchor.subject, anchor.issuer))
+        .fact(format!("verified path: {}", a.describe_path()))
         .fact(failure_fact(ev))
         .fact("rustls accepts any certificate in the CA file as a trust anchor; OpenSSL (and Python, mosquitto_pub, paho) needs a self-signed root unless X509_V_FLAG_PARTIAL_CHAIN is set")
-        .remedy(format!("Client: put the root {} in the CA file (root + intermediate is fine).", anchor.issuer))
-        .remedy(format!("See it: `openssl verify -CAfile {} server.crt` says \"unable to get issuer certificate\".", cx.trust.first_path())),
+        .remedy(format!("Client: put the root {} in the CA file (root + intermediate is fine).", name_or_empty(&anchor.issuer)))
+        .remedy(format!("See it: `openssl verify{} -untrusted chain.pem server.crt` prints \"error 2 at 1 depth lookup: unable to get issuer certificate\".", cx.trust.openssl_option())),
     )
 }
 
@@ -126,20 +120,24 @@ pub(super) fn self_signed_server_cert(ev: &Evidence, cx: &Context<'_>) -> Option
     }
     let leaf = leaf(ev, cx)?;
     let trusted = cx.trust.certs.iter().any(|c| c.sha256 == leaf.sha256);
-    if !leaf.self_signed || trusted || chain(ev, cx).len() > 1 {
+    // The analysis checked the self-signature; without one, the names say it.
+    let self_signed = cx.chain.map_or(leaf.self_signed, |a| {
+        a.path.len() == 1 && a.end == PathEnd::UntrustedRoot
+    });
+    if !self_signed || trusted || chain(ev, cx).len() > 1 {
         return None;
     }
     Some(
         Diagnosis::new(
             Code::SelfSignedServerCert,
-            format!("The broker presents a self-signed certificate ({}) that your CA file does not contain.", leaf.subject),
+            format!("The broker presents a self-signed certificate ({}) that {} does not contain.", leaf.subject, cx.trust.phrase()),
         )
         .fact(format!("presented: {} (self-signed, CA:{})", leaf.subject, ca_flag(leaf)))
-        .fact(format!("CA file {} holds: {}", cx.trust.describe(), subjects(&cx.trust.certs)))
+        .fact(format!("{} holds: {}", cx.trust.phrase(), subjects(&cx.trust.certs)))
         .fact(failure_fact(ev))
         .remedy("Best: issue the broker a certificate from a small CA (root → server) and give clients the root.")
         .remedy("Or trust this exact certificate on the client (`--cafile broker.crt`); rustls refuses it if it has CA:TRUE (CaUsedAsEndEntity).")
-        .remedy(format!("See it: `openssl s_client -connect {} -showcerts` shows subject = issuer.", cx.target)),
+        .remedy(format!("See it: `openssl s_client -connect {}{} -showcerts` shows subject = issuer and prints \"Verify return code: 18 (self-signed certificate)\".", cx.target, cx.trust.openssl_option())),
     )
 }
 
@@ -147,58 +145,203 @@ pub(super) fn missing_intermediate(ev: &Evidence, cx: &Context<'_>) -> Option<Di
     if !matches!(cert_problem(ev), Some(CertProblem::UnknownIssuer)) {
         return None;
     }
-    let chain = chain(ev, cx);
-    let top = chain.last()?;
-    let missing = &top.issuer;
-    // A broker that sent a CA certificate on top of its leaf did send its intermediate; what
-    // it omits then is the root, which is the CA file's job: that is `unknown_ca`.
-    if top.self_signed
-        || top.is_ca()
-        || chain.iter().any(|c| &c.subject == missing)
-        || cx.trust.certs.iter().any(|c| &c.subject == missing)
-    {
-        return None;
+    let a = cx.chain?;
+    match &a.end {
+        PathEnd::Anchored { .. } => {
+            let found: Vec<&Link> = a.not_sent().into_iter().filter(|l| !l.anchor()).collect();
+            (!found.is_empty()).then(|| found_elsewhere(ev, cx, a, &found))
+        }
+        PathEnd::IssuerNotFound { issuer, aki } => {
+            let (code, why) = reading(a);
+            (code == Code::MissingIntermediate)
+                .then(|| issuer_nowhere(ev, cx, a, issuer, aki.as_deref(), why))
+        }
+        PathEnd::UntrustedRoot | PathEnd::TooLong => None,
     }
-    let root = cx
-        .trust
-        .certs
-        .iter()
-        .find(|c| c.is_ca() && related(c, missing))?;
-    Some(
-        Diagnosis::new(
-            Code::MissingIntermediate,
-            format!("The broker's certificate was issued by {missing}, but your CA file only holds {} and the broker did not send the intermediate.", root.subject),
-        )
-        .fact(format!("the broker presented {} certificate(s): {}", chain.len(), chain_text(&chain)))
-        .fact(format!("{missing} is neither in what the broker sent nor in the CA file {}", cx.trust.describe()))
-        .fact(format!("the CA file holds {} ({}), from the same PKI as {missing}", root.subject, if root.self_signed { "self-signed root" } else { "CA" }))
-        .fact(failure_fact(ev))
-        .remedy("Broker (mosquitto): `certfile` must hold the server certificate followed by the intermediate (a fullchain file), or put the intermediate into the listener's `cafile` — OpenSSL servers then send it themselves.")
-        .remedy("RabbitMQ: `ssl_options.certfile` = leaf + intermediate, or the intermediate in `ssl_options.cacertfile`; EMQX: the same under `listeners.ssl.default.ssl_options`.")
-        .remedy(format!("Client workaround: a CA file holding both {} and {missing} (`cat root.crt intermediate.crt > ca-bundle.crt`).", root.subject))
-        .remedy(format!("See it: `openssl s_client -connect {} -showcerts` lists one certificate; `openssl verify -CAfile {} -untrusted intermediate.crt server.crt` succeeds.", cx.target, cx.trust.first_path())),
+}
+
+/// Confirmed: a path to a trust anchor exists through certificates the broker did not send.
+fn found_elsewhere(
+    ev: &Evidence,
+    cx: &Context<'_>,
+    a: &ChainAnalysis,
+    found: &[&Link],
+) -> Diagnosis {
+    let names: Vec<&str> = found.iter().map(|l| l.cert.subject.as_str()).collect();
+    let anchor = a
+        .top()
+        .map_or("a trust anchor".to_string(), |l| l.cert.subject.clone());
+    let (what, them) = if found.len() == 1 {
+        ("the intermediate", "it")
+    } else {
+        ("the intermediates", "them")
+    };
+    let mut d = Diagnosis::new(
+        Code::MissingIntermediate,
+        format!(
+            "The broker does not send {what} {} that link{} its certificate to {anchor} in {}.",
+            names.join(" and "),
+            if found.len() == 1 { "s" } else { "" },
+            cx.trust.phrase()
+        ),
     )
+    .fact(format!(
+        "the broker presented {} certificate(s): {}",
+        a.sent,
+        sent_text(a)
+    ));
+    for l in found {
+        d = d.fact(format!(
+            "{} (issued by {}) is not among them; found in {}",
+            l.cert.subject,
+            name_or_empty(&l.cert.issuer),
+            l.found_in()
+        ));
+    }
+    d = d
+        .fact(format!("verified path: {}", a.describe_path()))
+        .fact(failure_fact(ev));
+    let files: Vec<String> = found.iter().filter_map(|l| file_of(l)).collect();
+    let urls: Vec<String> = found.iter().filter_map(|l| url_of(l)).collect();
+    let cat = if files.len() == found.len() {
+        format!("`cat server.crt {} > fullchain.crt`", files.join(" "))
+    } else {
+        "`cat server.crt intermediate.crt > fullchain.crt`".to_string()
+    };
+    let mut d = d
+        .remedy(format!("Broker (mosquitto): make `certfile` the server certificate followed by {what} ({cat}) and reload; or put {them} into the listener's `cafile`, from which an OpenSSL server completes its chain."))
+        .remedy("RabbitMQ: `ssl_options.certfile` = leaf + intermediates, or the intermediates in `ssl_options.cacertfile`; EMQX: the same under `listeners.ssl.default.ssl_options`. The broker never needs to send the root.");
+    for url in urls {
+        d = d.remedy(format!("The intermediate can be downloaded from {url} (DER: `openssl x509 -inform der -in FILE -out intermediate.pem`)."));
+    }
+    d.remedy(format!(
+        "Client workaround: a CA file holding {anchor} and {} ({}); the broker's fix is better, every client needs it otherwise.",
+        names.join(", "),
+        if files.len() == found.len() {
+            format!("`cat {} {} > ca-bundle.crt`", cx.trust.first_path(), files.join(" "))
+        } else {
+            "`cat root.crt intermediate.crt > ca-bundle.crt`".to_string()
+        }
+    ))
+    .remedy(format!(
+        "See it: `openssl s_client -connect {}{} -showcerts` lists {} certificate(s) and prints \"Verify return code: 20 (unable to get local issuer certificate)\"; `openssl verify{} -untrusted {} server.crt` prints \"server.crt: OK\".",
+        cx.target,
+        cx.trust.openssl_option(),
+        a.sent,
+        cx.trust.openssl_option(),
+        files.first().map_or("intermediate.crt", String::as_str)
+    ))
+}
+
+/// The issuer is nowhere to be found: the most likely reading, the other one, and how to tell
+/// them apart.
+fn issuer_nowhere(
+    ev: &Evidence,
+    cx: &Context<'_>,
+    a: &ChainAnalysis,
+    issuer: &str,
+    aki: Option<&str>,
+    why: String,
+) -> Diagnosis {
+    let issuer = name_or_empty(issuer);
+    let (summary, other) = match reading(a).0 {
+        Code::MissingIntermediate => (
+            format!(
+                "Most likely the broker does not send the intermediate {issuer} that issued its certificate: it is in neither what the broker sent nor {}.",
+                cx.trust.phrase()
+            ),
+            Code::UnknownCa,
+        ),
+        _ => (
+            format!(
+                "Most likely {} does not hold the CA {issuer} that issued the broker's chain.",
+                cx.trust.phrase()
+            ),
+            Code::MissingIntermediate,
+        ),
+    };
+    let code = if other == Code::UnknownCa {
+        Code::MissingIntermediate
+    } else {
+        Code::UnknownCa
+    };
+    let mut d = Diagnosis::new(code, summary)
+        .likely([other])
+        .fact(format!("the broker presented {} certificate(s): {}", a.sent, sent_text(a)))
+        .fact(format!(
+            "{issuer}{} was looked for in {}: no certificate there has that name and a key that verifies the signature",
+            aki.map_or(String::new(), |k| format!(" (key identifier {k})")),
+            a.searched.join(", ")
+        ))
+        .fact(why)
+        .fact(format!("to tell them apart: get {issuer}'s certificate and run `openssl x509 -in FILE -noout -subject -issuer`: an intermediate (issuer differs from subject) is what the broker must send, a root (subject = issuer) is what clients must trust; `mqtls diagnose ... --untrusted FILE` then confirms the path"))
+        .fact(failure_fact(ev));
+    for url in a.top().map(|t| t.ca_issuers.clone()).unwrap_or_default() {
+        d = d.fact(format!("{} names its issuer's download URL {url} (AIA caIssuers), which mqtls could not use (see above, or --offline)", a.top().map_or("", |t| t.cert.subject.as_str())));
+    }
+    if code == Code::MissingIntermediate {
+        d.remedy(format!("Broker (mosquitto): make `certfile` the server certificate followed by {issuer} (a fullchain file) and reload; RabbitMQ/EMQX: `ssl_options.certfile` the same. The broker never needs to send the root."))
+            .remedy(format!("If {issuer} turns out to be a root: clients must trust it (`--cafile` with it), or the broker needs a certificate from the CA clients trust."))
+            .remedy(format!("See it: `openssl s_client -connect {}{} -showcerts` lists {} certificate(s) and prints \"Verify return code: 20 (unable to get local issuer certificate)\".", cx.target, cx.trust.openssl_option(), a.sent))
+    } else {
+        d.remedy(format!("Client: trust the root of the broker's PKI, the CA above {issuer} (mosquitto_pub `--cafile`, paho-python `tls_set(ca_certs=...)`, rumqttc `RootCertStore::add`)."))
+            .remedy(format!("If {issuer} turns out to be an intermediate: the broker must send it after its certificate (mosquitto `certfile` as a fullchain)."))
+            .remedy(format!("See it: `openssl s_client -connect {}{} -showcerts` prints \"Verify return code: 20 (unable to get local issuer certificate)\".", cx.target, cx.trust.openssl_option()))
+    }
+}
+
+/// The likelier reading when the missing issuer is found nowhere, and why: from what the broker
+/// sent, never from how the names look.
+fn reading(a: &ChainAnalysis) -> (Code, String) {
+    match a.top() {
+        Some(top) if top.sent() && top.cert.is_ca() && a.path.len() > 1 => (
+            Code::UnknownCa,
+            format!(
+                "the broker sends its chain up to the CA {}; what is missing above a CA the broker sends is usually the root, which only the client's trust can supply",
+                top.cert.subject
+            ),
+        ),
+        Some(top) if !top.ca_issuers.is_empty() => (
+            Code::MissingIntermediate,
+            format!(
+                "{} names a caIssuers URL, as CAs that issue from intermediates do, and the broker sent no CA certificate",
+                top.cert.subject
+            ),
+        ),
+        _ => (
+            Code::MissingIntermediate,
+            format!(
+                "the broker sent {} certificate(s) and no CA certificate; most PKIs issue server certificates from an intermediate, which the broker must send",
+                a.sent
+            ),
+        ),
+    }
 }
 
 pub(super) fn server_cert_expired(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     if !matches!(cert_problem(ev), Some(CertProblem::Expired { .. })) {
         return None;
     }
-    let chain = chain(ev, cx);
+    // The certificates the verifier used: the analysed path (an expired cross-sign the broker
+    // also sends is not why it failed), else what the broker sent and the CA file.
+    let (chain, anchors): (Vec<CertSummary>, Vec<CertSummary>) = match cx.chain {
+        Some(a) => a.path.iter().map(|l| l.cert.clone()).partition(|c| {
+            !a.path
+                .iter()
+                .any(|l| l.anchor() && l.cert.sha256 == c.sha256)
+        }),
+        None => (chain(ev, cx), cx.trust.certs.clone()),
+    };
     let expired: Vec<&CertSummary> = chain
         .iter()
-        .filter(|c| c.not_after_unix < cx.checked_at)
+        .filter(|c| c.not_after_unix <= cx.checked_at)
         .collect();
-    let anchor_expired = cx
-        .trust
-        .certs
-        .iter()
-        .find(|c| c.not_after_unix < cx.checked_at);
+    let anchor_expired = anchors.iter().find(|c| c.not_after_unix <= cx.checked_at);
     if let (true, Some(anchor)) = (expired.is_empty(), anchor_expired) {
         return Some(expired_anchor(ev, cx, anchor));
     }
     let cert = expired.first().copied().or(chain.first())?;
-    let which = if std::ptr::eq(cert, &chain[0]) {
+    let which = if chain.first().is_some_and(|c| c.sha256 == cert.sha256) {
         "The broker's certificate"
     } else {
         "A certificate the broker sent"
@@ -220,8 +363,10 @@ pub(super) fn expired_anchor(ev: &Evidence, cx: &Context<'_>, anchor: &CertSumma
     Diagnosis::new(
         Code::ExpiredTrustAnchor,
         format!(
-            "The root in your CA file ({}) expired on {}.",
-            anchor.subject, anchor.not_after
+            "The root in {} ({}) expired on {}.",
+            cx.trust.phrase(),
+            anchor.subject,
+            anchor.not_after
         ),
     )
     .fact(format!(
@@ -294,15 +439,23 @@ pub(super) fn name_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
             .fact(format!("certificate {} has SAN: {sans}", leaf.subject))
             .fact(failure_fact(ev))
             .remedy(format!("Client: connect with a name the certificate covers ({sans}), or pass --expect-name / set the verified host name; `--insecure` (mosquitto_pub) and `tls_insecure_set(True)` (paho) only hide the problem."))
-            .remedy(format!("Broker: reissue the certificate with `subjectAltName = DNS:{expected}`{} and reload it.", if is_ip { format!(", IP:{expected}") } else { String::new() }))
-            .remedy(format!("See it: `openssl s_client -connect {} -verify_hostname {expected}` prints \"hostname mismatch\".", cx.target)),
+            .remedy(if is_ip {
+                format!("Broker: reissue the certificate with `subjectAltName = IP:{expected}` (keep its DNS: entries) and reload it; a DNS: entry or the CN never matches an address.")
+            } else {
+                format!("Broker: reissue the certificate with `subjectAltName = DNS:{expected}` and reload it.")
+            })
+            .remedy(if is_ip {
+                format!("See it: `openssl s_client -connect {} -verify_ip {expected}{}` prints \"Verify return code: 64 (IP address mismatch)\".", cx.target, cx.trust.openssl_option())
+            } else {
+                format!("See it: `openssl s_client -connect {} -verify_hostname {expected}{}` prints \"Verify return code: 62 (hostname mismatch)\".", cx.target, cx.trust.openssl_option())
+            }),
     )
 }
 
 pub(super) fn ca_cert_as_server_cert(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     matches!(cert_problem(ev), Some(CertProblem::CaUsedAsEndEntity)).then(|| {
         let subject = leaf(ev, cx).map_or("the broker's certificate".to_string(), |l| l.subject.clone());
-        Diagnosis::new(Code::CaCertAsServerCert, format!("The broker's certificate ({subject}) has CA:TRUE and is used as a server certificate; rustls refuses that, OpenSSL accepts it."))
+        Diagnosis::new(Code::CaCertAsServerCert, format!("The broker's certificate ({subject}) has CA:TRUE and is used as a server certificate; rustls refuses that{}.", openssl_view(cx, "OpenSSL does not check it")))
             .fact(failure_fact(ev))
             .remedy("Broker: issue a server certificate with `basicConstraints = CA:FALSE` from that CA (`openssl req -x509` makes CA certificates).")
     })
@@ -325,7 +478,7 @@ pub(super) fn x509_v1_cert(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
         let no_san = v1.iter().any(|c| c.sans.is_empty());
         let name = cx.expect_name;
         let san = if name.parse::<std::net::IpAddr>().is_ok() { format!("IP:{name}") } else { format!("DNS:{name}") };
-        let mut d = Diagnosis::new(Code::X509V1Cert, format!("The broker's chain contains an X.509 v1 certificate ({}); rustls refuses v1, OpenSSL accepts it.", subjects.join(", ")))
+        let mut d = Diagnosis::new(Code::X509V1Cert, format!("The broker's chain contains an X.509 v1 certificate ({}); rustls refuses v1{}.", subjects.join(", "), openssl_view(cx, "OpenSSL accepts v1")))
             .fact(format!("{} is version 1: it carries no extensions at all (no subjectAltName, no basicConstraints), which is what `openssl x509 -req` makes without `-extfile`", subjects.join(", ")))
             .fact(failure_fact(ev));
         if no_san {
@@ -380,48 +533,200 @@ pub(super) fn weak_key(ev: &Evidence, _cx: &Context<'_>) -> Option<Diagnosis> {
 
 pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let problem = cert_problem(ev)?;
-    let chain = chain(ev, cx);
-    let top = chain.last()?;
-    let needed = if top.self_signed {
-        top.subject.clone()
-    } else {
-        top.issuer.clone()
-    };
-    // A CA file certificate with the right name but another key (a CA regenerated under the
-    // same name): rustls finds the anchor by name and reports the signature as bad.
-    let namesake = cx.trust.certs.iter().find(|c| {
-        c.subject == needed && !c.issued(top) && !(top.self_signed && c.sha256 == top.sha256)
-    });
-    let applies = matches!(
+    let untrusted = matches!(
         problem,
         CertProblem::UnknownIssuer | CertProblem::SelfSigned { .. }
-    ) || (matches!(problem, CertProblem::BadSignature) && namesake.is_some());
-    if !applies {
+    );
+    let Some(a) = cx.chain else {
+        return untrusted.then(|| unknown_ca_unanalysed(ev, cx));
+    };
+    // rustls finds an anchor by name and reports a CA regenerated under the same name as a bad
+    // signature: that is only unknown_ca when the analysis saw the namesake.
+    let namesake = a.namesakes.iter().find(|l| l.anchor());
+    if !(untrusted || (matches!(problem, CertProblem::BadSignature) && namesake.is_some())) {
         return None;
     }
-    let mut d = Diagnosis::new(
+    match &a.end {
+        PathEnd::UntrustedRoot => Some(untrusted_root(ev, cx, a)),
+        PathEnd::IssuerNotFound { issuer, aki } => match namesake {
+            Some(twin) => Some(regenerated_ca(ev, cx, a, twin, aki.as_deref())),
+            None => {
+                let (code, why) = reading(a);
+                (code == Code::UnknownCa)
+                    .then(|| issuer_nowhere(ev, cx, a, issuer, aki.as_deref(), why))
+            }
+        },
+        PathEnd::Anchored { .. } => Some(
+            Diagnosis::new(
+                Code::UnknownCa,
+                format!("{} refused the chain as untrusted, although mqtls verified a path to {} in {}.", ev.backend, a.top().map_or("", |l| l.cert.subject.as_str()), cx.trust.phrase()),
+            )
+            .likely([])
+            .fact(format!("verified path: {}", a.describe_path()))
+            .fact(failure_fact(ev))
+            .fact("the stack's own checks differ from a plain signature path: an anchor it cannot parse or use, or a key identifier it relies on")
+            .remedy(format!("See it: `openssl verify{} -untrusted chain.pem server.crt` runs OpenSSL's own path building on the same files.", cx.trust.openssl_option())),
+        ),
+        PathEnd::TooLong => None,
+    }
+}
+
+/// Confirmed: the path ends at a self-signed root that no trust anchor holds.
+fn untrusted_root(ev: &Evidence, cx: &Context<'_>, a: &ChainAnalysis) -> Diagnosis {
+    let root = a.top().map_or(String::new(), |l| l.cert.subject.clone());
+    let where_root = a.top().map_or(String::new(), Link::found_in);
+    let sent_root = a.top().is_some_and(Link::sent);
+    let trusted = match &cx.trust.source {
+        crate::classify::TrustSource::System => String::new(),
+        crate::classify::TrustSource::Files { .. } => {
+            format!(
+                "; {} holds: {}",
+                cx.trust.phrase(),
+                subjects(&cx.trust.certs)
+            )
+        }
+    };
+    let root_file = a.top().and_then(file_of);
+    Diagnosis::new(
+        Code::UnknownCa,
+        format!("The broker's chain ends at the root {root}, which {} does not hold.", cx.trust.phrase()),
+    )
+    .fact(format!("the broker presented {} certificate(s): {}", a.sent, sent_text(a)))
+    .fact(format!("verified path: {}", a.describe_path()))
+    .fact(format!("the root {root} was found in {where_root}{trusted}"))
+    .fact(failure_fact(ev))
+    .remedy(format!(
+        "Client: trust {root}: {}; mosquitto_pub `--cafile`, paho-python `tls_set(ca_certs=...)`, rumqttc `RootCertStore::add`.",
+        match &root_file {
+            Some(f) => format!("pass `--cafile {f}` or append it to your CA file (`cat {f} >> {}`)", cx.trust.first_path()),
+            None => "get it from whoever runs the broker's PKI and pass it as `--cafile`".to_string(),
+        }
+    ))
+    .remedy("Broker: if clients should keep the CA they trust, issue the broker a certificate from that CA and point `certfile` (RabbitMQ/EMQX `ssl_options.certfile`) at it.")
+    .remedy(format!(
+        "See it: `openssl s_client -connect {}{} -showcerts` prints \"Verify return code: {}\".",
+        cx.target,
+        cx.trust.openssl_option(),
+        if sent_root {
+            "19 (self-signed certificate in certificate chain)"
+        } else {
+            "20 (unable to get local issuer certificate)"
+        }
+    ))
+}
+
+/// Confirmed: a trust anchor has the issuer's name but another key.
+fn regenerated_ca(
+    ev: &Evidence,
+    cx: &Context<'_>,
+    a: &ChainAnalysis,
+    twin: &Link,
+    aki: Option<&str>,
+) -> Diagnosis {
+    let name = twin.cert.subject.clone();
+    Diagnosis::new(
+        Code::UnknownCa,
+        format!("{} holds a CA named {name}, but not the one that signed the broker's chain: the CA was probably regenerated under the same name.", cx.trust.phrase()),
+    )
+    .fact(format!("the broker presented {} certificate(s): {}", a.sent, sent_text(a)))
+    .fact(format!(
+        "the key of {name} in {} does not verify the signature of {} (key identifier {} vs {})",
+        twin.found_in(),
+        a.top().map_or("", |l| l.cert.subject.as_str()),
+        twin.cert.ski.as_deref().unwrap_or("none"),
+        aki.unwrap_or("none")
+    ))
+    .fact(failure_fact(ev))
+    .remedy(format!("Client: replace {name} in {} with the current certificate of that CA (compare `openssl x509 -noout -fingerprint -sha256` with the broker's PKI).", cx.trust.first_path()))
+    .remedy("Broker: if the CA was regenerated by mistake, re-issue the broker's certificate from the CA clients have.")
+}
+
+/// Without an analysis (no chain was seen): the stack's word, and what cannot be decided.
+fn unknown_ca_unanalysed(ev: &Evidence, cx: &Context<'_>) -> Diagnosis {
+    Diagnosis::new(
         Code::UnknownCa,
         format!(
-            "No certificate in your CA file {} issued the broker's chain: it needs {needed}.",
-            cx.trust.describe()
+            "{} does not verify the broker's chain, and no chain was captured to tell why.",
+            cx.trust.phrase()
         ),
     )
-    .fact(format!("the broker presented {}", chain_text(&chain)))
-    .fact(format!("the CA file holds: {}", subjects(&cx.trust.certs)))
-    .fact(failure_fact(ev));
-    if !top.self_signed && !chain.iter().any(|c| c.subject == top.issuer) {
-        d = d.fact(format!("the broker did not send {needed} either"));
+    .likely([Code::MissingIntermediate])
+    .fact(failure_fact(ev))
+    .remedy(format!(
+        "See it: `openssl s_client -connect {}{} -showcerts` shows the chain the broker sends.",
+        cx.target,
+        cx.trust.openssl_option()
+    ))
+}
+
+/// The chain as sent, each with its issuer.
+fn sent_text(a: &ChainAnalysis) -> String {
+    let mut sent: Vec<&Link> = a
+        .path
+        .iter()
+        .chain(&a.unused_sent)
+        .filter(|l| l.sent())
+        .collect();
+    sent.sort_by_key(|l| l.broker_index());
+    sent.iter()
+        .map(|l| {
+            format!(
+                "[{}] {} (issued by {})",
+                l.broker_index().unwrap_or(0),
+                l.cert.subject,
+                name_or_empty(&l.cert.issuer)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What the OpenSSL probe made of the same chain, for sentences that contrast the stacks:
+/// `, {accepts}` when it accepted the certificate, what it said instead when it refused it,
+/// nothing when OpenSSL was not probed.
+fn openssl_view(cx: &Context<'_>, accepts: &str) -> String {
+    let Some(openssl) = cx
+        .all
+        .iter()
+        .find(|e| e.backend == crate::evidence::Backend::Openssl)
+    else {
+        return String::new();
+    };
+    match &openssl.failure {
+        Some(Failure::CertRejected { .. }) => format!(
+            "; OpenSSL refused the chain too ({})",
+            openssl
+                .raw_error
+                .as_deref()
+                .unwrap_or("its verification failed")
+        ),
+        _ => format!(", {accepts}"),
     }
-    if let Some(twin) = namesake {
-        d = d.fact(format!(
-            "the CA file holds a certificate named {needed}, but not the one that signed the chain (key identifier {} vs {}): the CA was probably regenerated under the same name",
-            twin.ski.as_deref().unwrap_or("none"),
-            top.aki.as_deref().unwrap_or("none")
-        ));
+}
+
+/// A DN for sentences: the empty DN says so instead of printing nothing.
+fn name_or_empty(dn: &str) -> String {
+    if dn.is_empty() {
+        "(an empty name)".to_string()
+    } else {
+        dn.to_string()
     }
-    Some(
-        d.remedy(format!("Client: use the CA file of the broker's PKI (the certificate whose subject is {needed}); mosquitto_pub `--cafile`, paho-python `tls_set(ca_certs=...)`, rumqttc `RootCertStore::add`."))
-            .remedy("Broker: if the broker should use a certificate from the CA clients already trust, point mosquitto `certfile` (RabbitMQ `ssl_options.certfile`, EMQX `listeners.ssl.default.ssl_options.certfile`) at that certificate.")
-            .remedy(format!("See it: `openssl s_client -connect {} -CAfile {} -showcerts` prints \"unable to get local issuer certificate\".", cx.target, cx.trust.first_path())),
-    )
+}
+
+/// The user's file that holds a certificate, if one does.
+fn file_of(l: &Link) -> Option<String> {
+    l.sources.iter().find_map(|s| match s {
+        crate::chain::Source::Beside { path }
+        | crate::chain::Source::Untrusted { path }
+        | crate::chain::Source::CaFile { path } => Some(path.clone()),
+        _ => None,
+    })
+}
+
+/// The AIA URL a certificate was downloaded from, if it was.
+fn url_of(l: &Link) -> Option<String> {
+    l.sources.iter().find_map(|s| match s {
+        crate::chain::Source::Aia { url } => Some(url.clone()),
+        _ => None,
+    })
 }

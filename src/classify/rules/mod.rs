@@ -4,6 +4,7 @@
 //! names from the evidence, and remedies for the broker (mosquitto, RabbitMQ, EMQX) and the
 //! client (mosquitto_pub, paho-python, rumqttc), plus an `openssl` command that shows it.
 
+use crate::chain::PathEnd;
 use crate::evidence::{Alert, CertProblem, Evidence, Failure, Phase};
 use crate::probe::TlsVersion;
 use crate::x509::CertSummary;
@@ -164,38 +165,63 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
             out.push(Code::SameSubjectCaAndServer);
         }
     }
-    if chain.iter().any(|c| c.version == 1) {
+    // What the path uses: a certificate the broker sent but no path needs (a stale cross-sign)
+    // breaks nobody.
+    let used: Vec<CertSummary> = match cx.chain {
+        Some(a) => a.path.iter().map(|l| l.cert.clone()).collect(),
+        None => chain.clone(),
+    };
+    // A self-signed root's own signature is never checked.
+    let signed = |c: &&CertSummary| !(c.self_signed && c.is_ca());
+    // rustls never looks at an anchor's version; a v1 root above the leaf is fine.
+    if used
+        .iter()
+        .enumerate()
+        .any(|(i, c)| c.version == 1 && !(i > 0 && c.self_signed))
+    {
         out.push(Code::X509V1Cert);
     }
-    // Connected only because the CA file supplied the intermediate the broker did not send:
-    // every client that trusts just the root will fail.
-    if let Some(top) = chain.last()
-        && !top.self_signed
-        && !chain.iter().any(|c| c.subject == top.issuer)
-        && cx
-            .trust
-            .certs
-            .iter()
-            .any(|c| c.subject == top.issuer && !c.self_signed)
-    {
-        out.push(Code::MissingIntermediate);
+    if let Some(a) = cx.chain {
+        // Connected only because the CA file supplied an intermediate the broker did not send:
+        // every client that trusts just the root will fail.
+        if a.anchored() && !a.not_sent().is_empty() {
+            out.push(Code::MissingIntermediate);
+        }
     }
-    if chain.iter().any(CertSummary::has_weak_signature) {
+    if used
+        .iter()
+        .filter(signed)
+        .any(CertSummary::has_weak_signature)
+    {
         out.push(Code::WeakSignature);
     }
-    if chain.iter().any(CertSummary::has_small_rsa_key) {
+    if used.iter().any(CertSummary::has_small_rsa_key) {
         out.push(Code::WeakKey);
     }
-    if !cx.trust.certs.is_empty() && !cx.trust.certs.iter().any(|c| c.self_signed) {
-        out.push(Code::IntermediateAsAnchor);
-    }
-    if cx
-        .trust
-        .certs
-        .iter()
-        .any(|c| c.not_after_unix < cx.checked_at)
-    {
-        out.push(Code::ExpiredTrustAnchor);
+    match cx.chain {
+        Some(a) => {
+            if a.end == (PathEnd::Anchored { root: false }) {
+                out.push(Code::IntermediateAsAnchor);
+            }
+            if a.top()
+                .is_some_and(|t| t.anchor() && t.cert.not_after_unix < cx.checked_at)
+            {
+                out.push(Code::ExpiredTrustAnchor);
+            }
+        }
+        None => {
+            if !cx.trust.certs.is_empty() && !cx.trust.certs.iter().any(|c| c.self_signed) {
+                out.push(Code::IntermediateAsAnchor);
+            }
+            if cx
+                .trust
+                .certs
+                .iter()
+                .any(|c| c.not_after_unix < cx.checked_at)
+            {
+                out.push(Code::ExpiredTrustAnchor);
+            }
+        }
     }
     if matches!(ev.tls.version.as_deref(), Some("TLSv1" | "TLSv1.1")) {
         out.push(Code::LegacyTlsOnly);
@@ -233,13 +259,6 @@ pub(super) fn leaf<'a>(ev: &'a Evidence, cx: &Context<'a>) -> Option<&'a CertSum
     ev.peer_chain
         .first()
         .or_else(|| cx.all.iter().find_map(|e| e.peer_chain.first()))
-}
-
-/// Two certificates belong to the same PKI when their DNs agree apart from the CN.
-pub(super) fn related(ca: &CertSummary, issuer_dn: &str) -> bool {
-    let a = ca.subject_without_cn();
-    let b = crate::x509::dn_without_cn(issuer_dn);
-    !a.is_empty() && a == b
 }
 
 pub(super) fn chain_text(chain: &[CertSummary]) -> String {
