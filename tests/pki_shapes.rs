@@ -132,7 +132,7 @@ type MakeShape = fn(&Path) -> Shape;
 /// One PKI: the listeners that serve it and the cases that probe them.
 struct Shape {
     listeners: Vec<Listener>,
-    /// Each group runs in order (the AIA cases count requests); groups run concurrently.
+    /// Each group runs in order (the AIA cases count connections); groups run concurrently.
     groups: Vec<Vec<Case>>,
     /// Lives as long as the cases: the AIA URL's server.
     _aia: Option<AiaServer>,
@@ -177,7 +177,7 @@ enum Check {
     /// Not the code, not an alternative, not a warning.
     Never(&'static str),
     /// After the run: connections the AIA server has had, at least `min` and at most `max`.
-    AiaRequests {
+    AiaConnections {
         count: Arc<AtomicUsize>,
         min: usize,
         max: usize,
@@ -459,7 +459,7 @@ fn aia_only(dir: &Path) -> Shape {
     let ext = format!("{SERVER_EXT}authorityInfoAccess=caIssuers;URI:{url}\n");
     let leaf = w.issue("server.crt", "/CN=localhost", &int, &ext);
     let alone = cat(&[&root.cert], &sibling(dir, "alone").join("root.crt"));
-    let requests = server.requests();
+    let connections = server.connections();
     // --offline first: the count proves it fetched nothing before the online run fetches.
     let offline = Case::new(
         "8 AIA, --offline",
@@ -472,16 +472,16 @@ fn aia_only(dir: &Path) -> Shape {
     .check(Check::Summary("CN=Depot Issuing CA".into()))
     // The URL that would have settled it, so the user can fetch it or drop --offline.
     .check(Check::Mentions(url.clone()))
-    .check(Check::AiaRequests {
-        count: Arc::clone(&requests),
+    .check(Check::AiaConnections {
+        count: Arc::clone(&connections),
         min: 0,
         max: 0,
     });
     let online = Case::new("8 AIA, fetched", "depot-leaf-only", "missing_intermediate")
         .arg("--cafile", &alone)
         .found("CN=Depot Issuing CA", &url)
-        .check(Check::AiaRequests {
-            count: requests,
+        .check(Check::AiaConnections {
+            count: connections,
             min: 1,
             max: usize::MAX,
         });
@@ -572,7 +572,7 @@ fn probe(case: &Case, broker: &Mosquitto) -> Result<(), String> {
         }
     }
     for check in &case.checks {
-        if let Check::AiaRequests { count, min, max } = check {
+        if let Check::AiaConnections { count, min, max } = check {
             let n = count.load(Ordering::SeqCst);
             if n < *min || n > *max {
                 problems.push(format!(

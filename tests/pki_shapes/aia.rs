@@ -13,7 +13,7 @@ const MAX_REQUEST: usize = 8 * 1024;
 
 pub struct AiaServer {
     addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -23,9 +23,9 @@ impl AiaServer {
     pub fn start(der: Vec<u8>) -> AiaServer {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind the AIA server");
         let addr = listener.local_addr().expect("AIA server address");
-        let requests = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (count, stopping) = (Arc::clone(&requests), Arc::clone(&stop));
+        let (count, stopping) = (Arc::clone(&connections), Arc::clone(&stop));
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
@@ -39,7 +39,7 @@ impl AiaServer {
         });
         AiaServer {
             addr,
-            requests,
+            connections,
             stop,
             thread: Some(thread),
         }
@@ -51,8 +51,8 @@ impl AiaServer {
     }
 
     /// Connections accepted so far (each a request, or an attempt at one).
-    pub fn requests(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.requests)
+    pub fn connections(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.connections)
     }
 }
 
