@@ -1,7 +1,7 @@
 //! `mqtls diagnose` against a real mosquitto serving PKIs shaped unlike the lab's: CN-only names,
 //! a different O per tier (the Let's Encrypt shape), an intermediate with an extra OU, three
-//! tiers, two roots under one O, an issuer only reachable by its AIA caIssuers URL, and the
-//! system trust store instead of a CA file.
+//! tiers, two roots under one O, an issuer only reachable by its AIA caIssuers URL, the system
+//! trust store instead of a CA file, and a CN-only CA regenerated under the same name.
 //!
 //! The lab PKI names every certificate `O=mqtls lab`, so a classifier that relates a leaf to a
 //! root by how their names look passes the lab and fails real users. Here `missing_intermediate`
@@ -55,13 +55,14 @@ fn pki_shapes_on_both_backends() {
     // files it finds beside it.
     let dir = tmp.path().canonicalize().expect("canonical tempdir");
     // Each PKI is a dozen openssl runs; the folders are independent.
-    let builders: [(MakeShape, &str); 6] = [
+    let builders: [(MakeShape, &str); 7] = [
         (cn_only, "relay"),
         (lets_encrypt, "letsencrypt"),
         (extra_ou, "northwind"),
         (three_tiers, "tiers"),
         (two_roots_one_o, "acme"),
         (aia_only, "depot"),
+        (regenerated, "garage"),
     ];
     let shapes: Vec<Shape> = std::thread::scope(|s| {
         let handles: Vec<_> = builders
@@ -495,6 +496,33 @@ fn aia_only(dir: &Path) -> Shape {
         listeners: vec![listener("depot-leaf-only", &leaf.cert, &leaf.key)],
         groups: vec![vec![offline, online]],
         _aia: Some(server),
+    }
+}
+
+/// Case 10 (beyond the lab's catalogue of shapes): the tutorial run twice. The broker's
+/// folder holds a new `CN=Garage CA` and the leaf it issued; the client kept the first
+/// `ca.crt`, same name, other key. The analysis finds the namesake in the CA file, so both
+/// backends must say unknown_ca, confirmed, whatever each stack reported (rustls a bad
+/// signature, OpenSSL error 20).
+fn regenerated(dir: &Path) -> Shape {
+    let broker = Workdir::new(dir);
+    let new = broker.root("ca.crt", "/CN=Garage CA");
+    let leaf = broker.issue("server.crt", "/CN=localhost", &new, SERVER_EXT);
+    let client = Workdir::new(&sibling(dir, "client"));
+    let old = client.root("ca.crt", "/CN=Garage CA");
+    let case = Case::new(
+        "10 CA regenerated under the same CN, client kept the old one",
+        "garage-leaf-only",
+        "unknown_ca",
+    )
+    .arg("--cafile", &old.cert)
+    .check(Check::Summary("CN=Garage CA".into()))
+    .found("CN=Garage CA", old.cert.display())
+    .check(Check::Never("missing_intermediate"));
+    Shape {
+        listeners: vec![listener("garage-leaf-only", &leaf.cert, &leaf.key)],
+        groups: vec![vec![case]],
+        _aia: None,
     }
 }
 
