@@ -310,7 +310,10 @@ fn jobs_flag(jobs: Option<usize>, per_core: usize) -> Result<usize, Error> {
 
 fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let paths = input_paths(&args.files)?;
-    let checked_at = crate::diagnose::unix_now();
+    let checked_at = match &args.at {
+        Some(at) => parse_instant(at)?,
+        None => crate::diagnose::unix_now(),
+    };
     let input = crate::inspect::InspectInput {
         paths,
         server_cert: args.server_cert.clone(),
@@ -329,6 +332,21 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     } else {
         EXIT_OK
     })
+}
+
+/// `--at`: RFC 3339 (`2024-01-01T00:00:00Z`) or Unix seconds.
+fn parse_instant(value: &str) -> Result<i64, Error> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Ok(seconds);
+    }
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| Error::Flag {
+            flag: "--at",
+            value: value.to_string(),
+            reason: format!("not an RFC 3339 time (2024-01-01T00:00:00Z) or Unix seconds: {e}"),
+        })
 }
 
 /// What one `mqtls report` input holds.

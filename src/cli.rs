@@ -251,6 +251,10 @@ pub struct InspectArgs {
     /// The name clients connect with (checked against the server certificate's SANs).
     #[arg(long, value_name = "NAME")]
     pub expect_name: Option<String>,
+    /// Check at this instant instead of now, on both stacks: RFC 3339
+    /// (`2024-01-01T00:00:00Z`) or Unix seconds.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub at: Option<String>,
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

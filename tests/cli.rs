@@ -200,3 +200,50 @@ fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+#[test]
+fn inspect_at_checks_at_that_instant_on_both_stacks() {
+    let (_dir, pki) = lab_pki();
+    let args = |at: &str| -> Vec<String> {
+        vec![
+            "inspect".into(),
+            "--cafile".into(),
+            pki.root.cert.display().to_string(),
+            "--server-cert".into(),
+            pki.server.chain_path().display().to_string(),
+            "--expect-name".into(),
+            "localhost".into(),
+            "--format".into(),
+            "json".into(),
+            "--at".into(),
+            at.into(),
+        ]
+    };
+    // The lab's certificates are valid from 2024-01-01: a day before, both stacks refuse.
+    for at in ["2023-12-31T00:00:00Z", "1703980800"] {
+        let out = run_blocking(args(at));
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let json = json(&out);
+        assert_eq!(json["checked_at"], "2023-12-31T00:00:00Z", "{json:#}");
+        for v in json["verification"].as_array().expect("verification") {
+            assert_eq!(v["ok"], false, "{v:#}");
+        }
+        assert!(
+            json["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .any(|f| f["code"] == "server_cert_not_yet_valid" && f["severity"] == "error"),
+            "{json:#}"
+        );
+    }
+    let out = run_blocking(args("2025-06-01T00:00:00Z"));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = run_blocking(args("yesterday"));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--at"),
+        "{}",
+        describe(&out)
+    );
+}

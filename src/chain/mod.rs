@@ -137,11 +137,18 @@ impl Link {
     /// Where it was found, in words, best place first: the broker, the trust anchors, then the
     /// rest.
     pub fn found_in(&self) -> String {
-        self.sources
+        // The broker and the trust anchors always; of the other places the first, then a count
+        // (a lab folder holds the same intermediate in a dozen bundles).
+        let (main, others): (Vec<&Source>, Vec<&Source>) = self
+            .sources
             .iter()
-            .map(Source::describe)
-            .collect::<Vec<_>>()
-            .join(", ")
+            .partition(|s| s.is_anchor() || matches!(s, Source::Broker { .. }));
+        let mut words: Vec<String> = main.iter().map(|s| s.describe()).collect();
+        words.extend(others.first().map(|s| s.describe()));
+        if others.len() > 1 {
+            words.push(format!("and {} other file(s)", others.len() - 1));
+        }
+        words.join(", ")
     }
 }
 
@@ -562,8 +569,12 @@ impl Search<'_> {
             self.finish(path, PathEnd::TooLong);
             return;
         }
-        let anchor = self.node(current).is_some_and(Node::anchor);
+        let in_store = self.node(current).is_some_and(Node::anchor);
+        // A leaf in the CA file anchors nothing but itself when self-signed: neither stack
+        // accepts an end-entity certificate as its own trust anchor otherwise.
+        let anchor = in_store && path.len() > 1;
         if self.self_signed(current) {
+            let anchor = in_store;
             let end = if anchor {
                 PathEnd::Anchored { root: true }
             } else {

@@ -29,13 +29,19 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{DiagnosisCode as Code, IdentityProblem, TrustFacts, TrustSource};
+use crate::chain::{self, ChainAnalysis};
+use crate::classify::{
+    self, Context, Diagnosis, DiagnosisCode as Code, IdentityProblem, TrustFacts, TrustSource,
+    Verdict,
+};
 use crate::error::Error;
 use crate::evidence::Backend;
+use crate::evidence::{Evidence, Failure, Phase};
 use crate::inputs::{self, InputPaths};
 use crate::probe::Anchors;
+use crate::probe::followup::FollowUps;
 use crate::report::{SCHEMA_VERSION, Tool};
-use crate::x509::{CertSummary, dn_without_cn, read_pem, rfc3339};
+use crate::x509::{CertSummary, read_pem, rfc3339};
 
 mod ca_file;
 mod client;
@@ -45,11 +51,9 @@ mod verify;
 
 use ca_file::check_ca_file;
 use client::{check_client, identity_finding};
-use server::{Held, ServerContext, check_server, explain_chain};
+use server::{ServerContext, check_server};
 pub use text::render_text;
-use verify::{
-    explain_verdicts, name_to_check, openssl_security_level, verify_openssl, verify_rustls,
-};
+use verify::{Checked, name_to_check, openssl_security_level, verify_openssl, verify_rustls};
 
 /// What to inspect: the user's files and the clock to check them against.
 #[derive(Debug, Clone, Default)]
@@ -82,8 +86,8 @@ pub struct InspectReport {
     pub ca_file: Option<FileReport>,
     /// The broker's certificate file.
     pub server_cert: Option<FileReport>,
-    /// How the broker's chain links up to the CA file.
-    pub server_chain: Option<ChainExplained>,
+    /// The broker's certification path as the chain analysis built it.
+    pub server_chain: Option<ChainAnalysis>,
     /// The client certificate file.
     pub client_cert: Option<FileReport>,
     /// Problems found, in the order checked (CA file, server chain, verification, client).
@@ -120,6 +124,9 @@ pub struct Finding {
     pub subject: Option<String>,
     /// What is wrong: the file, the subject, expected vs presented.
     pub message: String,
+    /// The evidence behind it, when it comes from a stack's refusal (the diagnosis's facts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
     /// What to change, when the fix is clear.
     pub remedy: Option<String>,
 }
@@ -145,51 +152,6 @@ pub struct StackVerdict {
     pub error: Option<String>,
 }
 
-/// The path from the broker's leaf up to a trust anchor, as far as it goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ChainExplained {
-    /// Leaf first; each next step is the issuer of the one before.
-    pub steps: Vec<ChainStep>,
-    /// Why the path stops where it stops.
-    pub end: ChainEnd,
-}
-
-/// One certificate of the path and where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ChainStep {
-    /// Its subject.
-    pub subject: String,
-    /// Its index in the server certificate file, if it is there.
-    pub server_file_index: Option<usize>,
-    /// Its index in the CA file, if it is there.
-    pub ca_file_index: Option<usize>,
-    /// True when the CA file holds it and it can anchor a chain (a CA or self-signed; an
-    /// end-entity certificate in the CA file anchors nothing in either stack).
-    pub trust_anchor: bool,
-}
-
-/// How the path ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ChainEnd {
-    /// At a CA or self-signed certificate the CA file holds.
-    Anchored,
-    /// At a self-signed certificate the CA file does not hold.
-    UntrustedSelfSigned,
-    /// The next issuer is neither in the server file nor in the CA file.
-    IssuerMissing {
-        /// The missing issuer's DN.
-        issuer: String,
-    },
-    /// The trust store is the system's: whether it holds `issuer` the stacks' verdicts say.
-    SystemStore {
-        /// The DN the system store must hold.
-        issuer: String,
-    },
-    /// The path got longer than any real chain (a loop of names).
-    TooLong,
-}
-
 /// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
 /// holds no certificate at all (exit code 2); every problem inside the files is a finding.
 pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
@@ -207,42 +169,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
     let mut verification = Vec::new();
     if let Some(server) = &server {
         let name = name_to_check(input.expect_name.as_deref(), &server.summaries[0]);
-        let server_held: Vec<Held<'_>> = server
-            .summaries
-            .iter()
-            .zip(&server.ders)
-            .map(|(summary, der)| Held {
-                summary,
-                der: Some(der),
-            })
-            .collect();
-        let anchor_ders = match &loaded.tls.anchors {
-            Anchors::Certs(certs) => certs.as_slice(),
-            Anchors::System => &[],
-        };
-        // `inputs::load` summarises the CA file's certificates in the order it parsed them.
-        let anchors_held: Vec<Held<'_>> = loaded
-            .trust
-            .certs
-            .iter()
-            .enumerate()
-            .map(|(i, summary)| Held {
-                summary,
-                der: anchor_ders.get(i),
-            })
-            .collect();
-        let chain = explain_chain(&server_held, &loaded.trust, &anchors_held);
-        let cx = ServerContext {
-            file: &server.path,
-            certs: &server.summaries,
-            trust: &loaded.trust,
-            chain: &chain,
-            expect_name: input.expect_name.as_deref(),
-            checked_at: input.checked_at,
-            security_level: openssl_security_level(),
-        };
-        check_server(&cx, &mut findings);
-        verification = vec![
+        let checked = [
             verify_rustls(
                 &loaded.tls.anchors,
                 &server.ders,
@@ -256,9 +183,49 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
                 input.checked_at,
             ),
         ];
-        explain_verdicts(&cx, &verification, &mut findings);
+        let refused = checked.iter().any(|c| c.problem.is_some());
+        let analysis = chain::analyse(&loaded.chain_pool(&server.ders, refused));
+        let evidence: Vec<Evidence> = checked
+            .iter()
+            .map(|c| offline_evidence(c, server))
+            .collect();
+        let target = format!("{}:8883", name.as_deref().unwrap_or("broker"));
+        let follow_ups = FollowUps::default();
+        let cx = Context {
+            target: &target,
+            expect_name: name.as_deref().unwrap_or_default(),
+            sni: None,
+            trust: &loaded.trust,
+            client_cert: None,
+            identity_problem: None,
+            sent_username: false,
+            checked_at: input.checked_at,
+            all: &evidence,
+            offered_versions: &[],
+            follow_ups: &follow_ups,
+            chain: analysis.as_ref(),
+        };
+        let verdicts: Vec<(Backend, Verdict)> = evidence
+            .iter()
+            .map(|ev| (ev.backend, classify::classify(ev, &cx)))
+            .collect();
+        if let Some(analysis) = &analysis {
+            let scx = ServerContext {
+                file: &server.path,
+                certs: &server.summaries,
+                trust: &loaded.trust,
+                chain: analysis,
+                expect_name: input.expect_name.as_deref(),
+                checked_at: input.checked_at,
+                security_level: openssl_security_level(),
+            };
+            let mut checks = Vec::new();
+            check_server(&scx, &mut checks);
+            reconcile(&verdicts, &checked, checks, &mut findings);
+        }
+        verification = checked.into_iter().map(|c| c.verdict).collect();
         name_checked = name;
-        server_chain = Some(chain);
+        server_chain = analysis;
     }
 
     let client_path = input.paths.cert.as_ref().map(|p| p.display().to_string());
@@ -384,6 +351,124 @@ fn read_server_cert(path: &PathBuf) -> Result<ServerFile, Error> {
     })
 }
 
+/// What one offline verification amounts to as evidence for the classifier: the chain, and
+/// the refusal as the probes normalise it.
+fn offline_evidence(checked: &Checked, server: &ServerFile) -> Evidence {
+    let backend = checked.verdict.backend;
+    let mut ev = Evidence::new(backend, crate::probe::library(backend));
+    ev.peer_chain = server.summaries.clone();
+    ev.peer_chain_der = server.ders.clone();
+    match &checked.problem {
+        Some(problem) => {
+            ev.phase = Phase::Tls;
+            ev.failure = Some(Failure::CertRejected {
+                problem: problem.clone(),
+            });
+            ev.raw_error = checked.verdict.error.clone();
+        }
+        None => ev.phase = Phase::Done,
+    }
+    ev
+}
+
+/// One finding per cause: the diagnosis of each stack that refused the chain is an error
+/// (merged when both name the same code); a check of the files is kept as an error only when a
+/// stack refused for that very reason, and otherwise becomes a warning, since no stack broke
+/// on it here. Where both stacks accept there is no error.
+fn reconcile(
+    verdicts: &[(Backend, Verdict)],
+    checked: &[Checked],
+    checks: Vec<Finding>,
+    out: &mut Vec<Finding>,
+) {
+    let mut refused: Vec<(Code, Vec<Backend>, &Diagnosis)> = Vec::new();
+    for (backend, verdict) in verdicts {
+        if verdict.diagnosis.code == Code::Ok {
+            continue;
+        }
+        match refused
+            .iter_mut()
+            .find(|(code, ..)| *code == verdict.diagnosis.code)
+        {
+            Some((_, backends, _)) => backends.push(*backend),
+            None => refused.push((verdict.diagnosis.code, vec![*backend], &verdict.diagnosis)),
+        }
+    }
+    let accepting: Vec<Backend> = checked
+        .iter()
+        .filter(|c| c.verdict.ok)
+        .map(|c| c.verdict.backend)
+        .collect();
+    for (code, backends, d) in &refused {
+        let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+        let errors: Vec<String> = checked
+            .iter()
+            .filter(|c| backends.contains(&c.verdict.backend))
+            .filter_map(|c| {
+                c.verdict
+                    .error
+                    .as_ref()
+                    .map(|e| format!("{}: {e}", c.verdict.backend))
+            })
+            .collect();
+        let split = if accepting.is_empty() {
+            String::new()
+        } else {
+            let ok: Vec<&str> = accepting.iter().map(|b| b.name()).collect();
+            format!(
+                "; the stacks disagree: {} accepts it, {} rejects it",
+                ok.join(", "),
+                names.join(", ")
+            )
+        };
+        let mut finding = Finding::new(
+            *code,
+            Severity::Error,
+            None,
+            format!("{} ({}{split})", d.summary, errors.join("; ")),
+        );
+        finding.facts = d.facts.clone();
+        if let Some(doubt) = d.uncertainty() {
+            finding.facts.insert(0, doubt);
+        }
+        if !d.remedies.is_empty() {
+            finding.remedy = Some(d.remedies.join(" "));
+        }
+        // The file checks say which certificate; keep the most specific subject.
+        finding.subject = checks
+            .iter()
+            .find(|f| f.code == *code)
+            .and_then(|f| f.subject.clone());
+        // A CA-file finding of the same code already says it: the stacks' words join it.
+        match out
+            .iter_mut()
+            .find(|f| f.code == *code && f.severity == Severity::Error)
+        {
+            Some(existing) => {
+                if let Some(split) = split.strip_prefix("; ") {
+                    existing.message.push_str(&format!(" ({split})"));
+                }
+                existing.facts.push(finding.message);
+                existing.facts.extend(finding.facts);
+            }
+            None => out.push(finding),
+        }
+    }
+    for mut f in checks {
+        if refused.iter().any(|(code, ..)| *code == f.code) {
+            continue;
+        }
+        let duplicate = out
+            .iter()
+            .any(|g| g.code == f.code && g.subject == f.subject);
+        if duplicate {
+            continue;
+        }
+        f.severity = Severity::Warning;
+        out.push(f);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
@@ -394,6 +479,7 @@ impl Finding {
             severity,
             subject: subject.map(str::to_string),
             message,
+            facts: Vec::new(),
             remedy: None,
         }
     }
@@ -404,32 +490,10 @@ impl Finding {
     }
 }
 
-/// Same organisation: equal `O=`, or equal DNs apart from the CN.
-pub(super) fn same_organisation(ca: &CertSummary, dn: &str) -> bool {
-    match (ca.subject_attr("O"), crate::x509::dn_attr(dn, "O")) {
-        (Some(a), Some(b)) => a == b,
-        _ => {
-            let a = ca.subject_without_cn();
-            !a.is_empty() && a == dn_without_cn(dn)
-        }
-    }
-}
-
 pub(super) fn ca_flag(c: &CertSummary) -> &'static str {
     match c.ca {
         Some(true) => "TRUE",
         Some(false) => "FALSE",
         None => "absent",
     }
-}
-
-pub(super) fn subjects(certs: &[CertSummary]) -> String {
-    if certs.is_empty() {
-        return "no certificate".into();
-    }
-    certs
-        .iter()
-        .map(|c| c.subject.as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
 }

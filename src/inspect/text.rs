@@ -1,6 +1,7 @@
 //! The text rendering of an inspect report.
 
 use super::*;
+use crate::chain::PathEnd;
 
 /// Writes the report for a person at a terminal (no colour).
 pub fn render_text(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
@@ -14,8 +15,8 @@ pub fn render_text(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
             leaf_role(c, &server.certs)
         })?;
     }
-    if let (Some(chain), Some(server)) = (&r.server_chain, &r.server_cert) {
-        write_chain(out, chain, server)?;
+    if let Some(chain) = &r.server_chain {
+        write_chain(out, chain)?;
     }
     if let Some(client) = &r.client_cert {
         write_file(out, "Client certificate", client, |c| {
@@ -46,6 +47,9 @@ pub fn render_text(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
             Severity::Warning => "warning",
         };
         writeln!(out, "  {severity:<7} [{}] {}", f.code, f.message)?;
+        for fact in &f.facts {
+            writeln!(out, "          • {fact}")?;
+        }
         if let Some(remedy) = &f.remedy {
             writeln!(out, "          → {remedy}")?;
         }
@@ -129,40 +133,38 @@ pub(super) fn leaf_role(c: &CertSummary, all: &[CertSummary]) -> String {
     }
 }
 
-pub(super) fn write_chain(
-    out: &mut dyn Write,
-    chain: &ChainExplained,
-    server: &FileReport,
-) -> io::Result<()> {
-    writeln!(out, "\nChain")?;
-    for (i, step) in chain.steps.iter().enumerate() {
-        let mut found = Vec::new();
-        if let Some(n) = step.server_file_index {
-            found.push(format!("server file [{n}]"));
-        }
-        match (step.ca_file_index, step.trust_anchor) {
-            (Some(n), true) => found.push(format!("CA file [{n}], trusted")),
-            (Some(n), false) => found.push(format!("CA file [{n}], not a CA: anchors nothing")),
-            (None, _) => {}
-        }
+pub(super) fn write_chain(out: &mut dyn Write, chain: &ChainAnalysis) -> io::Result<()> {
+    writeln!(
+        out,
+        "\nChain (each issuer's key verifies the signature below it)"
+    )?;
+    for (i, link) in chain.path.iter().enumerate() {
         let arrow = if i == 0 { " " } else { "↑" };
-        writeln!(out, "  {arrow} {} ({})", step.subject, found.join(", "))?;
+        writeln!(out, "  {arrow} {} ({})", link.cert.subject, link.found_in())?;
     }
     let end = match &chain.end {
-        ChainEnd::Anchored => "ends at a trust anchor of the CA file".to_string(),
-        ChainEnd::UntrustedSelfSigned => {
-            "ends at a self-signed certificate the CA file does not hold".to_string()
+        PathEnd::Anchored { root: true } => "ends at a trusted root".to_string(),
+        PathEnd::Anchored { root: false } => {
+            "ends at a trust anchor that is not self-signed: rustls accepts it, OpenSSL looks for its issuer"
+                .to_string()
         }
-        ChainEnd::IssuerMissing { issuer } => format!(
-            "stops: the issuer {issuer} is neither in {} nor in the CA file",
-            server.path
+        PathEnd::UntrustedRoot => "ends at a root no trust anchor holds".to_string(),
+        PathEnd::IssuerNotFound { issuer, .. } => format!(
+            "stops: no certificate named {issuer} with a key that verifies the signature was found in {}",
+            chain.searched.join(", ")
         ),
-        ChainEnd::SystemStore { issuer } => {
-            format!("continues in the system trust store, if it holds {issuer}")
-        }
-        ChainEnd::TooLong => "stops: longer than any real chain".to_string(),
+        PathEnd::TooLong => "stops: longer than mqtls follows".to_string(),
     };
-    writeln!(out, "  {end}")
+    writeln!(out, "  {end}")?;
+    for l in &chain.unused_sent {
+        writeln!(
+            out,
+            "  not on the path: {} ({})",
+            l.cert.subject,
+            l.found_in()
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

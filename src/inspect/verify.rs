@@ -1,6 +1,8 @@
 //! Offline verification of the broker's chain by rustls and by OpenSSL, and why they disagree.
 
 use super::*;
+use crate::evidence::{CertProblem, VerifyError};
+use crate::probe::openssl::problem_from_verify_error;
 
 // ---------------------------------------------------------------------------------------------
 // Offline verification by both stacks.
@@ -25,12 +27,19 @@ pub(super) fn unix_time(checked_at: i64) -> UnixTime {
     UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(checked_at).unwrap_or(0)))
 }
 
+/// One stack's offline verdict and, when it refused, its reason as the probes normalise it.
+pub(super) struct Checked {
+    pub(super) verdict: StackVerdict,
+    pub(super) problem: Option<CertProblem>,
+}
+
 pub(super) fn verify_rustls(
     anchors: &Anchors,
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> StackVerdict {
+) -> Checked {
+    let mut problem = None;
     let result = (|| -> Result<(), String> {
         let mut roots = rustls::RootCertStore::empty();
         match anchors {
@@ -58,12 +67,24 @@ pub(super) fn verify_rustls(
                 unix_time(checked_at),
             )
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                if let rustls::Error::InvalidCertificate(ce) = &e {
+                    problem = Some(crate::probe::rustls::problem_from_certificate_error(ce).0);
+                }
+                e.to_string()
+            })
     })();
-    StackVerdict {
-        backend: Backend::Rustls,
-        ok: result.is_ok(),
-        error: result.err(),
+    Checked {
+        problem: result.as_ref().err().map(|e| {
+            problem
+                .take()
+                .unwrap_or_else(|| CertProblem::Other { detail: e.clone() })
+        }),
+        verdict: StackVerdict {
+            backend: Backend::Rustls,
+            ok: result.is_ok(),
+            error: result.err(),
+        },
     }
 }
 
@@ -72,13 +93,32 @@ pub(super) fn verify_openssl(
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> StackVerdict {
-    let result = openssl_verify(anchors, chain, name, checked_at)
-        .unwrap_or_else(|e| Err(format!("OpenSSL could not run the verification: {e}")));
-    StackVerdict {
-        backend: Backend::Openssl,
-        ok: result.is_ok(),
-        error: result.err(),
+) -> Checked {
+    let result = openssl_verify(anchors, chain, name, checked_at).unwrap_or_else(|e| {
+        Err(VerifyError {
+            depth: None,
+            code: None,
+            message: format!("OpenSSL could not run the verification: {e}"),
+        })
+    });
+    let problem = result.as_ref().err().map(|e| match e.code {
+        Some(_) => problem_from_verify_error(e, name.unwrap_or_default()),
+        None => CertProblem::Other {
+            detail: e.message.clone(),
+        },
+    });
+    Checked {
+        problem,
+        verdict: StackVerdict {
+            backend: Backend::Openssl,
+            ok: result.is_ok(),
+            error: result.err().map(|e| match (e.code, e.depth) {
+                (Some(code), Some(depth)) => {
+                    format!("{} (verify error {code} at depth {depth})", e.message)
+                }
+                _ => e.message,
+            }),
+        },
     }
 }
 
@@ -89,7 +129,7 @@ pub(super) fn openssl_verify(
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> Result<Result<(), String>, ErrorStack> {
+) -> Result<Result<(), VerifyError>, ErrorStack> {
     let mut store = X509StoreBuilder::new()?;
     match anchors {
         Anchors::System => store.set_default_paths()?,
@@ -118,12 +158,22 @@ pub(super) fn openssl_verify(
     for (i, der) in chain.iter().enumerate() {
         match X509::from_der(der) {
             Ok(cert) => parsed.push(cert),
-            Err(e) => return Ok(Err(format!("OpenSSL cannot parse certificate [{i}]: {e}"))),
+            Err(e) => {
+                return Ok(Err(VerifyError {
+                    depth: None,
+                    code: None,
+                    message: format!("OpenSSL cannot parse certificate [{i}]: {e}"),
+                }));
+            }
         }
     }
     let mut parsed = parsed.into_iter();
     let Some(leaf) = parsed.next() else {
-        return Ok(Err("no certificate".into()));
+        return Ok(Err(VerifyError {
+            depth: None,
+            code: None,
+            message: "no certificate".into(),
+        }));
     };
     let mut untrusted = Stack::new()?;
     for cert in parsed {
@@ -136,12 +186,11 @@ pub(super) fn openssl_verify(
             Ok(())
         } else {
             let e = c.error();
-            Err(format!(
-                "{} (verify error {} at depth {})",
-                e.error_string(),
-                e.as_raw(),
-                c.error_depth()
-            ))
+            Err(VerifyError {
+                depth: Some(c.error_depth()),
+                code: Some(e.as_raw()),
+                message: e.error_string().to_string(),
+            })
         })
     })
 }
@@ -150,117 +199,4 @@ pub(super) fn openssl_verify(
 /// (`openssl.cnf`, e.g. Debian's `@SECLEVEL=2`) gives mosquitto_pub or Python; 1 if unknown.
 pub(super) fn openssl_security_level() -> u32 {
     SslContext::builder(SslMethod::tls_client()).map_or(1, |b| b.build().security_level())
-}
-
-/// Codes whose certificates rustls rejects and OpenSSL accepts, and why.
-pub(super) const RUSTLS_ONLY: &[(Code, &str)] = &[
-    (
-        Code::X509V1Cert,
-        "webpki only accepts X.509 v3 certificates (UnsupportedCertVersion); OpenSSL still accepts v1",
-    ),
-    (
-        Code::CnOnlyNoSan,
-        "rustls matches the name only against subjectAltName; OpenSSL falls back to the subject CN when the certificate has no DNS SAN",
-    ),
-    (
-        Code::CaCertAsServerCert,
-        "rustls refuses a CA:TRUE certificate as the server's own (CaUsedAsEndEntity); OpenSSL does not check it",
-    ),
-    (
-        Code::WeakSignature,
-        "rustls never accepts SHA-1/MD5 signatures; OpenSSL accepted it at this machine's security level",
-    ),
-    (
-        Code::WeakKey,
-        "rustls verifies RSA signatures only with keys of 2048 bits or more; OpenSSL accepted it at this machine's security level",
-    ),
-];
-
-/// Codes whose certificates OpenSSL rejects and rustls accepts, and why.
-pub(super) const OPENSSL_ONLY: &[(Code, &str)] = &[
-    (
-        Code::IntermediateAsAnchor,
-        "rustls accepts any certificate of the CA file as a trust anchor; OpenSSL needs the path to end at a self-signed root (no X509_V_FLAG_PARTIAL_CHAIN)",
-    ),
-    (
-        Code::ExpiredTrustAnchor,
-        "rustls ignores the validity dates of trust anchors; OpenSSL checks the root's dates too",
-    ),
-    (
-        Code::SameSubjectCaAndServer,
-        "OpenSSL takes a certificate whose subject equals its issuer for self-signed; rustls links certificates by signature and accepts it",
-    ),
-    (
-        Code::WeakKey,
-        "OpenSSL checks every key of the chain against its security level; rustls checks only the signatures it verifies, so it accepts the chain offline but fails the handshake when the broker signs with a key under 2048 bits",
-    ),
-];
-
-/// Adds a finding when the stacks disagree (with the known cause), or when both reject a chain
-/// for a reason the checks above did not name.
-pub(super) fn explain_verdicts(
-    cx: &ServerContext<'_>,
-    verdicts: &[StackVerdict],
-    out: &mut Vec<Finding>,
-) {
-    let verdict = |b: Backend| verdicts.iter().find(|v| v.backend == b);
-    let (Some(rustls), Some(openssl)) = (verdict(Backend::Rustls), verdict(Backend::Openssl))
-    else {
-        return;
-    };
-    let leaf = cx.leaf();
-    let (rejecting, accepting, known) = match (rustls.ok, openssl.ok) {
-        (false, true) => (rustls, openssl, RUSTLS_ONLY),
-        (true, false) => (openssl, rustls, OPENSSL_ONLY),
-        (false, false) => {
-            if !out.iter().any(|f| f.severity == Severity::Error) {
-                let (code, why) = match &cx.chain.end {
-                    ChainEnd::SystemStore { issuer } => (
-                        Code::UnknownCa,
-                        format!("the system trust store does not hold {issuer}"),
-                    ),
-                    _ => (
-                        Code::Unclassified,
-                        "inspect found no reason in the files".to_string(),
-                    ),
-                };
-                out.push(Finding::new(
-                    code,
-                    Severity::Error,
-                    Some(&leaf.subject),
-                    format!(
-                        "both stacks reject the chain of {} ({why}): rustls: {}; openssl: {}",
-                        cx.file,
-                        rustls.error.as_deref().unwrap_or("?"),
-                        openssl.error.as_deref().unwrap_or("?")
-                    ),
-                ));
-            }
-            return;
-        }
-        (true, true) => return,
-    };
-    let cause = known
-        .iter()
-        .find(|(code, _)| out.iter().any(|f| f.code == *code));
-    let (code, why) = match cause {
-        Some((code, why)) => (*code, (*why).to_string()),
-        None => (
-            Code::Unclassified,
-            "inspect found no known difference between the stacks that explains it".to_string(),
-        ),
-    };
-    out.push(Finding::new(
-        code,
-        Severity::Error,
-        Some(&leaf.subject),
-        format!(
-            "the stacks disagree on {}: {} accepts it, {} rejects it ({}) because {why} (OpenSSL security level {})",
-            cx.file,
-            accepting.backend,
-            rejecting.backend,
-            rejecting.error.as_deref().unwrap_or("?"),
-            cx.security_level
-        ),
-    ).remedy(format!("Fix the {code} finding so that clients on both stacks connect (mosquitto_pub, paho and Python use OpenSSL; rumqttc and most Rust clients use rustls).")));
 }

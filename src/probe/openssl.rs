@@ -119,7 +119,7 @@ impl OpensslPrepared {
                         first.depth.unwrap_or_default()
                     ));
                     ev.failure = Some(Failure::CertRejected {
-                        problem: problem_from_verify_error(&first, request),
+                        problem: problem_from_verify_error(&first, &request.expect_name),
                     });
                     ev.closed_by = Some(Closer::Client);
                     // A real OpenSSL client would abort here; so do we, without MQTT.
@@ -323,7 +323,7 @@ fn failure_from_reason(reason: i32) -> Option<Failure> {
 
 /// Maps one recorded `X509_V_ERR_*` to a problem, through openssl-sys's cfg-aware constants
 /// (numbers differ between OpenSSL versions, e.g. INVALID_CA is 24 before 3.0 and 79 after).
-fn problem_from_verify_error(err: &VerifyError, request: &ProbeRequest) -> CertProblem {
+pub(crate) fn problem_from_verify_error(err: &VerifyError, expect_name: &str) -> CertProblem {
     use openssl_sys as s;
     let depth = err.depth;
     match err.code.unwrap_or_default() {
@@ -339,7 +339,7 @@ fn problem_from_verify_error(err: &VerifyError, request: &ProbeRequest) -> CertP
         s::X509_V_ERR_CERT_NOT_YET_VALID => CertProblem::NotYetValid { depth },
         s::X509_V_ERR_HOSTNAME_MISMATCH | s::X509_V_ERR_IP_ADDRESS_MISMATCH => {
             CertProblem::NameMismatch {
-                expected: request.expect_name.clone(),
+                expected: expect_name.to_string(),
                 presented: Vec::new(),
             }
         }
@@ -481,7 +481,7 @@ mod tests {
                 message: String::new(),
             };
             assert_eq!(
-                problem_from_verify_error(&err, &request),
+                problem_from_verify_error(&err, &request.expect_name),
                 expected,
                 "code {code}"
             );

@@ -265,7 +265,7 @@ pub fn failure_from_rustls(err: &rustls::Error) -> (Failure, Option<Alert>) {
 }
 
 /// Maps a webpki/rustls certificate error to a problem and the alert rustls sends for it.
-fn problem_from_certificate_error(ce: &CertificateError) -> (CertProblem, Alert) {
+pub(crate) fn problem_from_certificate_error(ce: &CertificateError) -> (CertProblem, Alert) {
     use CertificateError as C;
     match ce {
         C::UnknownIssuer => (CertProblem::UnknownIssuer, Alert::UNKNOWN_CA),

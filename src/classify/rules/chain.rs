@@ -420,6 +420,19 @@ pub(super) fn name_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
                 leaf.subject, ev.backend
             ),
         )
+    } else if !is_ip
+        && !leaf.sans.iter().any(|s| s.starts_with("DNS:"))
+        && leaf
+            .subject_attr("CN")
+            .is_some_and(|cn| crate::inspect::san_covers(&[format!("DNS:{cn}")], expected))
+    {
+        (
+            Code::CnOnlyNoSan,
+            format!(
+                "The broker's certificate has no DNS subjectAltName (only {sans}); it names `{expected}` only in its CN ({}), which {} does not accept; OpenSSL falls back to the CN when there is no DNS SAN.",
+                leaf.subject, ev.backend
+            ),
+        )
     } else if is_ip && !leaf.sans.iter().any(|s| s.starts_with("IP:")) {
         (
             Code::IpNotInSan,
