@@ -133,29 +133,73 @@ impl CertSummary {
         }
     }
 
-    /// The value of one DN attribute (e.g. `O`) of the subject, if present.
-    pub fn subject_attr(&self, key: &str) -> Option<&str> {
+    /// The value of one attribute (e.g. `CN`) of the subject, if present.
+    pub fn subject_attr(&self, key: &str) -> Option<String> {
         dn_attr(&self.subject, key)
     }
+}
 
-    /// The DN without its CN, used to tell whether two certificates come from the same PKI.
-    pub fn subject_without_cn(&self) -> String {
-        dn_without_cn(&self.subject)
+/// The value of one attribute of a DN string as this module formats it (RFC 4514 escapes
+/// undone), e.g. `dn_attr("CN=a\\, b, O=x", "CN")` is `a, b`.
+pub fn dn_attr(dn: &str, key: &str) -> Option<String> {
+    rdn_parts(dn).into_iter().find_map(|part| {
+        part.strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='))
+            .map(unescape)
+    })
+}
+
+/// The `key=value` parts of a DN string, split at the separators this module writes (`, `
+/// not preceded by a backslash escape), never inside an escaped value.
+fn rdn_parts(dn: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    let bytes = dn.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b',' if bytes.get(i + 1) == Some(&b' ') => {
+                parts.push(dn.get(start..i).unwrap_or_default());
+                start = i + 2;
+            }
+            _ => {}
+        }
     }
+    parts.push(dn.get(start..).unwrap_or_default());
+    parts
 }
 
-/// The value of one attribute of a DN string as this module formats it.
-pub fn dn_attr<'a>(dn: &'a str, key: &str) -> Option<&'a str> {
-    dn.split(", ")
-        .find_map(|part| part.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+/// Escapes an attribute value as RFC 4514 §2.4 asks, so a `,` or `+` inside a value never
+/// reads as a separator.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
-/// A DN string without its CN attributes.
-pub fn dn_without_cn(dn: &str) -> String {
-    dn.split(", ")
-        .filter(|part| !part.starts_with("CN="))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut escaped = false;
+    for c in value.chars() {
+        if c == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        escaped = false;
+        out.push(c);
+    }
+    out
 }
 
 /// What a PEM file held, section by section.
@@ -213,6 +257,12 @@ fn summarise(cert: &X509Certificate<'_>, sha256: String) -> CertSummary {
         match ext.parsed_extension() {
             ParsedExtension::SubjectAlternativeName(san) => {
                 sans.extend(san.general_names.iter().filter_map(general_name));
+            }
+            // A SAN that does not parse is still a SAN: never report it as absent.
+            ParsedExtension::ParseError { error }
+                if ext.oid == x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME =>
+            {
+                sans.push(format!("malformed:{error}"));
             }
             ParsedExtension::BasicConstraints(bc) => ca = Some(bc.ca),
             ParsedExtension::ExtendedKeyUsage(e) => {
@@ -296,13 +346,20 @@ fn dn(name: &x509_parser::x509::X509Name<'_>) -> String {
             .unwrap_or_else(|_| attr.attr_type().to_id_string());
             let value = attr
                 .as_str()
-                .map(str::to_string)
+                .map(escape)
                 .unwrap_or_else(|_| format!("#{}", hex(attr.attr_value().data)));
             format!("{key}={value}")
         })
         .collect::<Vec<_>>();
+    if parts.is_empty() {
+        // An empty name is legal and names nothing; say so instead of printing nothing.
+        return EMPTY_DN.to_string();
+    }
     parts.join(", ")
 }
+
+/// How an empty distinguished name is written.
+pub const EMPTY_DN: &str = "(empty name)";
 
 fn general_name(name: &GeneralName<'_>) -> Option<String> {
     match name {
@@ -320,6 +377,9 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
         }),
         GeneralName::RFC822Name(m) => Some(format!("email:{m}")),
         GeneralName::URI(u) => Some(format!("URI:{u}")),
+        GeneralName::DirectoryName(n) => Some(format!("DirName:{}", dn(n))),
+        GeneralName::RegisteredID(oid) => Some(format!("RID:{}", oid.to_id_string())),
+        GeneralName::OtherName(oid, _) => Some(format!("othername:{}", oid.to_id_string())),
         _ => None,
     }
 }
@@ -361,4 +421,20 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_values_are_escaped_and_read_back_whole() {
+        assert_eq!(escape("Acme, Inc."), "Acme\\, Inc.");
+        assert_eq!(escape(" lead+trail "), "\\ lead\\+trail\\ ");
+        let dn = format!("CN={}, O={}", escape("a, b"), escape("Acme, Inc."));
+        assert_eq!(dn_attr(&dn, "CN").as_deref(), Some("a, b"));
+        assert_eq!(dn_attr(&dn, "O").as_deref(), Some("Acme, Inc."));
+        assert_eq!(dn_attr(&dn, "OU"), None);
+        assert_eq!(dn_attr("", "CN"), None);
+    }
 }

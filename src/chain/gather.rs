@@ -73,9 +73,18 @@ pub fn beside(files: &[PathBuf]) -> Vec<Candidate> {
         // Sorted, so the same folder always gives the same analysis.
         names.sort();
         names.truncate(MAX_FILES_PER_DIR);
-        out.extend(read_files(&names, |p| Source::Beside {
-            path: p.display().to_string(),
-        }));
+        // A file that holds one certificate first: where a certificate is found in both
+        // `intermediate.crt` and `ca-bundle.crt`, the remedy should name the former.
+        let mut files: Vec<Vec<Candidate>> = names
+            .iter()
+            .map(|p| {
+                read_files(std::slice::from_ref(p), |p| Source::Beside {
+                    path: p.display().to_string(),
+                })
+            })
+            .collect();
+        files.sort_by_key(Vec::len);
+        out.extend(files.into_iter().flatten());
     }
     out
 }

@@ -71,7 +71,7 @@ pub(super) fn check_ca_file(trust: &TrustFacts, now: i64, out: &mut Vec<Finding>
             Code::IntermediateAsAnchor,
             Severity::Warning,
             Some(&intermediates[0].subject),
-            format!("CA file {file} holds no self-signed root, only {names}: rustls accepts an intermediate as a trust anchor, OpenSSL-based clients (mosquitto_pub, paho, Python) reject the chain with \"unable to get issuer certificate\""),
+            format!("CA file {file} holds no self-signed root, only {names}: rustls takes any certificate of the CA file as a trust anchor, OpenSSL-based clients (mosquitto_pub, paho, Python) reject the chain with \"unable to get issuer certificate\""),
         ).remedy(format!("Add the root {} to the CA file (root + intermediate in one file is fine): `cat root.crt {} > ca-bundle.crt`.", intermediates[0].issuer, trust.first_path())));
     }
     let unexpired_roots = certs

@@ -65,6 +65,7 @@ pub(super) fn check_names(cx: &ServerContext<'_>, out: &mut Vec<Finding>) {
     let (leaf, file) = (cx.leaf(), cx.file);
     let subject = Some(leaf.subject.as_str());
     let cn = leaf.subject_attr("CN");
+    let cn = cn.as_deref();
     let bare = cx
         .expect_name
         .map(|n| n.trim_start_matches('[').trim_end_matches(']'));

@@ -145,7 +145,7 @@ pub(super) fn write_chain(out: &mut dyn Write, chain: &ChainAnalysis) -> io::Res
     let end = match &chain.end {
         PathEnd::Anchored { root: true } => "ends at a trusted root".to_string(),
         PathEnd::Anchored { root: false } => {
-            "ends at a trust anchor that is not self-signed: rustls accepts it, OpenSSL looks for its issuer"
+            "ends at a trust anchor that is not self-signed: rustls can stop there, OpenSSL looks for its issuer"
                 .to_string()
         }
         PathEnd::UntrustedRoot => "ends at a root no trust anchor holds".to_string(),

@@ -19,8 +19,8 @@ pub(super) fn name_to_check(expect_name: Option<&str>, leaf: &CertSummary) -> Op
     let san = |prefix: &str| leaf.sans.iter().find_map(|s| s.strip_prefix(prefix));
     san("DNS:")
         .or_else(|| san("IP:"))
-        .or_else(|| leaf.subject_attr("CN"))
         .map(str::to_string)
+        .or_else(|| leaf.subject_attr("CN"))
 }
 
 pub(super) fn unix_time(checked_at: i64) -> UnixTime {

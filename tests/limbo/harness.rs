@@ -572,7 +572,11 @@ pub fn contradictions(case: &Case, report: &InspectReport) -> Vec<Contradiction>
             !certs.is_empty() && !certs.iter().any(|c| fact(c))
         };
         match f.code {
-            Code::CnOnlyNoSan if leaf_has_san_extension(case) => {
+            // "no DNS subjectAltName (only IP:…)" is true of a leaf with a SAN; "no
+            // subjectAltName" is not.
+            Code::CnOnlyNoSan
+                if leaf_has_san_extension(case) && f.message.contains("no subjectAltName") =>
+            {
                 say(
                     "cn_only_no_san with a SAN",
                     "says the certificate has no SAN, but the leaf has a subjectAltName extension"

@@ -720,7 +720,7 @@ fn openssl_view(cx: &Context<'_>, accepts: &str) -> String {
 /// A DN for sentences: the empty DN says so instead of printing nothing.
 fn name_or_empty(dn: &str) -> String {
     if dn.is_empty() {
-        "(an empty name)".to_string()
+        crate::x509::EMPTY_DN.to_string()
     } else {
         dn.to_string()
     }
