@@ -546,7 +546,9 @@ pub fn diagnose_config(
         args.sni.clone().or_else(|| target.default_sni())
     };
     let expect_name = args.expect_name.clone();
-    Ok((template.request(target, sni, expect_name), paths, backends))
+    let mut request = template.request(target, sni, expect_name);
+    request.verify_at = args.at.as_deref().map(parse_instant).transpose()?;
+    Ok((request, paths, backends))
 }
 
 /// The probe flags shared by `diagnose` and `scan`, validated.

@@ -169,6 +169,10 @@ pub struct DiagnoseArgs {
     /// The name the broker's certificate is verified against (default: the host).
     #[arg(long, value_name = "NAME")]
     pub expect_name: Option<String>,
+    /// Verify the broker's chain at this instant instead of now, on both backends, and judge
+    /// at it: RFC 3339 (`2024-01-01T00:00:00Z`) or Unix seconds.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub at: Option<String>,
     /// How to probe.
     #[command(flatten)]
     pub probe: ProbeArgs,

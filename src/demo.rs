@@ -332,6 +332,7 @@ async fn diagnose(port: u16, cafile: &Path) -> Result<DiagnoseReport, Error> {
             password: None,
         },
         timeout: Duration::from_secs(5),
+        verify_at: None,
     };
     Ok(crate::diagnose::diagnose(request, &loaded, &Backend::ALL).await)
 }

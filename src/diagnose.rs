@@ -28,7 +28,8 @@ pub async fn diagnose(
     backends: &[Backend],
 ) -> DiagnoseReport {
     let started = Instant::now();
-    let checked_at = unix_now();
+    // The probes verify at this instant too, so the verdicts and the backends agree on it.
+    let checked_at = request.verify_at.unwrap_or_else(unix_now);
     let prober = Arc::new(Prober::new(request, &inputs.tls));
     let plain_target = prober.request().target.is_plain();
     // One task per backend, so the two handshakes really run in parallel on two cores.
@@ -144,7 +145,7 @@ pub async fn diagnose_within(
     deadline: Duration,
 ) -> (DiagnoseReport, bool) {
     let started = Instant::now();
-    let checked_at = unix_now();
+    let checked_at = request.verify_at.unwrap_or_else(unix_now);
     let probing = diagnose(request.clone(), inputs, backends);
     if let Ok(report) = tokio::time::timeout(deadline, probing).await {
         return (report, false);

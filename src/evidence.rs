@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 
 /// A TLS client implementation that mqtls probes with.
@@ -270,11 +271,63 @@ pub enum CertProblem {
     WeakSignature,
     /// A key too small (RSA < 2048).
     WeakKey,
-    /// A signature that does not verify (rustls reports an RSA-1024 leaf's handshake
-    /// signature this way).
+    /// A signature that does not verify (rustls `BadSignature`, OpenSSL 4/6/7 with the depth
+    /// in [`Evidence::verify_errors`]; rustls reports an RSA-1024 leaf's handshake signature
+    /// this way too).
     BadSignature,
     /// The certificate was revoked.
     Revoked,
+    /// A name in a certificate violates the name constraints of a CA above it, or the
+    /// constraints themselves cannot be used (rustls `NameConstraintViolation`,
+    /// `InvalidNetworkMaskConstraint`, `MalformedNameConstraint`; OpenSSL 47/48/49/51/53).
+    NameConstraint {
+        /// Depth of the certificate whose names were checked, when the backend says.
+        depth: Option<u32>,
+        /// The verifier's reason, e.g. `permitted subtree violation`.
+        detail: String,
+    },
+    /// A CA's basicConstraints pathLenConstraint is exceeded (rustls
+    /// `PathLenConstraintViolated`, OpenSSL 25).
+    PathLength {
+        /// Depth of the certificate the verifier blamed, when the backend says.
+        depth: Option<u32>,
+    },
+    /// The chain is longer than the verifier accepts (rustls `MaximumPathDepthExceeded`,
+    /// OpenSSL 22).
+    ChainTooLong,
+    /// A CA certificate's extendedKeyUsage does not allow server authentication (OpenSSL 26
+    /// at depth >= 1; rustls reports it as `InvalidPurpose` without a depth).
+    IntermediatePurpose {
+        /// Depth of the CA certificate.
+        depth: Option<u32>,
+    },
+    /// A certificate carries a critical extension the verifier does not implement (rustls
+    /// `UnsupportedCriticalExtension`, OpenSSL 34).
+    UnknownCriticalExtension {
+        /// Depth of the certificate, when the backend says.
+        depth: Option<u32>,
+    },
+    /// A certificate's encoding is invalid (rustls `BadEncoding`, `MalformedDnsIdentifier`,
+    /// `EmptyEkuExtension`, ...; OpenSSL 1, 94, decoding errors).
+    Malformed {
+        /// Depth of the certificate, when the backend says.
+        depth: Option<u32>,
+        /// The verifier's reason.
+        detail: String,
+    },
+    /// A signature or key algorithm the verifier does not implement (DSA, P-192, Ed448), as
+    /// opposed to a known but weak one ([`CertProblem::WeakSignature`]).
+    UnsupportedAlgorithm {
+        /// The verifier's reason.
+        detail: String,
+    },
+    /// The verifier gave up building or checking the path within its work limits (rustls
+    /// `MaximumPathBuildCallsExceeded`, `MaximumNameConstraintComparisonsExceeded`,
+    /// `MaximumSignatureChecksExceeded`).
+    PathBuildingLimit {
+        /// The verifier's reason.
+        detail: String,
+    },
     /// Anything else the verifier said.
     Other {
         /// The verifier's words.
@@ -364,6 +417,10 @@ pub struct Evidence {
     #[serde(skip)]
     #[schemars(skip)]
     pub peer_chain_der: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// What the constraint rules need from each certificate of `peer_chain` beyond its
+    /// summary (name constraints, pathLen, critical extensions, encoding faults), same order.
+    #[serde(default)]
+    pub chain_details: Vec<CertDetails>,
     /// Every error the certificate verifier reported (OpenSSL reports one per depth).
     pub verify_errors: Vec<VerifyError>,
     /// True when the broker sent a CertificateRequest (asked for a client certificate).
@@ -405,6 +462,7 @@ impl Evidence {
             tls: TlsSession::default(),
             peer_chain: Vec::new(),
             peer_chain_der: Vec::new(),
+            chain_details: Vec::new(),
             verify_errors: Vec::new(),
             client_cert_requested: None,
             client_cert_sent: false,

@@ -11,6 +11,7 @@
 )]
 
 pub mod app;
+pub mod cert_details;
 pub mod chain;
 pub mod classify;
 pub mod cli;

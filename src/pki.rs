@@ -4,7 +4,8 @@
 //! Everything is described by one table ([`VARIANTS`]); [`generate`] walks it, writes PEM files
 //! and a `README.md` (made from the same table) into a directory, and returns a [`Pki`] that
 //! holds both the paths and the PEM bytes. rcgen builds every certificate it can; the encodings
-//! it refuses to write come from OpenSSL (see `openssl_builder`). Keys are ECDSA P-256 (one
+//! it refuses to write come from OpenSSL (see `openssl_builder`), and the two no tool writes on
+//! purpose (a corrupted signature, a BER boolean) are rcgen's output edited (see `tamper`). Keys are ECDSA P-256 (one
 //! RSA-1024 row aside) so the whole set takes a few milliseconds. Beside the table it writes the
 //! CA bundle, the intermediate's CRL (`crl.pem`), DER copies and an encrypted key for the rows
 //! that ask for them. This module only writes files: it never starts servers or verifies
@@ -22,13 +23,15 @@ use openssl::pkey::PKey;
 use openssl::symm::Cipher;
 use openssl::x509::X509;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
+    DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, NameConstraints, RevocationReason, RevokedCertParams, SanType,
+    SerialNumber,
 };
 use time::OffsetDateTime;
 
 mod openssl_builder;
+mod tamper;
 
 /// Organisation name carried by every certificate of the lab PKI.
 pub const LAB_ORG: &str = "mqtls lab";
@@ -60,6 +63,12 @@ pub enum PkiError {
         #[source]
         source: openssl::error::ErrorStack,
     },
+    /// A certificate rcgen wrote did not have the shape the tampering expects.
+    #[error("cannot tamper with certificate {stem:?}: unexpected DER")]
+    Tamper {
+        /// File stem of the certificate being built.
+        stem: &'static str,
+    },
     /// A file or the output directory could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Io {
@@ -82,8 +91,8 @@ pub struct CertFiles {
     pub cert: PathBuf,
     /// Path of the private key (`<stem>.key`, PKCS#8 PEM, mode 0644).
     pub key: PathBuf,
-    /// Path of `<stem>-fullchain.crt` (leaf then its intermediate), present only when the
-    /// issuer is itself signed by a root.
+    /// Path of `<stem>-fullchain.crt` (leaf then its intermediates up to the root), present
+    /// only when the issuer is itself signed by a root.
     pub fullchain: Option<PathBuf>,
     /// PEM contents of [`CertFiles::cert`].
     pub cert_pem: Vec<u8>,
@@ -177,6 +186,32 @@ pub struct Pki {
     pub client_expired: CertFiles,
     /// `client-revoked`: valid client certificate whose serial [`Pki::crl`] revokes.
     pub client_revoked: CertFiles,
+    /// `constrained-ca`: a CA issued by root whose nameConstraints permit only
+    /// `DNS:example.com`.
+    pub constrained_ca: CertFiles,
+    /// `server-outside-constraints`: a server certificate for localhost from `constrained-ca`.
+    pub server_outside_constraints: CertFiles,
+    /// `sub-intermediate`: a CA issued by the intermediate, whose pathlen 0 forbids it.
+    pub sub_intermediate: CertFiles,
+    /// `server-below-pathlen`: a server certificate from `sub-intermediate`; its fullchain
+    /// holds both intermediates.
+    pub server_below_pathlen: CertFiles,
+    /// `client-only-ca`: a CA issued by root whose extendedKeyUsage is clientAuth only.
+    pub client_only_ca: CertFiles,
+    /// `server-by-client-only-ca`: a serverAuth certificate for localhost from `client-only-ca`.
+    pub server_by_client_only_ca: CertFiles,
+    /// `server-unknown-critical`: a server certificate with a private critical extension.
+    pub server_unknown_critical: CertFiles,
+    /// `server-bad-signature`: a server certificate whose signature has one bit flipped.
+    pub server_bad_signature: CertFiles,
+    /// `server-ber-boolean`: a server certificate whose basicConstraints `critical` flag is
+    /// encoded BER-style (`01`, not DER's `FF`), signed as such.
+    pub server_ber_boolean: CertFiles,
+    /// `many-constraints-ca`: a CA issued by root with 300 permitted DNS subtrees.
+    pub many_constraints_ca: CertFiles,
+    /// `server-many-names`: a localhost certificate with 1,000 DNS names, every one inside
+    /// `many-constraints-ca`'s subtrees: 300,000 comparisons, past webpki's budget of 250,000.
+    pub server_many_names: CertFiles,
     /// Path of `ca-bundle.crt` (root then intermediate).
     pub ca_bundle: PathBuf,
     /// PEM contents of [`Pki::ca_bundle`].
@@ -191,7 +226,7 @@ pub struct Pki {
 
 impl Pki {
     /// Every certificate, in table order.
-    pub fn all(&self) -> [&CertFiles; 28] {
+    pub fn all(&self) -> [&CertFiles; 39] {
         [
             &self.root,
             &self.intermediate,
@@ -221,6 +256,17 @@ impl Pki {
             &self.client_eku_server,
             &self.client_expired,
             &self.client_revoked,
+            &self.constrained_ca,
+            &self.server_outside_constraints,
+            &self.sub_intermediate,
+            &self.server_below_pathlen,
+            &self.client_only_ca,
+            &self.server_by_client_only_ca,
+            &self.server_unknown_critical,
+            &self.server_bad_signature,
+            &self.server_ber_boolean,
+            &self.many_constraints_ca,
+            &self.server_many_names,
         ]
     }
 
@@ -286,9 +332,20 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
         client_eku_server,
         client_expired,
         client_revoked,
-    ]: [CertFiles; 28] = files
+        constrained_ca,
+        server_outside_constraints,
+        sub_intermediate,
+        server_below_pathlen,
+        client_only_ca,
+        server_by_client_only_ca,
+        server_unknown_critical,
+        server_bad_signature,
+        server_ber_boolean,
+        many_constraints_ca,
+        server_many_names,
+    ]: [CertFiles; 39] = files
         .try_into()
-        .unwrap_or_else(|_| unreachable!("one CertFiles per VARIANTS row, and VARIANTS has 28"));
+        .unwrap_or_else(|_| unreachable!("one CertFiles per VARIANTS row, and VARIANTS has 39"));
     Ok(Pki {
         dir: dir.to_path_buf(),
         root,
@@ -319,6 +376,17 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
         client_eku_server,
         client_expired,
         client_revoked,
+        constrained_ca,
+        server_outside_constraints,
+        sub_intermediate,
+        server_below_pathlen,
+        client_only_ca,
+        server_by_client_only_ca,
+        server_unknown_critical,
+        server_bad_signature,
+        server_ber_boolean,
+        many_constraints_ca,
+        server_many_names,
         ca_bundle,
         ca_bundle_pem,
         crl,
@@ -373,7 +441,26 @@ enum Role {
     ClientWithServerEku,
     /// Self-signed CA:TRUE with a SAN, like `openssl req -x509`.
     ServerCaTrue,
+    /// CA:TRUE pathlen 0 whose nameConstraints permit only `DNS:example.com`.
+    ConstrainedCa,
+    /// CA:TRUE pathlen 0 whose extendedKeyUsage is clientAuth only.
+    CaWithClientEku,
+    /// CA:TRUE pathlen 0 permitting `localhost` and `d1.example.com` .. (MANY_SUBTREES in all).
+    ManyConstraintsCa,
+    /// CA:FALSE leaf with serverAuth and MANY_NAMES DNS names under `d1.example.com` besides
+    /// its usual SANs.
+    ServerManyNames,
+    /// CA:FALSE leaf with serverAuth and a critical extension of a private OID
+    /// ([`UNKNOWN_CRITICAL_OID`]) that no verifier implements.
+    ServerUnknownCritical,
 }
+
+/// The private OID (1.3.6.1.4.1.55555.1, under an unassigned enterprise number) of
+/// `server-unknown-critical`'s critical extension.
+pub const UNKNOWN_CRITICAL_OID: &[u64] = &[1, 3, 6, 1, 4, 1, 55555, 1];
+
+/// The one domain `constrained-ca` may issue names under.
+pub const CONSTRAINED_DOMAIN: &str = "example.com";
 
 /// Who builds a row's certificate. rcgen builds everything it can; OpenSSL builds the encodings
 /// rcgen refuses to write (see [`openssl_builder`]), and only for leaves signed by another row.
@@ -388,6 +475,11 @@ enum Maker {
     /// OpenSSL: v3 leaf with an RSA-1024 key (signed ECDSA-SHA256); aws-lc, behind rcgen, refuses
     /// RSA keys under 2048 bits.
     OpensslRsa1024,
+    /// rcgen, then one bit of the signature flipped (see `tamper`): still DER, no longer valid.
+    CorruptSignature,
+    /// rcgen, then the basicConstraints `critical` flag rewritten as BER `01` and the
+    /// certificate signed again (see `tamper`): OpenSSL reads it, DER parsers refuse it.
+    BerBoolean,
 }
 
 /// Extra files and lists a row takes part in, beyond its `.crt`, `.key` and fullchain.
@@ -460,7 +552,7 @@ impl Validity {
 }
 
 // `generate` destructures one CertFiles per row into the named Pki fields.
-const _: () = assert!(VARIANTS.len() == 28);
+const _: () = assert!(VARIANTS.len() == 39);
 
 // Indices of the issuers in VARIANTS; rows may only reference earlier rows.
 const ROOT: usize = 0;
@@ -469,6 +561,16 @@ const OTHER_ROOT: usize = 4;
 const ISSUER_NOT_CA: usize = 15;
 const EXPIRED_ROOT: usize = 21;
 const SAME_SUBJECT_CA: usize = 23;
+const CONSTRAINED_CA: usize = 28;
+const SUB_INTERMEDIATE: usize = 30;
+const CLIENT_ONLY_CA: usize = 32;
+const MANY_CONSTRAINTS_CA: usize = 37;
+
+/// How many DNS subtrees `many-constraints-ca` permits, and how many DNS names
+/// `server-many-names` carries: their product is what webpki counts against its budget of
+/// 250,000 name-constraint comparisons (OpenSSL's limit is 2^20).
+const MANY_SUBTREES: usize = 300;
+const MANY_NAMES: usize = 1_000;
 
 const fn row(
     stem: &'static str,
@@ -800,6 +902,113 @@ pub const VARIANTS: &[Variant] = &[
         Role::Client,
         Sans::None,
     )),
+    row(
+        "constrained-ca",
+        "CA issued by root whose nameConstraints permit only DNS:example.com: the names of \
+         what it issues must lie under example.com",
+        Some(ROOT),
+        "mqtls Lab Constrained CA",
+        Role::ConstrainedCa,
+        Sans::None,
+    ),
+    row(
+        "server-outside-constraints",
+        "server certificate for localhost from constrained-ca: DNS:localhost is outside its \
+         permitted subtree (rustls NameConstraintViolation; OpenSSL \
+         X509_V_ERR_PERMITTED_VIOLATION, 47, at depth 0)",
+        Some(CONSTRAINED_CA),
+        "localhost",
+        Role::Server,
+        Sans::Localhost,
+    ),
+    row(
+        "sub-intermediate",
+        "CA issued by the intermediate, whose pathlen 0 allows no CA below it",
+        Some(INTERMEDIATE),
+        "mqtls Lab Sub CA",
+        Role::IntermediateCa,
+        Sans::None,
+    ),
+    row(
+        "server-below-pathlen",
+        "server certificate for localhost from sub-intermediate; the fullchain holds both \
+         intermediates (rustls PathLenConstraintViolated; OpenSSL \
+         X509_V_ERR_PATH_LENGTH_EXCEEDED, 25)",
+        Some(SUB_INTERMEDIATE),
+        "localhost",
+        Role::Server,
+        Sans::Localhost,
+    ),
+    row(
+        "client-only-ca",
+        "CA issued by root whose extendedKeyUsage is clientAuth only",
+        Some(ROOT),
+        "mqtls Lab Client-only CA",
+        Role::CaWithClientEku,
+        Sans::None,
+    ),
+    row(
+        "server-by-client-only-ca",
+        "serverAuth certificate for localhost from client-only-ca: the CA's EKU forbids \
+         server use (rustls InvalidPurpose; OpenSSL X509_V_ERR_INVALID_PURPOSE, 26, at depth 1)",
+        Some(CLIENT_ONLY_CA),
+        "localhost",
+        Role::Server,
+        Sans::Localhost,
+    ),
+    row(
+        "server-unknown-critical",
+        "server certificate for localhost with a critical extension of the private OID \
+         1.3.6.1.4.1.55555.1 (rustls UnsupportedCriticalExtension; OpenSSL \
+         X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION, 34)",
+        Some(INTERMEDIATE),
+        "localhost",
+        Role::ServerUnknownCritical,
+        Sans::Localhost,
+    ),
+    made_by(
+        row(
+            "server-bad-signature",
+            "server certificate for localhost with one bit of its signature flipped (rustls \
+             BadSignature; OpenSSL X509_V_ERR_CERT_SIGNATURE_FAILURE, 7)",
+            Some(INTERMEDIATE),
+            "localhost",
+            Role::Server,
+            Sans::Localhost,
+        ),
+        Maker::CorruptSignature,
+    ),
+    made_by(
+        row(
+            "server-ber-boolean",
+            "server certificate for localhost whose basicConstraints critical flag is BER 01 \
+             instead of DER FF, validly signed: rustls (webpki) refuses the encoding (BadDer), \
+             OpenSSL accepts it",
+            Some(INTERMEDIATE),
+            "localhost",
+            Role::Server,
+            Sans::Localhost,
+        ),
+        Maker::BerBoolean,
+    ),
+    row(
+        "many-constraints-ca",
+        "CA issued by root whose nameConstraints permit localhost and 299 other DNS subtrees",
+        Some(ROOT),
+        "mqtls Lab Many-constraints CA",
+        Role::ManyConstraintsCa,
+        Sans::None,
+    ),
+    row(
+        "server-many-names",
+        "server certificate for localhost from many-constraints-ca with 1,000 DNS names, all \
+         permitted: 300,000 comparisons exceed webpki's budget (rustls \
+         MaximumNameConstraintComparisonsExceeded), OpenSSL checks them all and accepts",
+        Some(MANY_CONSTRAINTS_CA),
+        "localhost",
+        Role::ServerManyNames,
+        Sans::Localhost,
+    ),
 ];
 
 /// A certificate built in memory, before it is written.
@@ -845,8 +1054,28 @@ fn build(variant: &'static Variant, earlier: &[Built]) -> Result<Built, PkiError
             .map_err(rcgen_err)?
             .pem(),
         (Maker::Rcgen, None, Some(key)) => params.self_signed(key).map_err(rcgen_err)?.pem(),
+        (Maker::CorruptSignature | Maker::BerBoolean, Some(issuer), Some(key)) => {
+            let issuer = &earlier[issuer];
+            let cert = params.signed_by(key, &issuer.issuer()).map_err(rcgen_err)?;
+            let der = cert.der().to_vec();
+            let tampered = if variant.maker == Maker::CorruptSignature {
+                tamper::flip_signature_bit(der)
+            } else {
+                tamper::ber_boolean(&der, &issuer.key_pem).map_err(ossl_err)?
+            };
+            let tampered = tampered.ok_or(PkiError::Tamper { stem })?;
+            X509::from_der(&tampered)
+                .and_then(|c| c.to_pem())
+                .map(|pem| String::from_utf8_lossy(&pem).into_owned())
+                .map_err(ossl_err)?
+        }
         // Only Maker::OpensslRsa1024 leaves the rcgen key out.
-        (Maker::Rcgen, _, None) => unreachable!("{stem}: rcgen rows have an rcgen key"),
+        (Maker::Rcgen | Maker::CorruptSignature | Maker::BerBoolean, _, None) => {
+            unreachable!("{stem}: rcgen rows have an rcgen key")
+        }
+        (Maker::CorruptSignature | Maker::BerBoolean, None, _) => {
+            unreachable!("{stem}: tampered rows are signed by another row")
+        }
         (_, Some(issuer), _) => {
             let issuer = &earlier[issuer];
             // Row numbers are unique, so no two certificates share issuer and serial.
@@ -917,6 +1146,54 @@ fn params_for(variant: &'static Variant) -> Result<CertificateParams, PkiError> 
         }
         // What `openssl req -x509` writes: CA:TRUE, no keyUsage, no EKU.
         Role::ServerCaTrue => p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained),
+        Role::ConstrainedCa => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            p.key_usages = ca_usages;
+            p.name_constraints = Some(NameConstraints {
+                permitted_subtrees: vec![GeneralSubtree::DnsName(CONSTRAINED_DOMAIN.into())],
+                excluded_subtrees: Vec::new(),
+            });
+        }
+        Role::CaWithClientEku => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            p.key_usages = ca_usages;
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        }
+        Role::ManyConstraintsCa => {
+            p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            p.key_usages = ca_usages;
+            let mut permitted = vec![GeneralSubtree::DnsName("localhost".into())];
+            permitted.extend(
+                (1..MANY_SUBTREES).map(|i| GeneralSubtree::DnsName(format!("d{i}.example.com"))),
+            );
+            p.name_constraints = Some(NameConstraints {
+                permitted_subtrees: permitted,
+                excluded_subtrees: Vec::new(),
+            });
+        }
+        Role::ServerManyNames => {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = leaf_usages;
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            for i in 1..MANY_NAMES {
+                let name = format!("n{i}.d1.example.com")
+                    .try_into()
+                    .map_err(|source| PkiError::Rcgen {
+                        stem: variant.stem,
+                        source,
+                    })?;
+                p.subject_alt_names.push(SanType::DnsName(name));
+            }
+        }
+        Role::ServerUnknownCritical => {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = leaf_usages;
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            // An ASN.1 NULL as the value: the content does not matter, the OID does.
+            let mut ext = CustomExtension::from_oid_content(UNKNOWN_CRITICAL_OID, vec![0x05, 0x00]);
+            ext.set_criticality(true);
+            p.custom_extensions.push(ext);
+        }
     }
     Ok(p)
 }
@@ -934,21 +1211,24 @@ fn write_files(dir: &Path, item: &Built, all: &[Built]) -> Result<CertFiles, Pki
     write_file(&cert, &cert_pem)?;
     write_file(&key, &key_pem)?;
 
-    // A fullchain only makes sense when the issuer is an intermediate, i.e. not a root.
-    let intermediate = item
-        .variant
-        .issuer
-        .map(|i| &all[i])
-        .filter(|issuer| issuer.variant.issuer.is_some());
-    let (fullchain, fullchain_pem) = match intermediate {
-        Some(issuer) => {
-            let path = dir.join(format!("{stem}-fullchain.crt"));
-            let mut pem = cert_pem.clone();
+    // A fullchain only makes sense when the issuer is an intermediate, i.e. not a root; it
+    // holds every intermediate up to the root (two for server-below-pathlen).
+    let mut intermediates = Vec::new();
+    let mut next = item.variant.issuer.map(|i| &all[i]);
+    while let Some(issuer) = next.filter(|issuer| issuer.variant.issuer.is_some()) {
+        intermediates.push(issuer);
+        next = issuer.variant.issuer.map(|i| &all[i]);
+    }
+    let (fullchain, fullchain_pem) = if intermediates.is_empty() {
+        (None, None)
+    } else {
+        let path = dir.join(format!("{stem}-fullchain.crt"));
+        let mut pem = cert_pem.clone();
+        for issuer in intermediates {
             pem.extend_from_slice(issuer.cert_pem.as_bytes());
-            write_file(&path, &pem)?;
-            (Some(path), Some(pem))
         }
-        None => (None, None),
+        write_file(&path, &pem)?;
+        (Some(path), Some(pem))
     };
     let ossl_err = |source| PkiError::Openssl { stem, source };
     let (der, der_bytes) = if item.variant.extras.der {
@@ -1052,10 +1332,18 @@ fn readme_text(files: &[CertFiles]) -> String {
         // Writing into a String cannot fail.
         let _ = writeln!(s, "| `{}.crt` | {d} |", f.stem);
         let _ = writeln!(s, "| `{}.key` | private key of `{}.crt` |", f.stem, f.stem);
-        if f.fullchain.is_some() {
+        if let Some(pem) = &f.fullchain_pem {
+            let certs = String::from_utf8_lossy(pem)
+                .matches("BEGIN CERTIFICATE")
+                .count();
+            let issuers = if certs > 2 {
+                "its intermediates, up to the root"
+            } else {
+                "its issuing intermediate"
+            };
             let _ = writeln!(
                 s,
-                "| `{}-fullchain.crt` | `{}.crt` followed by its issuing intermediate |",
+                "| `{}-fullchain.crt` | `{}.crt` followed by {issuers} |",
                 f.stem, f.stem
             );
         }

@@ -414,6 +414,7 @@ async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> 
         alpn: case.alpn.clone(),
         mqtt: case.mqtt.clone(),
         timeout: case.timeout,
+        verify_at: None,
     };
     let report = crate::diagnose::diagnose(request, loaded, &case.backends).await;
     let required = case.expect.warnings_for(&placement.broker);

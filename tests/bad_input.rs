@@ -123,6 +123,10 @@ fn bad_flags_and_targets_exit_2_with_one_exact_sentence() {
             "invalid --timeout \"soon\": expected a number of seconds, e.g. 5 or 0.5",
         ),
         (
+            &["diagnose", "localhost:1", "--at", "yesterday"],
+            "invalid --at \"yesterday\": not an RFC 3339 time (2024-01-01T00:00:00Z) or Unix seconds: the 'year' component could not be parsed",
+        ),
+        (
             &["diagnose", "localhost:1", "--cert", "pki/client.crt"],
             "invalid --cert \"pki/client.crt\": given without --key (the client certificate needs its private key)",
         ),

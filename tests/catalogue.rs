@@ -37,9 +37,9 @@ use mqtls::probe::mqtt::MqttVersion;
 
 use coverage::{ALL_CODES, Coverage, coverage};
 use harness::{
-    Case, EMPTY_FILE, GARBAGE_FILE, Server, check_sni_follow_up, encrypted_key, lab, lab_pki,
-    legacy, level0, mosquitto_available, mtls, openssl_lab, run_table, serving, sni_options, tls,
-    tls_with, with_mqtt,
+    Case, EMPTY_FILE, GARBAGE_FILE, Server, built_chain, check_sni_follow_up, ed448_key,
+    encrypted_key, lab, lab_pki, legacy, level0, mosquitto_available, mtls, openssl_lab, p256_key,
+    run_table, serving, sni_options, summary_mentions, tls, tls_with, with_mqtt,
 };
 
 /// How long mosquitto may take to open every listener.
@@ -170,6 +170,110 @@ fn cases() -> Vec<Case> {
             lab(|p, s| tls(serving(&p.server_eku_client, s))),
             C::ServerEkuMissing,
         ),
+        // --- The stacks' own reasons (rustls's words / OpenSSL's `error N at D`). ---
+        // NameConstraintViolation / 47 at 0 (permitted subtree violation).
+        Case::both(
+            "name_constraint_violation",
+            lab(|p, s| tls(serving(&p.server_outside_constraints, s))),
+            C::NameConstraintViolation,
+        )
+        .check(|r| {
+            summary_mentions(
+                r,
+                &[
+                    "DNS:localhost is outside the permitted DNS:example.com",
+                    "position 1",
+                ],
+            )
+        }),
+        // PathLenConstraintViolated / 25 at 2 (path length constraint exceeded).
+        Case::both(
+            "path_length_exceeded",
+            lab(|p, s| tls(serving(&p.server_below_pathlen, s))),
+            C::PathLengthExceeded,
+        )
+        .check(|r| summary_mentions(r, &["pathLenConstraint 0", "position 2"])),
+        // rustls: InvalidPurposeContext (no depth; the chain shows it is the CA's EKU);
+        // OpenSSL: 26 at 1 (unsuitable certificate purpose).
+        Case::both(
+            "intermediate_eku_missing",
+            lab(|p, s| tls(serving(&p.server_by_client_only_ca, s))),
+            C::IntermediateEkuMissing,
+        )
+        .check(|r| summary_mentions(r, &["clientAuth", "position 1"])),
+        // UnsupportedCriticalExtension / 34 at 0 (unhandled critical extension).
+        Case::both(
+            "unknown_critical_extension",
+            lab(|p, s| tls(serving(&p.server_unknown_critical, s))),
+            C::UnknownCriticalExtension,
+        )
+        .check(|r| summary_mentions(r, &["1.3.6.1.4.1.55555.1"])),
+        // BadSignature / 7 at 0 (certificate signature failure).
+        Case::both(
+            "bad_signature",
+            lab(|p, s| tls(serving(&p.server_bad_signature, s))),
+            C::BadSignature,
+        ),
+        // webpki reads strict DER only (BadDer, reported as BadEncoding); OpenSSL reads the BER
+        // boolean and connects. No warning rule looks for BER in a chain that worked.
+        Case::split(
+            "malformed_certificate",
+            lab(|p, s| tls(serving(&p.server_ber_boolean, s))),
+            [C::MalformedCertificate, C::Ok],
+            &[
+                "rustls failed with malformed_certificate",
+                "openssl connected",
+                "DER",
+            ],
+        )
+        .no_warning()
+        .check(|r| {
+            summary_mentions(
+                r,
+                &[
+                    "(position 0, the leaf) is malformed",
+                    "its DER encoding is invalid",
+                ],
+            )
+        }),
+        // Seven CAs between the leaf and the root: webpki follows at most six
+        // (MaximumPathDepthExceeded); OpenSSL's default verify depth is 100, so it connects.
+        Case::split(
+            "chain_too_long",
+            lab(|p, s| tls(built_chain(p, s, 7, p256_key))),
+            [C::ChainTooLong, C::Ok],
+            &[
+                "rustls failed with chain_too_long",
+                "openssl connected",
+                "at most 6",
+            ],
+        )
+        .no_warning(),
+        // 1,000 DNS names under a CA with 300 permitted subtrees: webpki stops at 250,000
+        // name-constraint comparisons (MaximumNameConstraintComparisonsExceeded); OpenSSL's
+        // limit is 2^20, so it checks them all and connects.
+        Case::split(
+            "chain_too_complex",
+            lab(|p, s| tls(serving(&p.server_many_names, s))),
+            [C::ChainTooComplex, C::Ok],
+            &["rustls failed with chain_too_complex", "openssl connected"],
+        )
+        .no_warning()
+        .check(|r| summary_mentions(r, &["MaximumNameConstraintComparisonsExceeded"])),
+        // A CA with an Ed448 key signs the leaf: rustls has no Ed448 verifier
+        // (UnsupportedSignatureAlgorithmContext, OID 1.3.101.113); OpenSSL verifies it.
+        Case::split(
+            "unsupported_algorithm",
+            lab(|p, s| tls(built_chain(p, s, 1, ed448_key))),
+            [C::UnsupportedAlgorithm, C::Ok],
+            &[
+                "rustls failed with unsupported_algorithm",
+                "openssl connected",
+                "Ed448",
+            ],
+        )
+        .no_warning()
+        .check(|r| summary_mentions(r, &["1.3.101.113", "(position 0, the leaf) is signed with"])),
         // --- ⚡ chain pairs. ---
         // webpki takes any CA-file certificate as an anchor; OpenSSL needs a self-signed
         // root (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, 2).
@@ -690,6 +794,42 @@ fn mosquitto_cases() -> Vec<Case> {
             |p| p.client_revoked.cert.clone(),
             |p| p.client_revoked.key.clone(),
         ),
+        // The reason codes on a real broker (mosquitto loads each of these chains).
+        Case::both(
+            "name_constraint_violation",
+            Server::Mosquitto("outside-constraints"),
+            C::NameConstraintViolation,
+        ),
+        Case::both(
+            "path_length_exceeded",
+            Server::Mosquitto("below-pathlen"),
+            C::PathLengthExceeded,
+        ),
+        Case::both(
+            "intermediate_eku_missing",
+            Server::Mosquitto("client-only-ca"),
+            C::IntermediateEkuMissing,
+        ),
+        Case::both(
+            "unknown_critical_extension",
+            Server::Mosquitto("unknown-critical"),
+            C::UnknownCriticalExtension,
+        ),
+        Case::both(
+            "bad_signature",
+            Server::Mosquitto("bad-signature"),
+            C::BadSignature,
+        ),
+        Case::split(
+            "malformed_certificate",
+            Server::Mosquitto("ber-boolean"),
+            [C::MalformedCertificate, C::Ok],
+            &[
+                "rustls failed with malformed_certificate",
+                "openssl connected",
+            ],
+        )
+        .no_warning(),
         // The CRL does not refuse everyone: the good client still connects.
         Case::both("ok_with_crl", Server::Mosquitto("mtls-crl"), C::Ok)
             .identity(|p| p.client.cert.clone(), |p| p.client.key.clone()),
@@ -732,6 +872,16 @@ fn mosquitto_listeners(pki: &Pki) -> Vec<Listener> {
         tls("cbc-only", &pki.server, &|t| {
             t.ciphers = Some(CBC_ONLY.into())
         }),
+        tls(
+            "outside-constraints",
+            &pki.server_outside_constraints,
+            &|_| {},
+        ),
+        tls("below-pathlen", &pki.server_below_pathlen, &|_| {}),
+        tls("client-only-ca", &pki.server_by_client_only_ca, &|_| {}),
+        tls("unknown-critical", &pki.server_unknown_critical, &|_| {}),
+        tls("bad-signature", &pki.server_bad_signature, &|_| {}),
+        tls("ber-boolean", &pki.server_ber_boolean, &|_| {}),
         tls("mtls", &pki.server, &mtls),
         tls("mtls-crl", &pki.server, &|t| {
             mtls(t);

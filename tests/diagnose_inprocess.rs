@@ -479,6 +479,7 @@ async fn run_case(case: &Case, stack: Option<ServerStack>, pki: &Pki) -> Result<
             password: case.login.map(|(_, p)| p.to_string()),
         },
         timeout: case.timeout,
+        verify_at: None,
     };
     let started = Instant::now();
     let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
@@ -556,4 +557,54 @@ fn full_backlog() -> (Socket, Vec<TcpStream>) {
         "the kernel accepted {} connections on a backlog-0 listener without dropping a SYN",
         held.len()
     );
+}
+
+/// `verify_at` moves both backends' verification clock and the verdicts' clock: the lab's good
+/// chain (valid 2024 to 4096) is accepted at 2030 and refused as expired after 4096, on both
+/// server stacks, and the report says which instant it judged at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_at_moves_the_verification_clock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let loaded = inputs::load(&InputPaths {
+        cafiles: vec![pki.root.cert.clone()],
+        offline: true,
+        ..InputPaths::default()
+    })
+    .expect("inputs");
+    // 2030-01-01 and 4097-01-01.
+    let cases = [
+        (1_893_456_000, Code::Ok, "2030-01-01T00:00:00Z"),
+        (
+            67_121_740_800,
+            Code::ServerCertExpired,
+            "4097-01-01T00:00:00Z",
+        ),
+    ];
+    for stack in [ServerStack::Openssl, ServerStack::Rustls] {
+        let broker = Responder::start(Behaviour::Tls(good(&pki, stack)))
+            .await
+            .expect("responder");
+        for (at, expect, shown) in cases {
+            let request = ProbeRequest {
+                target: Target::parse(&format!("localhost:{}", broker.port())).expect("target"),
+                sni: Some("localhost".into()),
+                expect_name: "localhost".into(),
+                tls_versions: Vec::new(),
+                alpn: Vec::new(),
+                mqtt: ConnectSettings {
+                    version: MqttVersion::V311,
+                    client_id: "mqtls-clock".into(),
+                    username: None,
+                    password: None,
+                },
+                timeout: TIMEOUT,
+                verify_at: Some(at),
+            };
+            let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
+            let label = format!("{stack:?} server at {shown}");
+            check_codes(&report, expect).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(report.meta.checked_at, shown, "{label}");
+        }
+    }
 }

@@ -312,6 +312,7 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
             password: case.login.map(|(_, p)| p.to_string()),
         },
         timeout: TIMEOUT,
+        verify_at: None,
     };
     let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
     check(&report, case).map_err(|e| format!("{e}\n{}", describe(&report)))

@@ -125,6 +125,7 @@ async fn diagnose_with(
             password: None,
         },
         timeout: TIMEOUT,
+        verify_at: None,
     };
     let started = Instant::now();
     let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;

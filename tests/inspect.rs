@@ -312,6 +312,17 @@ fn v1_server_cert_splits_the_stacks() {
             .is_some_and(|e| e.contains("UnsupportedCertVersion")),
         "{rustls:?}"
     );
+    // Each stack's verdict carries its own code: the one `diagnose` would give that backend.
+    let codes: Vec<(Backend, Code)> = r.verification.iter().map(|v| (v.backend, v.code)).collect();
+    assert_eq!(
+        codes,
+        [
+            (Backend::Rustls, Code::X509V1Cert),
+            (Backend::Openssl, Code::Ok)
+        ],
+        "{}",
+        text(&r)
+    );
     assert_finding(&r, Code::X509V1Cert, Severity::Error);
     let split = r
         .findings
@@ -1001,4 +1012,54 @@ fn ip_only_sans_fall_back_to_the_cn_in_openssl_only() {
     }
     .go();
     assert!(!r.has_errors(), "{}", text(&r));
+}
+
+/// Chains both stacks refuse for a reason the file checks do not look for: the finding follows
+/// the stacks' own reason (the mapping the probe uses), not `unclassified`.
+#[test]
+fn the_stacks_reasons_name_the_finding() {
+    let lab = lab();
+    let p = &lab.pki;
+    let rows = [
+        (&p.server_outside_constraints, Code::NameConstraintViolation),
+        (&p.server_below_pathlen, Code::PathLengthExceeded),
+        (&p.server_by_client_only_ca, Code::IntermediateEkuMissing),
+        (&p.server_unknown_critical, Code::UnknownCriticalExtension),
+        (&p.server_bad_signature, Code::BadSignature),
+    ];
+    for (files, code) in rows {
+        let r = ca_server(&p.root.cert, fullchain(files)).go();
+        assert!(
+            !verdict(&r, Backend::Rustls),
+            "{}: {}",
+            files.stem,
+            text(&r)
+        );
+        assert!(
+            !verdict(&r, Backend::Openssl),
+            "{}: {}",
+            files.stem,
+            text(&r)
+        );
+        assert_finding(&r, code, Severity::Error);
+        assert_no_finding(&r, Code::Unclassified);
+    }
+    // Only rustls refuses the BER boolean: the disagreement names rustls's reason.
+    let r = ca_server(&p.root.cert, fullchain(&p.server_ber_boolean)).go();
+    assert!(!verdict(&r, Backend::Rustls), "{}", text(&r));
+    assert!(verdict(&r, Backend::Openssl), "{}", text(&r));
+    assert_finding(&r, Code::MalformedCertificate, Severity::Error);
+    let split = r
+        .findings
+        .iter()
+        .find(|f| f.message.contains("disagree"))
+        .expect("disagreement finding");
+    assert_eq!(split.code, Code::MalformedCertificate);
+    assert!(
+        split
+            .message
+            .contains("openssl accepts it, rustls rejects it"),
+        "{}",
+        split.message
+    );
 }

@@ -115,6 +115,26 @@ pub enum DiagnosisCode {
     MqttRefused,
     /// No CONNACK after CONNECT.
     MqttNoConnack,
+    /// A name in the broker's certificate is outside the name constraints of a CA above it
+    /// (or the constraints cannot be used).
+    NameConstraintViolation,
+    /// A CA's basicConstraints pathLenConstraint forbids the CAs below it.
+    PathLengthExceeded,
+    /// The chain has more certificates than the verifier follows.
+    ChainTooLong,
+    /// The verifier gave up on the chain within its work limits (too many candidate paths,
+    /// signatures or name-constraint comparisons).
+    ChainTooComplex,
+    /// An intermediate CA's extendedKeyUsage does not allow server authentication.
+    IntermediateEkuMissing,
+    /// A certificate carries a critical extension the verifier does not know.
+    UnknownCriticalExtension,
+    /// A certificate's signature does not verify with its issuer's key.
+    BadSignature,
+    /// A certificate is not well-formed DER/X.509 (or holds an unreadable field).
+    MalformedCertificate,
+    /// A signature or key algorithm the verifier does not implement (DSA, P-192, Ed448, ...).
+    UnsupportedAlgorithm,
     /// Nothing above fits.
     Unclassified,
 }

@@ -256,4 +256,6 @@ pub fn plan_follow_ups(
 }
 
 #[cfg(test)]
+mod reasons_tests;
+#[cfg(test)]
 mod tests;

@@ -656,6 +656,21 @@ fn each_rule_has_a_positive_and_a_negative_row() {
             C::CnOnlyNoSan,
         ),
         (
+            "no SAN, and the CN names another host: the name is the problem",
+            rejected(
+                CertProblem::NameMismatch {
+                    expected: "broker.example".into(),
+                    presented: vec![],
+                },
+                vec![cn_only.clone(), inter()],
+            ),
+            Extra {
+                expect_name: Some("broker.example"),
+                ..Extra::default()
+            },
+            C::HostnameMismatch,
+        ),
+        (
             "CA used as end entity",
             rejected(CertProblem::CaUsedAsEndEntity, vec![leaf()]),
             Extra::default(),
@@ -1133,7 +1148,7 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
         },
     );
     assert_eq!(got, C::UnknownCa);
-    // The same bad signature with no namesake in the CA file: nothing to say but the words.
+    // The same bad signature with no namesake in the CA file: the stack's own reason.
     let got = code(
         bad_signature(),
         Extra {
@@ -1141,7 +1156,22 @@ fn a_ca_regenerated_under_the_same_name_is_unknown_ca() {
             ..Extra::default()
         },
     );
-    assert_eq!(got, C::Unclassified);
+    assert_eq!(got, C::BadSignature);
+    // OpenSSL says only "unable to get local issuer certificate" for the same thing, on a leaf
+    // issued by the root itself: the namesake decides, not the leaf-only reading.
+    let mut leaf_by_old_root = cert(LEAF, ROOT, Some(false));
+    leaf_by_old_root.aki = Some("0ld".into());
+    let d = verdict(
+        &rejected(CertProblem::UnknownIssuer, vec![leaf_by_old_root]),
+        &Extra {
+            trust: Some(files(vec![new_root])),
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::UnknownCa);
+    assert_eq!(d.confidence, Confidence::Confirmed);
+    assert!(d.summary.contains("regenerated"), "{}", d.summary);
 }
 
 #[test]

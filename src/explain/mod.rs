@@ -320,6 +320,31 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         }
         C::ServerCertAsCa => "The CA file holds the broker's own certificate instead of its CA.",
         C::ExpiredTrustAnchor => "The root in the CA file has expired.",
+        C::NameConstraintViolation => {
+            "A name in the broker's certificate is outside the name constraints of a CA above it (or the constraints cannot be used)."
+        }
+        C::PathLengthExceeded => {
+            "A CA's pathLenConstraint forbids the intermediates below it in the chain."
+        }
+        C::ChainTooLong => "The chain has more certificates than the verifier follows.",
+        C::ChainTooComplex => {
+            "The verifier gave up on the chain within its work limits (too many candidate paths or constraint comparisons)."
+        }
+        C::IntermediateEkuMissing => {
+            "An intermediate CA's extendedKeyUsage does not include serverAuth, so nothing it issues may serve TLS."
+        }
+        C::UnknownCriticalExtension => {
+            "A certificate carries a critical extension the verifier does not implement, so it must refuse it."
+        }
+        C::BadSignature => {
+            "A certificate's signature does not verify with its issuer's key (corrupted, or signed by another key)."
+        }
+        C::MalformedCertificate => {
+            "A certificate is not well-formed (bad DER, an unreadable extension or name)."
+        }
+        C::UnsupportedAlgorithm => {
+            "A certificate uses a signature or key algorithm the verifier does not implement (DSA, P-192, Ed448)."
+        }
         C::Ok | C::Unclassified => "See the catalogue.",
     };
     text.to_string()
@@ -397,6 +422,21 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::SameSubjectCaAndServer => {
             &["Give the CA its own subject (CN) and re-issue the broker certificate as v3."]
         }
+        C::NameConstraintViolation
+        | C::PathLengthExceeded
+        | C::IntermediateEkuMissing
+        | C::UnknownCriticalExtension => &[
+            "Inspect every certificate the broker sends: openssl s_client -connect HOST:8883 -showcerts, then openssl x509 -noout -text on each (nameConstraints, basicConstraints pathlen, extendedKeyUsage, critical extensions)",
+            "Verify the chain offline and read the error and depth: openssl verify -CAfile ca.crt -untrusted chain.pem server.pem",
+        ],
+        C::ChainTooLong | C::ChainTooComplex => &[
+            "Count the certificates the broker sends: openssl s_client -connect HOST:8883 -showcerts",
+            "Serve only the leaf and the intermediates up to the root clients trust.",
+        ],
+        C::BadSignature | C::MalformedCertificate | C::UnsupportedAlgorithm => &[
+            "Check the chain offline with both stacks: mqtls inspect --cafile ca.crt --server-cert fullchain.pem",
+            "Re-issue it from the CA with a standard tool (openssl x509 -req, cfssl, step) and ECDSA P-256 or RSA 2048+.",
+        ],
         C::Ok | C::Unclassified => &[],
     };
     steps.iter().map(|s| (*s).to_string()).collect()

@@ -152,6 +152,42 @@ pub const PATTERNS: &[Pattern] = &[
         "InvalidCertificate(InvalidPurposeContext { required: ServerAuth, presented: [ClientAuth] })"),
     p("rustls", &["requiredekunotfound"], C::ServerEkuMissing, Local, Any,
         "WebPKIError(RequiredEkuNotFound)"),
+    p("rustls", &["nameconstraintviolation"], C::NameConstraintViolation, Local, Any,
+        "invalid peer certificate: Other(OtherError(NameConstraintViolation))"),
+    p("rustls", &["invalidnetworkmaskconstraint"], C::NameConstraintViolation, Local, Any,
+        "invalid peer certificate: Other(OtherError(InvalidNetworkMaskConstraint))"),
+    p("rustls", &["malformednameconstraint"], C::NameConstraintViolation, Local, Any,
+        "invalid peer certificate: Other(OtherError(MalformedNameConstraint))"),
+    p("rustls", &["pathlenconstraintviolated"], C::PathLengthExceeded, Local, Any,
+        "invalid peer certificate: Other(OtherError(PathLenConstraintViolated))"),
+    p("rustls", &["maximumpathdepthexceeded"], C::ChainTooLong, Local, Any,
+        "invalid peer certificate: Other(OtherError(MaximumPathDepthExceeded))"),
+    p("rustls", &["maximumpathbuildcallsexceeded"], C::ChainTooComplex, Local, Any,
+        "invalid peer certificate: Other(OtherError(MaximumPathBuildCallsExceeded))"),
+    p("rustls", &["maximumnameconstraintcomparisonsexceeded"], C::ChainTooComplex, Local, Any,
+        "invalid peer certificate: Other(OtherError(MaximumNameConstraintComparisonsExceeded))"),
+    p("rustls", &["maximumsignaturechecksexceeded"], C::ChainTooComplex, Local, Any,
+        "invalid peer certificate: Other(OtherError(MaximumSignatureChecksExceeded))"),
+    p("rustls", &["unsupportedcriticalextension"], C::UnknownCriticalExtension, Local, Any,
+        "invalid peer certificate: Other(OtherError(UnsupportedCriticalExtension))"),
+    p("rustls", &["unhandledcriticalextension"], C::UnknownCriticalExtension, Local, Any,
+        "InvalidCertificate(UnhandledCriticalExtension)"),
+    p("rustls", &["invalidsignatureforpublickey"], C::BadSignature, Local, Any,
+        "webpki: InvalidSignatureForPublicKey"),
+    p("rustls", &["invalid peer certificate: badencoding"], C::MalformedCertificate, Local, Any,
+        "invalid peer certificate: BadEncoding"),
+    p("rustls", &["invalidcertificate(badencoding)"], C::MalformedCertificate, Local, Any,
+        "Tls(Io(Custom { kind: InvalidData, error: InvalidCertificate(BadEncoding) }))"),
+    p("rustls", &["badder"], C::MalformedCertificate, Local, Any,
+        "webpki: BadDerTime"),
+    p("rustls", &["malformeddnsidentifier"], C::MalformedCertificate, Local, Any,
+        "invalid peer certificate: Other(OtherError(MalformedDnsIdentifier))"),
+    p("rustls", &["emptyekuextension"], C::MalformedCertificate, Local, Any,
+        "invalid peer certificate: Other(OtherError(EmptyEkuExtension))"),
+    p("rustls", &["trailingdata("], C::MalformedCertificate, Local, Any,
+        "invalid peer certificate: Other(OtherError(TrailingData(Certificate)))"),
+    p("rustls", &["unsupportedsignaturealgorithmforpublickey"], C::UnsupportedAlgorithm, Local, Any,
+        "invalid peer certificate: UnsupportedSignatureAlgorithmForPublicKeyContext { signature_algorithm_id: [6, 7, 42, 134, 72, 206, 56, 4, 3], public_key_algorithm_id: [6, 7, 42, 134, 72, 206, 56, 4, 1] }"),
     p("rustls", &["unsupportedsignaturealgorithm"], C::WeakSignature, Local, Any,
         "invalid peer certificate: UnsupportedSignatureAlgorithmContext { signature_algorithm_id: [6, 9, 42, 134, 72, 134, 247, 13, 1, 1, 5, 5, 0], supported_algorithms: [] }"),
     p("rustls", &["invalid peer certificate: badsignature"], C::WeakKey, Local, Any,
@@ -530,6 +566,30 @@ pub const PATTERNS: &[Pattern] = &[
         "verify error:num=68:CA signature digest algorithm too weak"),
     p("openssl", &["ee certificate key too weak"], C::WeakKey, Local, Any,
         "verify error:num=66:EE certificate key too weak"),
+    p("openssl", &["permitted subtree violation"], C::NameConstraintViolation, Local, Client,
+        "error 47 at 0 depth lookup: permitted subtree violation"),
+    p("openssl", &["excluded subtree violation"], C::NameConstraintViolation, Local, Client,
+        "verify error:num=48:excluded subtree violation"),
+    p("openssl", &["unsupported name constraint type"], C::NameConstraintViolation, Local, Client,
+        "verify error:num=51:unsupported name constraint type"),
+    p("openssl", &["unsupported or invalid name syntax"], C::NameConstraintViolation, Local, Client,
+        "verify error:num=53:unsupported or invalid name syntax"),
+    p("openssl", &["unsupported or invalid name constraint syntax"], C::NameConstraintViolation, Local, Client,
+        "verify error:num=52:unsupported or invalid name constraint syntax"),
+    p("openssl", &["path length constraint exceeded"], C::PathLengthExceeded, Local, Client,
+        "error 25 at 2 depth lookup: path length constraint exceeded"),
+    p("openssl", &["certificate chain too long"], C::ChainTooLong, Local, Client,
+        "verify error:num=22:certificate chain too long"),
+    p("openssl", &["unhandled critical extension"], C::UnknownCriticalExtension, Local, Client,
+        "error 34 at 0 depth lookup: unhandled critical extension"),
+    p("openssl", &["certificate signature failure"], C::BadSignature, Local, Client,
+        "error 7 at 0 depth lookup: certificate signature failure"),
+    p("openssl", &["unable to decrypt certificate's signature"], C::BadSignature, Local, Client,
+        "verify error:num=4:unable to decrypt certificate's signature"),
+    p("openssl", &["unable to decode issuer public key"], C::BadSignature, Local, Client,
+        "verify error:num=6:unable to decode issuer public key"),
+    p("openssl", &["explicit ecc parameters"], C::MalformedCertificate, Local, Client,
+        "error 94 at 0 depth lookup: Certificate public key has explicit ECC parameters"),
     // --- OpenSSL reason strings (ERR_reason_error_string) ---
     p("openssl", &["ca md too weak"], C::WeakSignature, Local, Any,
         "OpenSSL Error[0]: error:0A00018E:SSL routines::ca md too weak"),
@@ -700,6 +760,55 @@ const VERIFY: &[(u32, &str, C)] = &[
     (67, "x509_v_err_ca_key_too_small", C::WeakKey),
     (68, "x509_v_err_ca_md_too_weak", C::WeakSignature),
     (79, "x509_v_err_invalid_ca", C::IssuerNotCa),
+    (
+        4,
+        "x509_v_err_unable_to_decrypt_cert_signature",
+        C::BadSignature,
+    ),
+    (
+        6,
+        "x509_v_err_unable_to_decode_issuer_public_key",
+        C::BadSignature,
+    ),
+    (7, "x509_v_err_cert_signature_failure", C::BadSignature),
+    (22, "x509_v_err_cert_chain_too_long", C::ChainTooLong),
+    (25, "x509_v_err_path_length_exceeded", C::PathLengthExceeded),
+    (
+        34,
+        "x509_v_err_unhandled_critical_extension",
+        C::UnknownCriticalExtension,
+    ),
+    (
+        47,
+        "x509_v_err_permitted_violation",
+        C::NameConstraintViolation,
+    ),
+    (
+        48,
+        "x509_v_err_excluded_violation",
+        C::NameConstraintViolation,
+    ),
+    (49, "x509_v_err_subtree_minmax", C::NameConstraintViolation),
+    (
+        51,
+        "x509_v_err_unsupported_constraint_type",
+        C::NameConstraintViolation,
+    ),
+    (
+        52,
+        "x509_v_err_unsupported_constraint_syntax",
+        C::NameConstraintViolation,
+    ),
+    (
+        53,
+        "x509_v_err_unsupported_name_syntax",
+        C::NameConstraintViolation,
+    ),
+    (
+        94,
+        "x509_v_err_ec_key_explicit_params",
+        C::MalformedCertificate,
+    ),
 ];
 
 /// OpenSSL SSL-library reason numbers (the low 12 bits of `0A0000xx` / `14xxxxxx`) that name a
@@ -761,6 +870,18 @@ fn verify_numbers(lower: &str, hits: &mut Vec<Hit>) {
         if after[digits..].starts_with(" at ")
             && let Ok(n) = after[..digits].parse::<u32>()
         {
+            // An unsuitable purpose above the leaf is a CA's extendedKeyUsage.
+            let depth = &after[digits + 4..];
+            let depth_digits = depth.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 26 && depth[..depth_digits].parse::<u32>().is_ok_and(|d| d > 0) {
+                hits.push(Hit {
+                    stack: "openssl",
+                    code: C::IntermediateEkuMissing,
+                    side: Local,
+                    reading: Client,
+                    fragment: format!("error 26 at {}", &depth[..depth_digits]),
+                });
+            }
             found.push((format!("error {}", &after[..digits]), n));
         }
     }

@@ -467,3 +467,45 @@ fn repeated_numbers_give_the_readings_of_one() {
         assert_eq!(groups(&many), groups(one), "{one:?}");
     }
 }
+
+/// The reasons the stacks give for refusing a chain, in their own words (x509-limbo's rustls
+/// harness contexts, `openssl verify` lines), read as the codes the probe gives them.
+#[test]
+fn the_stacks_reasons_map_to_their_codes() {
+    #[rustfmt::skip]
+    let rows: &[(&str, C)] = &[
+        ("error 47 at 0 depth lookup: permitted subtree violation", C::NameConstraintViolation),
+        ("error 48 at 0 depth lookup: excluded subtree violation", C::NameConstraintViolation),
+        ("error 51 at 0 depth lookup: unsupported name constraint type", C::NameConstraintViolation),
+        ("error 53 at 0 depth lookup: unsupported or invalid name syntax", C::NameConstraintViolation),
+        ("error 25 at 2 depth lookup: path length constraint exceeded", C::PathLengthExceeded),
+        ("error 22 at 1 depth lookup: certificate chain too long", C::ChainTooLong),
+        ("error 34 at 1 depth lookup: unhandled critical extension", C::UnknownCriticalExtension),
+        ("error 7 at 0 depth lookup: certificate signature failure", C::BadSignature),
+        ("error 94 at 0 depth lookup: Certificate public key has explicit ECC parameters", C::MalformedCertificate),
+        ("Verify return code: 47 (permitted subtree violation)", C::NameConstraintViolation),
+        // A CA's EKU (depth >= 1) vs the leaf's (depth 0).
+        ("error 26 at 1 depth lookup: unsuitable certificate purpose", C::IntermediateEkuMissing),
+        ("error 26 at 0 depth lookup: unsuitable certificate purpose", C::ServerEkuMissing),
+        ("NameConstraintViolation", C::NameConstraintViolation),
+        ("InvalidNetworkMaskConstraint", C::NameConstraintViolation),
+        ("PathLenConstraintViolated", C::PathLengthExceeded),
+        ("MaximumPathDepthExceeded", C::ChainTooLong),
+        ("MaximumPathBuildCallsExceeded", C::ChainTooComplex),
+        ("UnsupportedCriticalExtension", C::UnknownCriticalExtension),
+        ("InvalidSignatureForPublicKey", C::BadSignature),
+        ("BadDer", C::MalformedCertificate),
+        ("MalformedDnsIdentifier", C::MalformedCertificate),
+        ("EmptyEkuExtension", C::MalformedCertificate),
+        ("invalid peer certificate: BadEncoding", C::MalformedCertificate),
+        ("UnsupportedSignatureAlgorithmForPublicKeyContext(UnsupportedSignatureAlgorithmForPublicKeyContext { signature_algorithm_id: [6, 8, 42, 134, 72, 206, 61, 4, 3, 2], public_key_algorithm_id: [6, 7, 42, 134, 72, 206, 56, 4, 1] })", C::UnsupportedAlgorithm),
+    ];
+    for (text, code) in rows {
+        let stack = if text.contains(' ') && !text.starts_with("invalid peer") {
+            "openssl"
+        } else {
+            "rustls"
+        };
+        assert_first(stack, text, *code, Local);
+    }
+}

@@ -16,7 +16,6 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use openssl::error::ErrorStack;
 use openssl::ssl::{SslContext, SslMethod};
@@ -26,7 +25,7 @@ use openssl::x509::verify::X509VerifyParam;
 use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, ChainAnalysis};
@@ -35,8 +34,7 @@ use crate::classify::{
     Verdict,
 };
 use crate::error::Error;
-use crate::evidence::Backend;
-use crate::evidence::{Evidence, Failure, Phase};
+use crate::evidence::{Backend, CertProblem, Evidence, Failure, Phase};
 use crate::inputs::{self, InputPaths};
 use crate::probe::Anchors;
 use crate::probe::followup::FollowUps;
@@ -53,7 +51,7 @@ use ca_file::check_ca_file;
 use client::{check_client, identity_finding};
 use server::{ServerContext, check_server};
 pub use text::render_text;
-use verify::{Checked, name_to_check, openssl_security_level, verify_openssl, verify_rustls};
+use verify::{name_to_check, openssl_security_level, verify_openssl, verify_rustls};
 
 /// What to inspect: the user's files and the clock to check them against.
 #[derive(Debug, Clone, Default)]
@@ -150,6 +148,13 @@ pub struct StackVerdict {
     pub ok: bool,
     /// Its error text (OpenSSL: the verify error, its number and depth).
     pub error: Option<String>,
+    /// The error as the probe normalises it (the same mapping), when it is a refusal of the
+    /// chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<CertProblem>,
+    /// The diagnosis of this stack's verdict by the same rules as `diagnose` (`ok` when it
+    /// accepts): the code `diagnose` gives this backend for a broker that sends this chain.
+    pub code: Code,
 }
 
 /// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
@@ -183,7 +188,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
                 input.checked_at,
             ),
         ];
-        let refused = checked.iter().any(|c| c.problem.is_some());
+        let refused = checked.iter().any(|c| !c.ok);
         let analysis = chain::analyse(&loaded.chain_pool(&server.ders, refused));
         let evidence: Vec<Evidence> = checked
             .iter()
@@ -223,7 +228,14 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             check_server(&scx, &mut checks);
             reconcile(&verdicts, &checked, checks, &mut findings);
         }
-        verification = checked.into_iter().map(|c| c.verdict).collect();
+        verification = checked
+            .into_iter()
+            .zip(&verdicts)
+            .map(|(c, (_, v))| StackVerdict {
+                code: v.diagnosis.code,
+                ..c
+            })
+            .collect();
         name_checked = name;
         server_chain = analysis;
     }
@@ -353,20 +365,24 @@ fn read_server_cert(path: &PathBuf) -> Result<ServerFile, Error> {
 
 /// What one offline verification amounts to as evidence for the classifier: the chain, and
 /// the refusal as the probes normalise it.
-fn offline_evidence(checked: &Checked, server: &ServerFile) -> Evidence {
-    let backend = checked.verdict.backend;
+fn offline_evidence(checked: &StackVerdict, server: &ServerFile) -> Evidence {
+    let backend = checked.backend;
     let mut ev = Evidence::new(backend, crate::probe::library(backend));
     ev.peer_chain = server.summaries.clone();
     ev.peer_chain_der = server.ders.clone();
-    match &checked.problem {
-        Some(problem) => {
-            ev.phase = Phase::Tls;
-            ev.failure = Some(Failure::CertRejected {
-                problem: problem.clone(),
+    if checked.ok {
+        ev.phase = Phase::Done;
+    } else {
+        ev.phase = Phase::Tls;
+        // A refusal the mapping could not name is still a refusal, in the stack's words.
+        let problem = checked
+            .problem
+            .clone()
+            .unwrap_or_else(|| CertProblem::Other {
+                detail: checked.error.clone().unwrap_or_default(),
             });
-            ev.raw_error = checked.verdict.error.clone();
-        }
-        None => ev.phase = Phase::Done,
+        ev.failure = Some(Failure::CertRejected { problem });
+        ev.raw_error = checked.error.clone();
     }
     ev
 }
@@ -377,7 +393,7 @@ fn offline_evidence(checked: &Checked, server: &ServerFile) -> Evidence {
 /// on it here. Where both stacks accept there is no error.
 fn reconcile(
     verdicts: &[(Backend, Verdict)],
-    checked: &[Checked],
+    checked: &[StackVerdict],
     checks: Vec<Finding>,
     out: &mut Vec<Finding>,
 ) {
@@ -394,22 +410,13 @@ fn reconcile(
             None => refused.push((verdict.diagnosis.code, vec![*backend], &verdict.diagnosis)),
         }
     }
-    let accepting: Vec<Backend> = checked
-        .iter()
-        .filter(|c| c.verdict.ok)
-        .map(|c| c.verdict.backend)
-        .collect();
+    let accepting: Vec<Backend> = checked.iter().filter(|c| c.ok).map(|c| c.backend).collect();
     for (code, backends, d) in &refused {
         let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
         let errors: Vec<String> = checked
             .iter()
-            .filter(|c| backends.contains(&c.verdict.backend))
-            .filter_map(|c| {
-                c.verdict
-                    .error
-                    .as_ref()
-                    .map(|e| format!("{}: {e}", c.verdict.backend))
-            })
+            .filter(|c| backends.contains(&c.backend))
+            .filter_map(|c| c.error.as_ref().map(|e| format!("{}: {e}", c.backend)))
             .collect();
         let split = if accepting.is_empty() {
             String::new()

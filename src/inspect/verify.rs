@@ -1,8 +1,6 @@
 //! Offline verification of the broker's chain by rustls and by OpenSSL, and why they disagree.
 
 use super::*;
-use crate::evidence::{CertProblem, VerifyError};
-use crate::probe::openssl::problem_from_verify_error;
 
 // ---------------------------------------------------------------------------------------------
 // Offline verification by both stacks.
@@ -23,24 +21,14 @@ pub(super) fn name_to_check(expect_name: Option<&str>, leaf: &CertSummary) -> Op
         .or_else(|| leaf.subject_attr("CN"))
 }
 
-pub(super) fn unix_time(checked_at: i64) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(checked_at).unwrap_or(0)))
-}
-
-/// One stack's offline verdict and, when it refused, its reason as the probes normalise it.
-pub(super) struct Checked {
-    pub(super) verdict: StackVerdict,
-    pub(super) problem: Option<CertProblem>,
-}
-
 pub(super) fn verify_rustls(
     anchors: &Anchors,
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> Checked {
-    let mut problem = None;
-    let result = (|| -> Result<(), String> {
+) -> StackVerdict {
+    let result = (|| -> Result<(), (String, Option<CertProblem>)> {
+        let plain = |e: String| (e, None);
         let mut roots = rustls::RootCertStore::empty();
         match anchors {
             Anchors::System => {
@@ -53,38 +41,44 @@ pub(super) fn verify_rustls(
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
-            .map_err(|e| format!("rustls cannot build a verifier: {e}"))?;
-        let name = name.ok_or("no name to verify: the certificate has no SAN and no CN")?;
+            .map_err(|e| plain(format!("rustls cannot build a verifier: {e}")))?;
+        let name = name.ok_or_else(|| {
+            plain("no name to verify: the certificate has no SAN and no CN".into())
+        })?;
         let server_name = ServerName::try_from(name.to_string())
-            .map_err(|e| format!("{name:?} is not a valid server name: {e}"))?;
-        let (leaf, intermediates) = chain.split_first().ok_or("no certificate")?;
+            .map_err(|e| plain(format!("{name:?} is not a valid server name: {e}")))?;
+        let (leaf, intermediates) = chain
+            .split_first()
+            .ok_or_else(|| plain("no certificate".into()))?;
         verifier
             .verify_server_cert(
                 leaf,
                 intermediates,
                 &server_name,
                 &[],
-                unix_time(checked_at),
+                crate::probe::unix_time(checked_at),
             )
             .map(|_| ())
             .map_err(|e| {
-                if let rustls::Error::InvalidCertificate(ce) = &e {
-                    problem = Some(crate::probe::rustls::problem_from_certificate_error(ce).0);
-                }
-                e.to_string()
+                let problem = match crate::probe::rustls::failure_from_rustls(&e).0 {
+                    crate::evidence::Failure::CertRejected { problem } => Some(problem),
+                    _ => None,
+                };
+                (e.to_string(), problem)
             })
     })();
-    Checked {
-        problem: result.as_ref().err().map(|e| {
-            problem
-                .take()
-                .unwrap_or_else(|| CertProblem::Other { detail: e.clone() })
-        }),
-        verdict: StackVerdict {
-            backend: Backend::Rustls,
-            ok: result.is_ok(),
-            error: result.err(),
+    let (error, problem) = result.err().unzip();
+    StackVerdict {
+        backend: Backend::Rustls,
+        ok: error.is_none(),
+        // Replaced by the classifier's code once both verdicts are in.
+        code: if error.is_none() {
+            Code::Ok
+        } else {
+            Code::Unclassified
         },
+        error,
+        problem: problem.flatten(),
     }
 }
 
@@ -93,32 +87,21 @@ pub(super) fn verify_openssl(
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> Checked {
-    let result = openssl_verify(anchors, chain, name, checked_at).unwrap_or_else(|e| {
-        Err(VerifyError {
-            depth: None,
-            code: None,
-            message: format!("OpenSSL could not run the verification: {e}"),
-        })
-    });
-    let problem = result.as_ref().err().map(|e| match e.code {
-        Some(_) => problem_from_verify_error(e, name.unwrap_or_default()),
-        None => CertProblem::Other {
-            detail: e.message.clone(),
+) -> StackVerdict {
+    let result = openssl_verify(anchors, chain, name, checked_at)
+        .unwrap_or_else(|e| Err((format!("OpenSSL could not run the verification: {e}"), None)));
+    let (error, problem) = result.err().unzip();
+    StackVerdict {
+        backend: Backend::Openssl,
+        ok: error.is_none(),
+        // Replaced by the classifier's code once both verdicts are in.
+        code: if error.is_none() {
+            Code::Ok
+        } else {
+            Code::Unclassified
         },
-    });
-    Checked {
-        problem,
-        verdict: StackVerdict {
-            backend: Backend::Openssl,
-            ok: result.is_ok(),
-            error: result.err().map(|e| match (e.code, e.depth) {
-                (Some(code), Some(depth)) => {
-                    format!("{} (verify error {code} at depth {depth})", e.message)
-                }
-                _ => e.message,
-            }),
-        },
+        error,
+        problem: problem.flatten(),
     }
 }
 
@@ -129,7 +112,7 @@ pub(super) fn openssl_verify(
     chain: &[CertificateDer<'static>],
     name: Option<&str>,
     checked_at: i64,
-) -> Result<Result<(), VerifyError>, ErrorStack> {
+) -> Result<Result<(), (String, Option<CertProblem>)>, ErrorStack> {
     let mut store = X509StoreBuilder::new()?;
     match anchors {
         Anchors::System => store.set_default_paths()?,
@@ -159,21 +142,18 @@ pub(super) fn openssl_verify(
         match X509::from_der(der) {
             Ok(cert) => parsed.push(cert),
             Err(e) => {
-                return Ok(Err(VerifyError {
-                    depth: None,
-                    code: None,
-                    message: format!("OpenSSL cannot parse certificate [{i}]: {e}"),
-                }));
+                let text = format!("OpenSSL cannot parse certificate [{i}]: {e}");
+                let problem = CertProblem::Malformed {
+                    depth: u32::try_from(i).ok(),
+                    detail: text.clone(),
+                };
+                return Ok(Err((text, Some(problem))));
             }
         }
     }
     let mut parsed = parsed.into_iter();
     let Some(leaf) = parsed.next() else {
-        return Ok(Err(VerifyError {
-            depth: None,
-            code: None,
-            message: "no certificate".into(),
-        }));
+        return Ok(Err(("no certificate".into(), None)));
     };
     let mut untrusted = Stack::new()?;
     for cert in parsed {
@@ -186,11 +166,22 @@ pub(super) fn openssl_verify(
             Ok(())
         } else {
             let e = c.error();
-            Err(VerifyError {
+            let reported = crate::evidence::VerifyError {
                 depth: Some(c.error_depth()),
                 code: Some(e.as_raw()),
                 message: e.error_string().to_string(),
-            })
+            };
+            let problem =
+                crate::probe::openssl::problem_from_verify_error(&reported, name.unwrap_or(""));
+            Err((
+                format!(
+                    "{} (verify error {} at depth {})",
+                    e.error_string(),
+                    e.as_raw(),
+                    c.error_depth()
+                ),
+                Some(problem),
+            ))
         })
     })
 }

@@ -174,6 +174,17 @@ fn writes_every_file_with_mode_0644() {
         "client-eku-server",
         "client-expired",
         "client-revoked",
+        "constrained-ca",
+        "server-outside-constraints",
+        "sub-intermediate",
+        "server-below-pathlen",
+        "client-only-ca",
+        "server-by-client-only-ca",
+        "server-unknown-critical",
+        "server-bad-signature",
+        "server-ber-boolean",
+        "many-constraints-ca",
+        "server-many-names",
     ] {
         assert!(names.contains(&format!("{stem}.crt")), "{stem}.crt");
         assert!(names.contains(&format!("{stem}.key")), "{stem}.key");
@@ -187,6 +198,10 @@ fn writes_every_file_with_mode_0644() {
             "client-expired-fullchain.crt",
             "client-fullchain.crt",
             "client-revoked-fullchain.crt",
+            "server-bad-signature-fullchain.crt",
+            "server-below-pathlen-fullchain.crt",
+            "server-ber-boolean-fullchain.crt",
+            "server-by-client-only-ca-fullchain.crt",
             "server-by-not-ca-fullchain.crt",
             "server-cn-only-fullchain.crt",
             "server-dns-only-fullchain.crt",
@@ -194,11 +209,15 @@ fn writes_every_file_with_mode_0644() {
             "server-expired-fullchain.crt",
             "server-fullchain.crt",
             "server-issued-ca-true-fullchain.crt",
+            "server-many-names-fullchain.crt",
             "server-not-yet-valid-fullchain.crt",
+            "server-outside-constraints-fullchain.crt",
             "server-rsa1024-fullchain.crt",
             "server-sha1-fullchain.crt",
+            "server-unknown-critical-fullchain.crt",
             "server-v1-fullchain.crt",
             "server-wrong-name-fullchain.crt",
+            "sub-intermediate-fullchain.crt",
         ]
     );
     let extras: Vec<&String> = names
@@ -809,6 +828,86 @@ fn same_subject_pair_and_dns_only() {
         issuer(&pki.server_dns_only),
         "CN=mqtls Lab Signing CA, O=mqtls lab"
     );
+}
+
+/// The rows that make each stack name its reason: what each verifier says about them.
+#[test]
+fn reason_rows_get_the_stacks_reasons() {
+    use openssl_sys as e;
+    let (_dir, pki) = pki();
+    let root = pki.root.cert_pem.as_slice();
+    let intermediates = |f: &CertFiles| -> Vec<Vec<u8>> {
+        let chain = X509::stack_from_pem(f.chain_pem()).expect("chain");
+        chain
+            .iter()
+            .skip(1)
+            .map(|c| c.to_pem().expect("pem"))
+            .collect()
+    };
+    let ossl = |f: &CertFiles| {
+        let chain = intermediates(f);
+        let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+        openssl_verify_with(root, &f.cert_pem, &refs, |store| {
+            store
+                .set_purpose(openssl::x509::X509PurposeId::SSL_SERVER)
+                .expect("purpose");
+        })
+    };
+    let webpki_says = |f: &CertFiles| {
+        let chain = intermediates(f);
+        let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+        match rustls_verify_server(root, &f.cert_pem, &refs, "localhost") {
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(other))) => {
+                format!("{:?}", other.0.downcast_ref::<webpki::Error>())
+            }
+            other => format!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        intermediates(&pki.server_below_pathlen).len(),
+        2,
+        "both intermediates"
+    );
+    let rows: [(&CertFiles, Result<(), i32>, &str); 7] = [
+        (
+            &pki.server_outside_constraints,
+            Err(e::X509_V_ERR_PERMITTED_VIOLATION),
+            "Some(NameConstraintViolation)",
+        ),
+        (
+            &pki.server_below_pathlen,
+            Err(e::X509_V_ERR_PATH_LENGTH_EXCEEDED),
+            "Some(PathLenConstraintViolated)",
+        ),
+        (
+            &pki.server_by_client_only_ca,
+            Err(e::X509_V_ERR_INVALID_PURPOSE),
+            "InvalidPurposeContext",
+        ),
+        (
+            &pki.server_unknown_critical,
+            Err(e::X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION),
+            "Some(UnsupportedCriticalExtension)",
+        ),
+        (
+            &pki.server_bad_signature,
+            Err(e::X509_V_ERR_CERT_SIGNATURE_FAILURE),
+            "BadSignature",
+        ),
+        // OpenSSL reads the BER boolean; webpki's DER reader does not.
+        (&pki.server_ber_boolean, Ok(()), "BadEncoding"),
+        // OpenSSL makes the 300,000 comparisons; webpki stops at 250,000.
+        (
+            &pki.server_many_names,
+            Ok(()),
+            "Some(MaximumNameConstraintComparisonsExceeded)",
+        ),
+    ];
+    for (f, openssl, rustls) in rows {
+        assert_eq!(ossl(f), openssl, "{} (openssl)", f.stem);
+        let said = webpki_says(f);
+        assert!(said.contains(rustls), "{} (rustls): {said}", f.stem);
+    }
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use ::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -106,6 +106,10 @@ pub struct ProbeRequest {
     pub mqtt: ConnectSettings,
     /// Deadline of each phase.
     pub timeout: Duration,
+    /// The instant the broker's chain is verified at, UNIX seconds; `None` is now. Both
+    /// backends check validity periods at this instant, and the diagnosis judges at it, so a
+    /// probe can be replayed at the instant a failure happened (or a test case was written for).
+    pub verify_at: Option<i64>,
 }
 
 /// The trust anchors the probes verify against.
@@ -582,6 +586,11 @@ fn record_tap(handle: &TapHandle, ev: &mut Evidence) {
     }
 }
 
+/// UNIX seconds as rustls's clock type; an instant before 1970 is 1970.
+pub fn unix_time(seconds: i64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
+}
+
 /// Milliseconds since `since`.
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
@@ -606,6 +615,7 @@ pub(crate) mod tests_support {
                 password: None,
             },
             timeout: Duration::from_secs(2),
+            verify_at: None,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The OpenSSL backend (system libssl): a handshake that records every verification error with
 //! its depth, and the one mapping from OpenSSL errors to [`Failure`].
 //!
-//! The verify callback records each `X509_V_ERR` and lets the handshake go on, so the whole
+//! Verification runs at the request's `verify_at` when one is given (`X509_VERIFY_PARAM_set_time`
+//! on each connection's parameters). The verify callback records each `X509_V_ERR` and lets the
+//! handshake go on, so the whole
 //! chain is read and every problem is listed, not only the first. A probe whose verification
 //! recorded errors is then a failure exactly as it would be for a normal OpenSSL client (the
 //! first error is the one such a client would print), and no CONNECT is ever sent over an
@@ -25,6 +27,7 @@ use tokio_openssl::SslStream;
 
 use super::tap::Tap;
 use super::{Anchors, ProbeRequest, TlsInputs, TlsVersion};
+use crate::cert_details::CertDetails;
 use crate::evidence::{Alert, CertProblem, Closer, Evidence, Failure, VerifyError};
 use crate::x509::CertSummary;
 
@@ -46,6 +49,9 @@ const SSL_R_RECORD_LAYER_FAILURE: i32 = 313;
 const SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED: i32 = 333;
 /// Alerts received show as reason 1000 + alert number.
 const SSL_AD_REASON_OFFSET: i32 = 1000;
+/// `X509_V_ERR_EC_KEY_EXPLICIT_PARAMS` (OpenSSL 3.0+, x509_vfy.h), which openssl-sys does not
+/// define; 94 means nothing else in earlier versions, which never report it.
+const X509_V_ERR_EC_KEY_EXPLICIT_PARAMS: i32 = 94;
 
 /// `OpenSSL 3.0.19 27 Jan 2026` (the library actually loaded).
 pub fn library() -> String {
@@ -216,6 +222,11 @@ fn new_ssl(
         Ok(ip) => ssl.param_mut().set_ip(ip)?,
         Err(_) => ssl.param_mut().set_host(&request.expect_name)?,
     }
+    if let Some(at) = request.verify_at {
+        // Per connection, so the context cached for the run does not depend on the instant.
+        // time_t is 64 bits on every platform mqtls targets.
+        ssl.param_mut().set_time(at as _);
+    }
     ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
         if !ok {
             let e = ctx.error();
@@ -242,6 +253,11 @@ fn record_session(ssl: &openssl::ssl::SslRef, ev: &mut Evidence) {
             .peer_chain_der
             .iter()
             .map(|der| CertSummary::from_der(der))
+            .collect();
+        ev.chain_details = ev
+            .peer_chain_der
+            .iter()
+            .map(|der| CertDetails::from_der(der))
             .collect();
     }
     if ssl.is_init_finished() {
@@ -323,6 +339,9 @@ fn failure_from_reason(reason: i32) -> Option<Failure> {
 
 /// Maps one recorded `X509_V_ERR_*` to a problem, through openssl-sys's cfg-aware constants
 /// (numbers differ between OpenSSL versions, e.g. INVALID_CA is 24 before 3.0 and 79 after).
+///
+/// `mqtls inspect` reads its offline verdicts through this mapping too, so both name the
+/// same reason; `expect_name` is the name the chain was checked for.
 pub(crate) fn problem_from_verify_error(err: &VerifyError, expect_name: &str) -> CertProblem {
     use openssl_sys as s;
     let depth = err.depth;
@@ -344,10 +363,43 @@ pub(crate) fn problem_from_verify_error(err: &VerifyError, expect_name: &str) ->
             }
         }
         s::X509_V_ERR_INVALID_CA => CertProblem::IssuerNotCa,
-        s::X509_V_ERR_INVALID_PURPOSE => CertProblem::InvalidPurpose,
+        // The purpose is checked on every certificate; above the leaf it is a CA's EKU.
+        s::X509_V_ERR_INVALID_PURPOSE => match depth {
+            Some(d) if d > 0 => CertProblem::IntermediatePurpose { depth },
+            _ => CertProblem::InvalidPurpose,
+        },
         s::X509_V_ERR_CERT_REVOKED => CertProblem::Revoked,
         s::X509_V_ERR_CA_MD_TOO_WEAK => CertProblem::WeakSignature,
         s::X509_V_ERR_EE_KEY_TOO_SMALL | s::X509_V_ERR_CA_KEY_TOO_SMALL => CertProblem::WeakKey,
+        s::X509_V_ERR_PERMITTED_VIOLATION
+        | s::X509_V_ERR_EXCLUDED_VIOLATION
+        | s::X509_V_ERR_SUBTREE_MINMAX
+        | s::X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE
+        | s::X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX
+        | s::X509_V_ERR_UNSUPPORTED_NAME_SYNTAX => CertProblem::NameConstraint {
+            depth,
+            detail: err.message.clone(),
+        },
+        s::X509_V_ERR_PATH_LENGTH_EXCEEDED => CertProblem::PathLength { depth },
+        s::X509_V_ERR_CERT_CHAIN_TOO_LONG => CertProblem::ChainTooLong,
+        s::X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION => {
+            CertProblem::UnknownCriticalExtension { depth }
+        }
+        s::X509_V_ERR_CERT_SIGNATURE_FAILURE
+        | s::X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE
+        | s::X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY => CertProblem::BadSignature,
+        s::X509_V_ERR_UNSPECIFIED
+        | s::X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD
+        | s::X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD => CertProblem::Malformed {
+            depth,
+            detail: err.message.clone(),
+        },
+        X509_V_ERR_EC_KEY_EXPLICIT_PARAMS if openssl::version::number() >= 0x3000_0000 => {
+            CertProblem::Malformed {
+                depth,
+                detail: err.message.clone(),
+            }
+        }
         code => CertProblem::Other {
             detail: format!("{} (X509_V_ERR {code})", err.message),
         },
@@ -467,6 +519,62 @@ mod tests {
             ),
             (openssl_sys::X509_V_ERR_INVALID_CA, CertProblem::IssuerNotCa),
             (
+                openssl_sys::X509_V_ERR_PERMITTED_VIOLATION,
+                CertProblem::NameConstraint {
+                    depth: Some(0),
+                    detail: "msg".into(),
+                },
+            ),
+            (
+                openssl_sys::X509_V_ERR_EXCLUDED_VIOLATION,
+                CertProblem::NameConstraint {
+                    depth: Some(0),
+                    detail: "msg".into(),
+                },
+            ),
+            (
+                openssl_sys::X509_V_ERR_UNSUPPORTED_NAME_SYNTAX,
+                CertProblem::NameConstraint {
+                    depth: Some(0),
+                    detail: "msg".into(),
+                },
+            ),
+            (
+                openssl_sys::X509_V_ERR_PATH_LENGTH_EXCEEDED,
+                CertProblem::PathLength { depth: Some(0) },
+            ),
+            (
+                openssl_sys::X509_V_ERR_CERT_CHAIN_TOO_LONG,
+                CertProblem::ChainTooLong,
+            ),
+            (
+                openssl_sys::X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION,
+                CertProblem::UnknownCriticalExtension { depth: Some(0) },
+            ),
+            (
+                openssl_sys::X509_V_ERR_CERT_SIGNATURE_FAILURE,
+                CertProblem::BadSignature,
+            ),
+            (
+                openssl_sys::X509_V_ERR_UNSPECIFIED,
+                CertProblem::Malformed {
+                    depth: Some(0),
+                    detail: "msg".into(),
+                },
+            ),
+            (
+                X509_V_ERR_EC_KEY_EXPLICIT_PARAMS,
+                CertProblem::Malformed {
+                    depth: Some(0),
+                    detail: "msg".into(),
+                },
+            ),
+            // At depth 0 the purpose is the leaf's (server_eku_missing).
+            (
+                openssl_sys::X509_V_ERR_INVALID_PURPOSE,
+                CertProblem::InvalidPurpose,
+            ),
+            (
                 openssl_sys::X509_V_ERR_HOSTNAME_MISMATCH,
                 CertProblem::NameMismatch {
                     expected: "localhost".into(),
@@ -478,7 +586,7 @@ mod tests {
             let err = VerifyError {
                 depth: Some(0),
                 code: Some(code),
-                message: String::new(),
+                message: "msg".into(),
             };
             assert_eq!(
                 problem_from_verify_error(&err, &request.expect_name),
@@ -486,5 +594,15 @@ mod tests {
                 "code {code}"
             );
         }
+        // Above the leaf, an unsuitable purpose is a CA's extendedKeyUsage.
+        let ca = VerifyError {
+            depth: Some(1),
+            code: Some(openssl_sys::X509_V_ERR_INVALID_PURPOSE),
+            message: "unsuitable certificate purpose".into(),
+        };
+        assert_eq!(
+            problem_from_verify_error(&ca, &request.expect_name),
+            CertProblem::IntermediatePurpose { depth: Some(1) }
+        );
     }
 }

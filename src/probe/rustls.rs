@@ -5,7 +5,8 @@
 //! wraps `WebPkiServerVerifier`: it stores the chain and the typed verdict, then returns the
 //! verdict unchanged, so rustls behaves exactly like any rustls client would. The verifier
 //! also checks the certificate against `--expect-name` rather than the SNI, which lets the two
-//! differ. A recording client-certificate resolver tells whether the broker asked for one.
+//! differ, and at the request's `verify_at` rather than rustls's clock when one is given (the
+//! verifier is built per probe, so the prepared state shared by a run does not depend on it). A recording client-certificate resolver tells whether the broker asked for one.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::tap::Tap;
 use super::{Anchors, ProbeRequest, TlsInputs, TlsVersion};
+use crate::cert_details::CertDetails;
 use crate::evidence::{Alert, CertProblem, Closer, Evidence, Failure};
 use crate::x509::CertSummary;
 
@@ -109,6 +111,11 @@ impl RustlsPrepared {
             .iter()
             .map(|c| CertSummary::from_der(c))
             .collect();
+        ev.chain_details = recorded
+            .chain
+            .iter()
+            .map(|c| CertDetails::from_der(c))
+            .collect();
         ev.peer_chain_der = recorded.chain;
         ev.client_cert_requested = Some(lock(&client_auth.asked).is_some());
         ev.client_cert_sent = *lock(&client_auth.sent);
@@ -184,6 +191,7 @@ impl RustlsPrepared {
         let verifier = Arc::new(RecordingVerifier {
             inner,
             verify_name,
+            verify_at: request.verify_at.map(super::unix_time),
             record: Arc::clone(&record),
         });
         let client_auth = Arc::new(ClientAuthRecorder {
@@ -299,20 +307,55 @@ pub(crate) fn problem_from_certificate_error(ce: &CertificateError) -> (CertProb
         }
         C::Revoked => (CertProblem::Revoked, Alert::CERTIFICATE_REVOKED),
         C::BadSignature => (CertProblem::BadSignature, Alert { code: 51 }),
+        // rustls folds webpki's BadDer, BadDerTime and TrailingData into BadEncoding.
+        C::BadEncoding => (
+            CertProblem::Malformed {
+                depth: None,
+                detail: "BadEncoding".into(),
+            },
+            Alert::BAD_CERTIFICATE,
+        ),
+        C::UnhandledCriticalExtension => (
+            CertProblem::UnknownCriticalExtension { depth: None },
+            Alert::UNSUPPORTED_CERTIFICATE,
+        ),
         #[expect(deprecated, reason = "older rustls releases still produce it")]
-        C::UnsupportedSignatureAlgorithm
-        | C::UnsupportedSignatureAlgorithmContext { .. }
-        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            (CertProblem::WeakSignature, Alert { code: 51 })
+        C::UnsupportedSignatureAlgorithm => (CertProblem::WeakSignature, Alert { code: 51 }),
+        // The same error for SHA-1 (known, refused as weak) and for algorithms webpki does not
+        // implement at all (DSA, Ed448, RSA-PSS parameters it does not take): the OID tells.
+        C::UnsupportedSignatureAlgorithmContext {
+            signature_algorithm_id,
+            ..
+        } => {
+            let problem = if is_weak_digest(signature_algorithm_id.as_ref()) {
+                CertProblem::WeakSignature
+            } else {
+                CertProblem::UnsupportedAlgorithm {
+                    detail: format!(
+                        "UnsupportedSignatureAlgorithmContext: signature algorithm {}",
+                        algorithm_oid(signature_algorithm_id.as_ref())
+                    ),
+                }
+            };
+            (problem, Alert { code: 51 })
         }
+        C::UnsupportedSignatureAlgorithmForPublicKeyContext {
+            signature_algorithm_id,
+            public_key_algorithm_id,
+        } => (
+            CertProblem::UnsupportedAlgorithm {
+                detail: format!(
+                    "UnsupportedSignatureAlgorithmForPublicKeyContext: signature algorithm {} \
+                     with public key {}",
+                    algorithm_oid(signature_algorithm_id.as_ref()),
+                    algorithm_oid(public_key_algorithm_id.as_ref())
+                ),
+            },
+            Alert { code: 51 },
+        ),
         C::Other(other) => {
             let problem = match other.0.downcast_ref::<webpki::Error>() {
-                Some(webpki::Error::CaUsedAsEndEntity) => CertProblem::CaUsedAsEndEntity,
-                Some(webpki::Error::EndEntityUsedAsCa) => CertProblem::IssuerNotCa,
-                Some(webpki::Error::UnsupportedCertVersion) => CertProblem::UnsupportedVersion,
-                Some(e) => CertProblem::Other {
-                    detail: format!("{e:?}"),
-                },
+                Some(e) => problem_from_webpki(e),
                 None => CertProblem::Other {
                     detail: other.to_string(),
                 },
@@ -326,6 +369,74 @@ pub(crate) fn problem_from_certificate_error(ce: &CertificateError) -> (CertProb
             Alert::CERTIFICATE_UNKNOWN,
         ),
     }
+}
+
+/// The webpki errors rustls passes through untranslated (inside `CertificateError::Other`).
+fn problem_from_webpki(e: &webpki::Error) -> CertProblem {
+    use webpki::Error as W;
+    let detail = || format!("{e:?}");
+    match e {
+        W::CaUsedAsEndEntity => CertProblem::CaUsedAsEndEntity,
+        W::EndEntityUsedAsCa => CertProblem::IssuerNotCa,
+        W::UnsupportedCertVersion => CertProblem::UnsupportedVersion,
+        W::NameConstraintViolation
+        | W::InvalidNetworkMaskConstraint
+        | W::MalformedNameConstraint => CertProblem::NameConstraint {
+            depth: None,
+            detail: detail(),
+        },
+        W::PathLenConstraintViolated => CertProblem::PathLength { depth: None },
+        W::MaximumPathDepthExceeded => CertProblem::ChainTooLong,
+        W::MaximumPathBuildCallsExceeded
+        | W::MaximumNameConstraintComparisonsExceeded
+        | W::MaximumSignatureChecksExceeded => CertProblem::PathBuildingLimit { detail: detail() },
+        W::UnsupportedCriticalExtension => CertProblem::UnknownCriticalExtension { depth: None },
+        W::InvalidSignatureForPublicKey => CertProblem::BadSignature,
+        W::BadDer
+        | W::BadDerTime
+        | W::TrailingData(_)
+        | W::MalformedDnsIdentifier
+        | W::MalformedExtensions
+        | W::EmptyEkuExtension
+        | W::ExtensionValueInvalid
+        | W::InvalidSerialNumber
+        | W::SignatureAlgorithmMismatch => CertProblem::Malformed {
+            depth: None,
+            detail: detail(),
+        },
+        _ => CertProblem::Other { detail: detail() },
+    }
+}
+
+/// The DER of the OID that opens an AlgorithmIdentifier's contents (`06 len bytes...`).
+fn oid_tlv(alg: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(*alg.get(1)?);
+    (alg.first() == Some(&0x06) && len < 0x80).then(|| alg.get(2..2 + len))?
+}
+
+/// SHA-1 and MD5-era signature algorithms, which webpki refuses as unsupported although they
+/// are simply weak: ecdsa-with-SHA1, dsa-with-SHA1, md2/md4/md5/sha1WithRSAEncryption and the
+/// OIW sha1WithRSA.
+fn is_weak_digest(alg: &[u8]) -> bool {
+    const WEAK: [&[u8]; 7] = [
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01],
+        &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03],
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x02],
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x03],
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04],
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05],
+        &[0x2b, 0x0e, 0x03, 0x02, 0x1d],
+    ];
+    oid_tlv(alg).is_some_and(|oid| WEAK.contains(&oid))
+}
+
+/// The dotted OID of an AlgorithmIdentifier's contents, for the words of a problem.
+fn algorithm_oid(alg: &[u8]) -> String {
+    oid_tlv(alg)
+        .map(|bytes| {
+            x509_parser::der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(bytes)).to_id_string()
+        })
+        .unwrap_or_else(|| crate::x509::hex(alg))
 }
 
 /// Socket-level handshake errors: resets and EOFs before any alert.
@@ -394,6 +505,8 @@ struct VerifierRecord {
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     verify_name: ServerName<'static>,
+    /// The instant to verify at instead of the handshake's; `None` keeps rustls's clock.
+    verify_at: Option<UnixTime>,
     record: Arc<Mutex<VerifierRecord>>,
 }
 
@@ -427,7 +540,7 @@ impl ServerCertVerifier for RecordingVerifier {
             intermediates,
             &self.verify_name,
             ocsp_response,
-            now,
+            self.verify_at.unwrap_or(now),
         ))
     }
 
@@ -531,6 +644,108 @@ mod tests {
         ];
         for (err, expected) in cases {
             assert_eq!(failure_from_rustls(&err).0, expected, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn maps_the_reasons_webpki_gives() {
+        let other = |e: webpki::Error| CertificateError::Other(rustls::OtherError(Arc::new(e)));
+        let nc = |detail: &str| CertProblem::NameConstraint {
+            depth: None,
+            detail: detail.into(),
+        };
+        let malformed = |detail: &str| CertProblem::Malformed {
+            depth: None,
+            detail: detail.into(),
+        };
+        // An AlgorithmIdentifier's contents: OID, then NULL parameters.
+        let sha1_rsa: &[u8] = &[6, 9, 42, 134, 72, 134, 247, 13, 1, 1, 5, 5, 0];
+        let dsa_sha256: &[u8] = &[6, 9, 96, 134, 72, 1, 101, 3, 4, 3, 2];
+        let cases: Vec<(CertificateError, CertProblem)> = vec![
+            (
+                other(webpki::Error::NameConstraintViolation),
+                nc("NameConstraintViolation"),
+            ),
+            (
+                other(webpki::Error::InvalidNetworkMaskConstraint),
+                nc("InvalidNetworkMaskConstraint"),
+            ),
+            (
+                other(webpki::Error::MalformedNameConstraint),
+                nc("MalformedNameConstraint"),
+            ),
+            (
+                other(webpki::Error::PathLenConstraintViolated),
+                CertProblem::PathLength { depth: None },
+            ),
+            (
+                other(webpki::Error::MaximumPathDepthExceeded),
+                CertProblem::ChainTooLong,
+            ),
+            (
+                other(webpki::Error::MaximumPathBuildCallsExceeded),
+                CertProblem::PathBuildingLimit {
+                    detail: "MaximumPathBuildCallsExceeded".into(),
+                },
+            ),
+            (
+                other(webpki::Error::MaximumNameConstraintComparisonsExceeded),
+                CertProblem::PathBuildingLimit {
+                    detail: "MaximumNameConstraintComparisonsExceeded".into(),
+                },
+            ),
+            (
+                other(webpki::Error::UnsupportedCriticalExtension),
+                CertProblem::UnknownCriticalExtension { depth: None },
+            ),
+            (
+                CertificateError::UnhandledCriticalExtension,
+                CertProblem::UnknownCriticalExtension { depth: None },
+            ),
+            (CertificateError::BadEncoding, malformed("BadEncoding")),
+            (
+                other(webpki::Error::MalformedDnsIdentifier),
+                malformed("MalformedDnsIdentifier"),
+            ),
+            (
+                other(webpki::Error::EmptyEkuExtension),
+                malformed("EmptyEkuExtension"),
+            ),
+            (
+                other(webpki::Error::InvalidSignatureForPublicKey),
+                CertProblem::BadSignature,
+            ),
+            (CertificateError::BadSignature, CertProblem::BadSignature),
+            (
+                CertificateError::UnsupportedSignatureAlgorithmContext {
+                    signature_algorithm_id: sha1_rsa.to_vec(),
+                    supported_algorithms: vec![],
+                },
+                CertProblem::WeakSignature,
+            ),
+            (
+                CertificateError::UnsupportedSignatureAlgorithmContext {
+                    signature_algorithm_id: dsa_sha256.to_vec(),
+                    supported_algorithms: vec![],
+                },
+                CertProblem::UnsupportedAlgorithm {
+                    detail: "UnsupportedSignatureAlgorithmContext: signature algorithm \
+                             2.16.840.1.101.3.4.3.2"
+                        .into(),
+                },
+            ),
+            // The existing mappings stay.
+            (
+                other(webpki::Error::CaUsedAsEndEntity),
+                CertProblem::CaUsedAsEndEntity,
+            ),
+            (
+                other(webpki::Error::EndEntityUsedAsCa),
+                CertProblem::IssuerNotCa,
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(problem_from_certificate_error(&err).0, expected, "{err:?}");
         }
     }
 

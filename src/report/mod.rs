@@ -336,6 +336,10 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         DiagnosisCode::LegacyTlsOnly => Some("rustls implements only TLS 1.2 and 1.3"),
         DiagnosisCode::SameSubjectCaAndServer => Some("OpenSSL looks the issuer up by name and, without distinct key identifiers, takes a leaf named like its CA for self-signed; rustls follows the signature"),
         DiagnosisCode::NoSharedCipher => Some("rustls offers only AEAD suites with ECDHE; OpenSSL also offers CBC and DHE"),
+        DiagnosisCode::MalformedCertificate => Some("rustls (webpki) reads certificates as strict DER and refuses what it cannot parse unambiguously; OpenSSL is more lenient"),
+        DiagnosisCode::UnsupportedAlgorithm => Some("rustls implements fewer signature algorithms than OpenSSL (no DSA, P-192 or Ed448)"),
+        DiagnosisCode::ChainTooComplex => Some("rustls (webpki) stops path building and name-constraint checks at fixed budgets (e.g. 250,000 comparisons); OpenSSL's limits are higher"),
+        DiagnosisCode::ChainTooLong => Some("rustls (webpki) follows at most 6 intermediate CAs; OpenSSL follows up to its verify depth (100 by default)"),
         _ => None,
     });
     Some(match why {

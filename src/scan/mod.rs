@@ -54,6 +54,7 @@ impl ProbeTemplate {
             alpn: self.alpn.clone(),
             mqtt: self.mqtt.clone(),
             timeout: self.timeout,
+            verify_at: None,
         }
     }
 }

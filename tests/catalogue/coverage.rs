@@ -13,7 +13,7 @@ pub enum Coverage {
 
 /// Every code, in catalogue order. A new code must be added here and to [`coverage`] (whose
 /// match does not compile without it).
-pub const ALL_CODES: [Code; 49] = [
+pub const ALL_CODES: [Code; 58] = [
     Code::Ok,
     Code::DnsFailure,
     Code::ConnectionRefused,
@@ -37,6 +37,15 @@ pub const ALL_CODES: [Code; 49] = [
     Code::WeakSignature,
     Code::WeakKey,
     Code::ServerEkuMissing,
+    Code::NameConstraintViolation,
+    Code::PathLengthExceeded,
+    Code::ChainTooLong,
+    Code::ChainTooComplex,
+    Code::IntermediateEkuMissing,
+    Code::UnknownCriticalExtension,
+    Code::BadSignature,
+    Code::MalformedCertificate,
+    Code::UnsupportedAlgorithm,
     Code::HostnameMismatch,
     Code::IpNotInSan,
     Code::CnOnlyNoSan,
@@ -93,6 +102,15 @@ pub fn coverage(code: Code) -> Coverage {
         | Code::WeakSignature
         | Code::WeakKey
         | Code::ServerEkuMissing
+        | Code::NameConstraintViolation
+        | Code::PathLengthExceeded
+        | Code::ChainTooLong
+        | Code::ChainTooComplex
+        | Code::IntermediateEkuMissing
+        | Code::UnknownCriticalExtension
+        | Code::BadSignature
+        | Code::MalformedCertificate
+        | Code::UnsupportedAlgorithm
         | Code::HostnameMismatch
         | Code::IpNotInSan
         | Code::CnOnlyNoSan

@@ -18,6 +18,17 @@ use mqtls::probe::mqtt::{ConnectSettings, MqttVersion};
 use mqtls::probe::{ProbeRequest, TlsVersion};
 use mqtls::report::{DiagnoseReport, Outcome};
 use mqtls::target::Target;
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::x509::extension::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
+    SubjectKeyIdentifier,
+};
+use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -250,6 +261,7 @@ async fn run_case(case: &Case, pki: &Pki, broker: Option<&Mosquitto>) -> Result<
             password: case.login.map(|(_, p)| p.to_string()),
         },
         timeout: TIMEOUT,
+        verify_at: None,
     };
     let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
     check_report(&report, case).map_err(|e| format!("{e}\n{}", describe(&report)))?;
@@ -337,6 +349,27 @@ pub fn check_sni_follow_up(report: &DiagnoseReport) -> Result<(), String> {
         Some(p) if p.sni.as_deref() == Some("localhost") && p.completed => Ok(()),
         other => Err(format!("SNI follow-up {other:?}")),
     }
+}
+
+/// Every failed backend's summary names each of `words` (which certificate, which value).
+pub fn summary_mentions(report: &DiagnoseReport, words: &[&str]) -> Result<(), String> {
+    for b in report
+        .backends
+        .iter()
+        .filter(|b| b.outcome == Outcome::Failed)
+    {
+        let missing: Vec<&&str> = words
+            .iter()
+            .filter(|w| !b.diagnosis.summary.contains(**w))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} summary {:?} lacks {missing:?}",
+                b.backend, b.diagnosis.summary
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn describe(report: &DiagnoseReport) -> String {
@@ -455,6 +488,124 @@ pub fn sni_options(sni: SniPolicy) -> TlsOptions {
         sni,
         ..TlsOptions::default()
     }
+}
+
+/// A chain the lab table does not hold, built under the lab root: `cas` CAs in a line (the
+/// first issued by the root, each next by the one before), their keys from `ca_key`, then a
+/// localhost leaf (EC P-256, serverAuth) from the last. Serves the leaf, then the CAs nearest
+/// first. Built with OpenSSL, which signs with any key (Ed448 included), at each call.
+pub fn built_chain(
+    pki: &Pki,
+    stack: ServerStack,
+    cas: usize,
+    ca_key: fn() -> PKey<Private>,
+) -> TlsServer {
+    let mut issuer_cert = X509::from_pem(&pki.root.cert_pem).expect("root");
+    let mut issuer_key = PKey::private_key_from_pem(&pki.root.key_pem).expect("root key");
+    let mut chain = Vec::new();
+    for i in 1..=cas {
+        let key = ca_key();
+        let cert = sign(
+            &format!("mqtls Lab Line CA {i}"),
+            &key,
+            &issuer_cert,
+            &issuer_key,
+            true,
+        );
+        chain.push(cert.clone());
+        (issuer_cert, issuer_key) = (cert, key);
+    }
+    let leaf_key = p256_key();
+    let leaf = sign("localhost", &leaf_key, &issuer_cert, &issuer_key, false);
+    let mut chain_pem = leaf.to_pem().expect("pem");
+    for ca in chain.iter().rev() {
+        chain_pem.extend(ca.to_pem().expect("pem"));
+    }
+    TlsServer {
+        chain_pem,
+        key_pem: leaf_key.private_key_to_pem_pkcs8().expect("key"),
+        ..serving(&pki.server, stack)
+    }
+}
+
+/// One certificate of [`built_chain`]: a CA without path length, or the localhost leaf.
+fn sign(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: &X509,
+    issuer_key: &PKey<Private>,
+    ca: bool,
+) -> X509 {
+    let mut name = X509NameBuilder::new().expect("name");
+    name.append_entry_by_text("CN", cn).expect("cn");
+    name.append_entry_by_text("O", pki::LAB_ORG).expect("o");
+    let name = name.build();
+    let mut b = X509Builder::new().expect("builder");
+    b.set_version(2).expect("v3");
+    let serial = BigNum::from_u32(rand_serial()).and_then(|n| n.to_asn1_integer());
+    b.set_serial_number(&serial.expect("serial"))
+        .expect("serial");
+    b.set_subject_name(&name).expect("subject");
+    b.set_issuer_name(issuer.subject_name()).expect("issuer");
+    b.set_pubkey(key).expect("pubkey");
+    b.set_not_before(&Asn1Time::days_from_now(0).expect("now"))
+        .expect("nb");
+    b.set_not_after(&Asn1Time::days_from_now(365).expect("later"))
+        .expect("na");
+    let context = b.x509v3_context(Some(issuer), None);
+    let ski = SubjectKeyIdentifier::new().build(&context).expect("ski");
+    let aki = AuthorityKeyIdentifier::new()
+        .keyid(true)
+        .build(&context)
+        .expect("aki");
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&context)
+        .expect("san");
+    b.append_extension(ski).expect("ski");
+    b.append_extension(aki).expect("aki");
+    if ca {
+        b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc"))
+            .expect("bc");
+        let usage = KeyUsage::new()
+            .critical()
+            .key_cert_sign()
+            .crl_sign()
+            .build();
+        b.append_extension(usage.expect("ku")).expect("ku");
+    } else {
+        b.append_extension(BasicConstraints::new().critical().build().expect("bc"))
+            .expect("bc");
+        b.append_extension(san).expect("san");
+        let eku = ExtendedKeyUsage::new().server_auth().build().expect("eku");
+        b.append_extension(eku).expect("eku");
+    }
+    // Ed25519/Ed448 sign without a separate digest.
+    let digest = match issuer_key.id() {
+        Id::ED25519 | Id::ED448 => MessageDigest::null(),
+        _ => MessageDigest::sha256(),
+    };
+    b.sign(issuer_key, digest).expect("sign");
+    b.build()
+}
+
+/// Serials need only differ between the certificates of one run.
+fn rand_serial() -> u32 {
+    let mut bytes = [0u8; 4];
+    openssl::rand::rand_bytes(&mut bytes).expect("rand");
+    u32::from_be_bytes(bytes) >> 1
+}
+
+/// An EC P-256 key (what every lab CA has).
+pub fn p256_key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("group");
+    PKey::from_ec_key(EcKey::generate(&group).expect("ec")).expect("pkey")
+}
+
+/// An Ed448 key: OpenSSL signs and verifies with it; rustls implements no Ed448 at all.
+pub fn ed448_key() -> PKey<Private> {
+    PKey::generate_ed448().expect("ed448")
 }
 
 pub fn encrypted_key(pki: &Pki) -> PathBuf {

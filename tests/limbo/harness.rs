@@ -7,9 +7,11 @@
 //! validation time), and compute the figures: skips by reason, verdict agreement per backend,
 //! false alarms, unclassified rejections, repeated codes, self-contradictions in the findings'
 //! words, and timing. It asserts nothing: `tests/limbo.rs` holds the subset to the targets,
-//! `examples/limbo.rs` (`bench/limbo`) prints the figures for the whole corpus.
+//! `examples/limbo.rs` (`bench/limbo`) prints the figures for the whole corpus, and
+//! `tests/limbo_live.rs` loads the cases that come with a key and writes their files to serve
+//! them live.
 //!
-//! Both include this file with `#[path]`, and each uses only part of it.
+//! All three include this file with `#[path]`, and each uses only part of it.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -40,6 +42,10 @@ pub struct Case {
     pub expected_result: String,
     /// The leaf, PEM.
     pub peer_certificate: String,
+    /// The leaf's private key, PEM, where limbo gives one: what a live server needs to serve
+    /// the case (`tests/limbo_live.rs`).
+    #[serde(default)]
+    pub peer_certificate_key: Option<String>,
     /// What a broker would send after its leaf, PEM each.
     #[serde(default)]
     pub untrusted_intermediates: Vec<String>,
@@ -358,6 +364,22 @@ pub struct CaseFiles {
 
 /// Writes the case's PEM files into `dir`.
 pub fn write_case_files(case: &Case, dir: &Path) -> CaseFiles {
+    write_files(case, dir, dir)
+}
+
+/// Writes the CA file alone into `dir/ca` and the other files into `dir/broker`. The chain
+/// analysis searches the certificate files beside the CA file for missing issuers; beside a CA
+/// file of its own it finds none, so it builds paths from what the broker sent and the CA file
+/// only, as it must when a live probe of the case is compared with `inspect`.
+pub fn write_case_files_apart(case: &Case, dir: &Path) -> CaseFiles {
+    let (ca, broker) = (dir.join("ca"), dir.join("broker"));
+    for d in [&ca, &broker] {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+    }
+    write_files(case, &ca, &broker)
+}
+
+fn write_files(case: &Case, ca_dir: &Path, dir: &Path) -> CaseFiles {
     let pem = |certs: &mut dyn Iterator<Item = &String>| {
         let mut out = String::new();
         for c in certs {
@@ -367,7 +389,7 @@ pub fn write_case_files(case: &Case, dir: &Path) -> CaseFiles {
         out
     };
     let files = CaseFiles {
-        anchors: dir.join("anchors.pem"),
+        anchors: ca_dir.join("anchors.pem"),
         chain: dir.join("chain.pem"),
         leaf: dir.join("leaf.pem"),
         untrusted: dir.join("untrusted.pem"),

@@ -151,6 +151,9 @@ pub(super) fn missing_intermediate(ev: &Evidence, cx: &Context<'_>) -> Option<Di
             let found: Vec<&Link> = a.not_sent().into_iter().filter(|l| !l.anchor()).collect();
             (!found.is_empty()).then(|| found_elsewhere(ev, cx, a, &found))
         }
+        // A trust anchor with the issuer's name and another key: a regenerated CA, which is
+        // unknown_ca's to say.
+        PathEnd::IssuerNotFound { .. } if a.namesakes.iter().any(Link::anchor) => None,
         PathEnd::IssuerNotFound { issuer, aki } => {
             let (code, why) = reading(a);
             (code == Code::MissingIntermediate)
@@ -412,12 +415,27 @@ pub(super) fn name_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
     } else {
         leaf.sans.join(", ")
     };
-    let (code, summary) = if leaf.sans.is_empty() {
+    let cn = leaf.subject_attr("CN");
+    let cn_names_it = !is_ip
+        && cn
+            .as_deref()
+            .is_some_and(|cn| crate::inspect::san_covers(&[format!("DNS:{cn}")], expected));
+    let (code, summary) = if leaf.sans.is_empty() && cn_names_it {
         (
             Code::CnOnlyNoSan,
             format!(
                 "The broker's certificate has no subjectAltName; it names the host only in its CN ({}), which {} does not accept for `{expected}`.",
                 leaf.subject, ev.backend
+            ),
+        )
+    } else if leaf.sans.is_empty() {
+        // OpenSSL compared the CN (it falls back to it without a DNS SAN) and it differs; for
+        // rustls the CN would not have counted anyway, but it does not name the host either.
+        (
+            Code::HostnameMismatch,
+            format!(
+                "The broker's certificate has no subjectAltName, and its CN ({}) does not name `{expected}` either.",
+                cn.as_deref().unwrap_or("none")
             ),
         )
     } else if !is_ip
@@ -523,25 +541,35 @@ pub(super) fn weak_signature(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis
     })
 }
 
-pub(super) fn weak_key(ev: &Evidence, _cx: &Context<'_>) -> Option<Diagnosis> {
-    let chain = chain(ev, _cx);
-    let small_key = chain
-        .iter()
-        .find(|c| c.has_small_rsa_key())
-        .map(|c| format!("{} has a {} key", c.subject, c.key));
+pub(super) fn weak_key(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let chain = chain(ev, cx);
+    let small_rsa = chain.iter().find(|c| c.has_small_rsa_key());
     // rustls reports an RSA-1024 leaf as a bad handshake signature; the key size tells why.
     let applies = matches!(cert_problem(ev), Some(CertProblem::WeakKey))
-        || (matches!(cert_problem(ev), Some(CertProblem::BadSignature)) && small_key.is_some());
-    applies.then(|| {
+        || (matches!(cert_problem(ev), Some(CertProblem::BadSignature)) && small_rsa.is_some());
+    if !applies {
+        return None;
+    }
+    // OpenSSL's "key too small" also covers small curves (P-192) and DSA at its security level:
+    // name the key the certificate has, never a size it does not have.
+    let weak = small_rsa.or_else(|| {
+        chain.iter().find(|c| {
+            !c.key.starts_with("RSA")
+                && !matches!(c.key.as_str(), "EC P-256" | "EC P-384" | "EC P-521")
+        })
+    });
+    let what = weak.map_or("a key in the chain".to_string(), |c| {
+        format!("{} has a {} key", c.subject, c.key)
+    });
+    Some(
         Diagnosis::new(
             Code::WeakKey,
-            "A key in the broker's chain is too small (RSA under 2048 bits).",
+            format!("A key in the broker's chain is too weak for {}: {what}.", ev.backend),
         )
-        .fact(small_key.unwrap_or_default())
-        .fact("rustls refuses RSA keys under 2048 bits; OpenSSL 3 refuses them at security level 2 (Debian's default) and accepts them at level 1 or 0")
+        .fact("rustls verifies RSA signatures only with 2048- to 8192-bit keys and ECDSA only on P-256 and P-384; OpenSSL 3 refuses keys under 112 bits of security (RSA < 2048, P-192) at security level 2, Debian's default, and accepts them at level 1 or 0")
         .fact(failure_fact(ev))
-        .remedy("Broker PKI: reissue with RSA 2048+ or ECDSA P-256.")
-    })
+        .remedy("Broker PKI: reissue with RSA 2048+ or ECDSA P-256."),
+    )
 }
 
 pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {

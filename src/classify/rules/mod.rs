@@ -16,6 +16,7 @@ mod client_cert;
 mod local;
 mod mqtt;
 mod negotiation;
+mod reasons;
 mod transport;
 
 pub(super) use transport::looks_like_plaintext;
@@ -46,16 +47,27 @@ pub(super) const RULES: &[Rule] = &[
     chain::same_subject_ca_and_server,
     chain::self_signed_server_cert,
     chain::missing_intermediate,
+    reasons::expired_at_boundary,
     chain::server_cert_expired,
     chain::server_cert_not_yet_valid,
+    reasons::malformed_certificate,
+    reasons::partial_wildcard,
     chain::name_mismatch,
     chain::ca_cert_as_server_cert,
     chain::issuer_not_ca,
     chain::x509_v1_cert,
+    reasons::intermediate_eku_missing,
     chain::server_eku_missing,
     chain::weak_signature,
     chain::weak_key,
     chain::unknown_ca,
+    reasons::name_constraint_violation,
+    reasons::path_length_exceeded,
+    reasons::chain_too_long,
+    reasons::chain_too_complex,
+    reasons::unknown_critical_extension,
+    reasons::bad_signature,
+    reasons::unsupported_algorithm,
     negotiation::tls_version_mismatch,
     negotiation::no_shared_cipher,
     negotiation::alpn_rejected,
