@@ -1,4 +1,4 @@
-//! The command line (clap derive), following `shared/CLI.md`. Flags borrow mosquitto_pub's
+//! The command line (clap derive), as the README documents it. Flags borrow mosquitto_pub's
 //! names. This module only describes and parses; `app` resolves files and runs.
 
 use std::path::PathBuf;
@@ -219,7 +219,7 @@ pub struct ProbeArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// One target per line (`mqtts://host:port`, `host:port`; `#` comments), or CSV with a
-    /// header naming `target` and any of `cafile,cert,key,sni,expect_name`.
+    /// header naming `target` and any of `cafile,cert,key,sni,expect_name,untrusted`.
     #[arg(value_name = "TARGETS_FILE")]
     pub targets: PathBuf,
     /// The user's own files, for hosts whose CSV row names none.

@@ -1,5 +1,5 @@
 //! The diagnosis catalogue produced from real handshakes: every code of
-//! `shared/DIAGNOSES.md` that a handshake (or the user's own files) can produce, with the code
+//! the catalogue that a handshake (or the user's own files) can produce, with the code
 //! each backend gets, whether they agree and, for every ⚡ pair, why they disagree.
 //!
 //! One table of cases. A case names its server (an in-process responder on either server

@@ -1,5 +1,5 @@
 //! The `mqtls` binary as scripts and CI see it: exit codes, the JSON contract of
-//! `shared/CLI.md`, and the text and Markdown formats (bad input: tests/bad_input.rs).
+//! `reports/schema.json`, and the text and Markdown formats (bad input: tests/bad_input.rs).
 //!
 //! Brokers are in-process responders on the test's tokio runtime; the binary runs on a blocking
 //! thread meanwhile so the responder keeps serving.

@@ -1,5 +1,5 @@
 //! `mqtls explain` as scripts see it: exit codes (0 recognised, 1 not, 2 unreadable log),
-//! text from the arguments or stdin, the JSON shape of `shared/CLI.md`, and `--log`.
+//! text from the arguments or stdin, the JSON shape of `reports/schema.json`, and `--log`.
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;

@@ -20,6 +20,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
+use openssl::pkey::{PKey, Public};
 use openssl::x509::X509;
 use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
@@ -37,9 +38,9 @@ use name::NameKey;
 pub const MAX_LINKS: usize = 32;
 /// Signature checks one analysis may spend; path building over cross-signed PKIs branches,
 /// and a hostile pool must not make it exponential.
-const MAX_SIGNATURE_CHECKS: usize = 4096;
+const MAX_SIGNATURE_CHECKS: usize = 512;
 /// Partial paths one analysis may explore, for the same reason.
-const MAX_STEPS: usize = 20_000;
+const MAX_STEPS: usize = 4096;
 
 /// Where a certificate was found.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -285,12 +286,20 @@ struct Node {
     issuer: NameKey,
     sources: Vec<Source>,
     x509: OnceCell<Option<X509>>,
+    key: OnceCell<Option<PKey<Public>>>,
 }
 
 impl Node {
     fn openssl(&self) -> Option<&X509> {
         self.x509
             .get_or_init(|| X509::from_der(&self.der).ok())
+            .as_ref()
+    }
+
+    /// Its public key, extracted once: a path search checks one issuer against many children.
+    fn public_key(&self) -> Option<&PKey<Public>> {
+        self.key
+            .get_or_init(|| self.openssl().and_then(|c| c.public_key().ok()))
             .as_ref()
     }
 
@@ -353,6 +362,7 @@ impl Pool {
             issuer,
             sources: vec![source],
             x509: OnceCell::new(),
+            key: OnceCell::new(),
         });
     }
 
@@ -400,6 +410,7 @@ pub fn analyse(pool: &Pool) -> Option<ChainAnalysis> {
         verified: HashMap::new(),
         checks: 0,
         steps: 0,
+        too_long: false,
         best: None,
     };
     let mut path = vec![leaf];
@@ -450,6 +461,7 @@ struct Search<'a> {
     verified: HashMap<(usize, usize), bool>,
     checks: usize,
     steps: usize,
+    too_long: bool,
     best: Option<(Rank, Vec<usize>, PathEnd)>,
 }
 
@@ -468,11 +480,8 @@ impl Search<'_> {
         }
         self.checks += 1;
         let ok = match (self.node(child), self.node(issuer)) {
-            (Some(c), Some(i)) => match (c.openssl(), i.openssl()) {
-                (Some(c), Some(i)) => i
-                    .public_key()
-                    .and_then(|key| c.verify(&key))
-                    .unwrap_or(false),
+            (Some(c), Some(i)) => match (c.openssl(), i.public_key()) {
+                (Some(c), Some(key)) => c.verify(key).unwrap_or(false),
                 _ => false,
             },
             _ => false,
@@ -506,14 +515,28 @@ impl Search<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        // Anchors first (as OpenSSL's trusted-first lookup), then what the broker sent, nearest
+        // to the position after the child first (brokers send the chain in order), then the
+        // rest: the first branch is the natural chain, and a budget cut keeps the likely path.
+        let after = c
+            .sources
+            .iter()
+            .find_map(|s| match s {
+                Source::Broker { index } => Some(index + 1),
+                _ => None,
+            })
+            .unwrap_or(0);
         out.sort_by_key(|&i| {
-            self.node(i).map_or(3, |n| {
+            self.node(i).map_or((3, 0), |n| {
                 if n.anchor() {
-                    0
-                } else if n.sent() {
-                    1
+                    (0, 0)
+                } else if let Some(index) = n.sources.iter().find_map(|s| match s {
+                    Source::Broker { index } => Some(*index),
+                    _ => None,
+                }) {
+                    (1, index.abs_diff(after))
                 } else {
-                    2
+                    (2, 0)
                 }
             })
         });
@@ -565,7 +588,13 @@ impl Search<'_> {
             // A path to a root with only what the broker sent: nothing can beat it.
             return;
         }
+        if self.too_long {
+            return;
+        }
         if self.steps > MAX_STEPS || path.len() > MAX_LINKS {
+            // Longer than any verifier follows: exploring the other branches of such a chain
+            // only spends the budget (the pathological 101-certificate chains of x509-limbo).
+            self.too_long = true;
             self.finish(path, PathEnd::TooLong);
             return;
         }
@@ -590,6 +619,9 @@ impl Search<'_> {
         }
         let mut extended = false;
         for issuer in self.named_issuers(current) {
+            if self.too_long {
+                return;
+            }
             if path.contains(&issuer) || !self.signs(current, issuer) {
                 continue;
             }

@@ -1,7 +1,7 @@
 //! THE table: what each TLS stack prints for each failure, as needles (all must appear,
 //! case-insensitive), the catalogue code, the side that refused, and a real example message.
 //!
-//! Sources: `shared/research/failure-catalogue.md` (reproduced runs and public issues) and the
+//! Sources: failures reproduced on this project's lab brokers, public issue threads, and the
 //! stacks' own error strings (OpenSSL `x509_txt.c`/`ssl_err.c`, rustls `Error` Display/Debug,
 //! CPython `_ssl.c`, mosquitto `lib/`, OTP `ssl_alert.erl`, Go `crypto/tls`/`crypto/x509`, JSSE,
 //! Node.js `tls`, .NET `SslPolicyErrors`, mbedTLS `x509_crt.c`, wolfSSL `error-ssl.h`).

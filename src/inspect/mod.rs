@@ -174,20 +174,21 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
     let mut verification = Vec::new();
     if let Some(server) = &server {
         let name = name_to_check(input.expect_name.as_deref(), &server.summaries[0]);
-        let checked = [
-            verify_rustls(
-                &loaded.tls.anchors,
-                &server.ders,
-                name.as_deref(),
-                input.checked_at,
-            ),
-            verify_openssl(
-                &loaded.tls.anchors,
-                &server.ders,
-                name.as_deref(),
-                input.checked_at,
-            ),
-        ];
+        // The two stacks verify side by side, as `diagnose` probes them: on a hostile chain
+        // webpki's path building alone takes tens of milliseconds.
+        let (anchors, ders, at) = (&loaded.tls.anchors, &server.ders, input.checked_at);
+        let checked = std::thread::scope(|scope| {
+            let rustls = scope.spawn(|| verify_rustls(anchors, ders, name.as_deref(), at));
+            let openssl = verify_openssl(anchors, ders, name.as_deref(), at);
+            let rustls = rustls.join().unwrap_or_else(|_| StackVerdict {
+                backend: Backend::Rustls,
+                ok: false,
+                error: Some("internal error: the rustls verification panicked".into()),
+                problem: None,
+                code: Code::Unclassified,
+            });
+            [rustls, openssl]
+        });
         let refused = checked.iter().any(|c| !c.ok);
         let analysis = chain::analyse(&loaded.chain_pool(&server.ders, refused));
         let evidence: Vec<Evidence> = checked

@@ -39,7 +39,7 @@ use crate::lab::LabError;
 pub const RABBITMQ_ENV: &str = "MQTLS_RABBITMQ_SERVER";
 
 /// Where Debian installs the unwrapped server script (`/usr/sbin/rabbitmq-server` is a wrapper
-/// that `su`s to `rabbitmq` and resets HOME, see `shared/research/lab-notes.md`).
+/// that `su`s to `rabbitmq` and resets HOME, which a private test node cannot use).
 const DEBIAN_RABBITMQ: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 /// The user a node runs as when we are root (the Debian package's system user).

@@ -5,7 +5,7 @@
 //! peer closed or reset) is captured the same way for each. The tap also re-arms
 //! `TCP_QUICKACK` before every read: brokers running with Nagle on (mosquitto's default) hold
 //! the CONNACK until the client ACKs the TLS 1.3 session tickets, which otherwise costs ~40 ms
-//! per probe on Linux (see `shared/research/lab-notes.md`).
+//! per probe on Linux (measured against mosquitto 2.0 on loopback).
 
 // Bytes from the network and from the user's files: no index may panic.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]

@@ -1,4 +1,5 @@
-//! JSON output: the document of `shared/CLI.md`, pretty-printed, with a trailing newline.
+//! JSON output: the document `reports/schema.json` describes, pretty-printed, with a trailing
+//! newline.
 
 use std::io::{self, Write};
 

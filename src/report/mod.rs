@@ -30,7 +30,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Format {
     /// Tables and text for a terminal.
     Text,
-    /// The JSON document of `shared/CLI.md`.
+    /// The JSON document `reports/schema.json` describes.
     Json,
     /// GitHub-flavoured Markdown.
     Markdown,

@@ -1,5 +1,5 @@
 //! Snapshot tests of the renderers over a fixed report (no network, no clock), and a check
-//! that the JSON keeps the fields `shared/CLI.md` fixes.
+//! that the JSON keeps the fields its contract (`reports/schema.json`) fixes.
 
 use super::*;
 use crate::chain::{ChainAnalysis, Link, PathEnd, Source};

@@ -254,6 +254,21 @@ mod tests {
         assert_eq!(hosts[0].key, Some(PathBuf::from("fleet/k.pem")));
         assert_eq!(hosts[1].cafiles.len(), 2);
         assert_eq!(hosts[1].cert, None);
+        let hosts = parse_text(
+            "target,cafile,untrusted
+h1:8883,root.pem,int.pem;cross.pem
+h2:8883,,
+",
+        )
+        .unwrap();
+        assert_eq!(
+            hosts[0].untrusted,
+            [
+                PathBuf::from("fleet/int.pem"),
+                PathBuf::from("fleet/cross.pem")
+            ]
+        );
+        assert!(hosts[1].untrusted.is_empty());
     }
 
     #[test]

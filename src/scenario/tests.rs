@@ -105,6 +105,7 @@ cases:
     target: mqtts://localhost:1
     tls_versions: ["1.3"]
     no_sni: true
+    untrusted: [../certs/intermediate.crt]
     expect: ok
 "#,
     );
@@ -120,6 +121,11 @@ cases:
     let url = &suite.cases[1];
     assert!(matches!(&url.target, CaseTarget::Url(t) if t.port == 1));
     assert_eq!(url.sni, Some(None));
+    // Intermediates for the chain analysis resolve like every file, per case.
+    assert!(leaf.inputs.untrusted.is_empty());
+    assert!(
+        url.inputs.untrusted[0].ends_with("intermediate.crt") && url.inputs.untrusted[0].exists()
+    );
     assert!(suite.profiles["leaf-only"].certfile.ends_with("server.crt"));
 }
 

@@ -706,7 +706,8 @@ pub struct Figures<'a> {
     pub false_alarms: Vec<&'a CaseResult>,
     /// Cases where a stack (inspect's or a reference) rejects.
     pub rejected: usize,
-    /// Rejected cases where no error finding names a code other than `unclassified`.
+    /// Rejected cases where a refusing stack's code or an error finding is `unclassified`, or
+    /// no error finding names a code at all.
     pub unclassified: Vec<&'a CaseResult>,
     /// The part of `unclassified` where a rejecting reference named its reason.
     pub unclassified_named: Vec<&'a CaseResult>,
@@ -782,7 +783,18 @@ impl<'a> Figures<'a> {
             }
             if any_reject {
                 f.rejected += 1;
-                if !r.errors().any(|e| e.code != Code::Unclassified) {
+                // Strict: the code of each stack that refused, and every error finding, must
+                // name a reason; one named reason must not hide another stack's unclassified.
+                let stack_unclassified = r.report.as_ref().is_ok_and(|report| {
+                    report
+                        .verification
+                        .iter()
+                        .any(|v| !v.ok && v.code == Code::Unclassified)
+                });
+                if stack_unclassified
+                    || r.errors().any(|e| e.code == Code::Unclassified)
+                    || !r.errors().any(|e| e.code != Code::Unclassified)
+                {
                     f.unclassified.push(r);
                     if reference.names_a_reason() {
                         f.unclassified_named.push(r);

@@ -608,7 +608,28 @@ pub(super) fn unknown_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
             .fact("the stack's own checks differ from a plain signature path: an anchor it cannot parse or use, or a key identifier it relies on")
             .remedy(format!("See it: `openssl verify{} -untrusted chain.pem server.crt` runs OpenSSL's own path building on the same files.", cx.trust.openssl_option())),
         ),
-        PathEnd::TooLong => None,
+        PathEnd::TooLong => match problem {
+            // OpenSSL stops at the first certificate whose subject equals its issuer and calls
+            // it a self-signed root; the analysis followed the signatures further and never
+            // reached an anchor.
+            CertProblem::SelfSigned { depth } => {
+                let at = chain(ev, cx)
+                    .get(*depth as usize)
+                    .map_or_else(|| format!("depth {depth}"), |c| c.subject.clone());
+                Some(
+                    Diagnosis::new(
+                        Code::UnknownCa,
+                        format!("{} stopped at {at} (depth {depth}), which it takes for a self-signed root that {} does not hold.", ev.backend, cx.trust.phrase()),
+                    )
+                    .likely([Code::ChainTooLong])
+                    .fact(format!("the broker sent {} certificate(s); following their signatures, mqtls found no trust anchor within {} links", a.sent, crate::chain::MAX_LINKS))
+                    .fact(failure_fact(ev))
+                    .remedy("Broker: send only the leaf and the intermediates up to the root the clients trust (a few certificates, not the whole chain of a long or looping PKI).")
+                    .remedy(format!("See it: `openssl s_client -connect {}{} -showcerts` prints \"Verify return code: 19 (self-signed certificate in certificate chain)\".", cx.target, cx.trust.openssl_option())),
+                )
+            }
+            _ => None,
+        },
     }
 }
 
@@ -709,17 +730,18 @@ fn sent_text(a: &ChainAnalysis) -> String {
         .filter(|l| l.sent())
         .collect();
     sent.sort_by_key(|l| l.broker_index());
-    sent.iter()
-        .map(|l| {
-            format!(
-                "[{}] {} (issued by {})",
-                l.broker_index().unwrap_or(0),
-                l.cert.subject,
-                name_or_empty(&l.cert.issuer)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    elide(
+        sent.iter()
+            .map(|l| {
+                format!(
+                    "[{}] {} (issued by {})",
+                    l.broker_index().unwrap_or(0),
+                    l.cert.subject,
+                    name_or_empty(&l.cert.issuer)
+                )
+            })
+            .collect(),
+    )
 }
 
 /// What the OpenSSL probe made of the same chain, for sentences that contrast the stacks:

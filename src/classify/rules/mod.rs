@@ -274,12 +274,27 @@ pub(super) fn leaf<'a>(ev: &'a Evidence, cx: &Context<'a>) -> Option<&'a CertSum
 }
 
 pub(super) fn chain_text(chain: &[CertSummary]) -> String {
-    chain
+    let items: Vec<String> = chain
         .iter()
         .enumerate()
         .map(|(i, c)| format!("[{i}] {} (issued by {})", c.subject, c.issuer))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    elide(items)
+}
+
+/// Joins a list for a sentence, keeping the first and last few of a long one: a hostile broker
+/// sends a hundred certificates, a fact lists six and says how many it left out.
+pub(super) fn elide(items: Vec<String>) -> String {
+    const HEAD: usize = 4;
+    const TAIL: usize = 2;
+    if items.len() <= HEAD + TAIL + 1 {
+        return items.join("; ");
+    }
+    let left_out = items.len() - HEAD - TAIL;
+    let mut shown: Vec<String> = items.iter().take(HEAD).cloned().collect();
+    shown.push(format!("… {left_out} more …"));
+    shown.extend(items.iter().skip(items.len() - TAIL).cloned());
+    shown.join("; ")
 }
 
 pub(super) fn subjects(certs: &[CertSummary]) -> String {
