@@ -39,7 +39,7 @@ use openssl::{CA_EXT, SERVER_EXT, Workdir, cat};
 
 /// How long mosquitto may take to open every listener.
 const START_DEADLINE: Duration = Duration::from_secs(10);
-/// Binaries running at once: two cores are shared with other builds.
+/// Binaries running at once: enough to overlap their waiting, few enough for two cores.
 const PARALLEL: usize = 3;
 /// A probe that hangs is a failure, not a stuck test run.
 const PROBE_DEADLINE: Duration = Duration::from_secs(60);
