@@ -7,14 +7,14 @@ use std::time::Duration;
 use crate::cli::{
     BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, ExplainArgs, FileArgs,
     InspectArgs, LabCommand, MqttVersionArg, ProbeArgs, ReportArgs, ReportFormat, RunArgs,
-    ScanArgs,
+    ScanArgs, TextOrJson,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
 use crate::inputs::{self, InputPaths};
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::probe::{ProbeRequest, TlsVersion};
-use crate::report::{self, Format, Style};
+use crate::report::{self, Style};
 use crate::scan::{HostResult, Partition, ProbeTemplate};
 use crate::target::Target;
 
@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Report(args) => merge_reports(&args),
         Command::Explain(args) => explain(&args),
         Command::Schema => {
-            print!("{}", report::schema::schema_json());
+            write_stdout(&report::schema::schema_json())?;
             Ok(EXIT_OK)
         }
         Command::Lab(LabCommand::Render {
@@ -55,7 +55,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             for (name, p) in &suite.profiles {
                 if profile.as_deref().is_none_or(|want| want == name) {
                     found = true;
-                    println!("{}", crate::lab::render::render(broker, name, p, port));
+                    write_stdout(&format!(
+                        "{}\n",
+                        crate::lab::render::render(broker, name, p, port)
+                    ))?;
                 }
             }
             if !found {
@@ -70,11 +73,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Certs(CertsCommand::Generate { dir }) => {
             let pki = crate::pki::generate(&dir)?;
-            println!(
-                "wrote the test PKI to {} (see {})",
+            write_stdout(&format!(
+                "wrote the test PKI to {} (see {})\n",
                 dir.display(),
                 pki.readme.display()
-            );
+            ))?;
             Ok(EXIT_OK)
         }
     }
@@ -99,7 +102,7 @@ async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
 fn explain(args: &ExplainArgs) -> Result<u8, Error> {
     use crate::explain;
     let mut out = std::io::stdout().lock();
-    let json = args.format == Format::Json;
+    let json = args.format == TextOrJson::Json;
     let found = if let Some(path) = &args.log {
         let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
             what: "--log",
@@ -303,7 +306,7 @@ fn jobs_flag(jobs: Option<usize>, per_core: usize) -> Result<usize, Error> {
     };
     let budget = crate::limits::fit_jobs(jobs);
     if let Some(note) = &budget.note {
-        eprintln!("note: {note}");
+        let _ = writeln!(std::io::stderr(), "note: {note}");
     }
     Ok(budget.jobs)
 }
@@ -323,8 +326,8 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let report = crate::inspect::inspect(&input)?;
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Json => crate::inspect::render_json(&report, &mut out),
-        Format::Text | Format::Markdown => crate::inspect::render_text(&report, &mut out),
+        TextOrJson::Json => crate::inspect::render_json(&report, &mut out),
+        TextOrJson::Text => crate::inspect::render_text(&report, &mut out),
     }
     .map_err(Error::Output)?;
     Ok(if report.has_errors() {
@@ -622,6 +625,15 @@ fn env(var: &str, flag: &'static str) -> Result<String, Error> {
         flag,
         var: var.to_string(),
     })
+}
+
+/// Writes to stdout through the one error path: a reader that went away (`| head -1`) is
+/// `Error::Output` with `BrokenPipe`, which `main` turns into a quiet exit, never a panic.
+pub fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
 }
 
 #[cfg(test)]

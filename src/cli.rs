@@ -69,9 +69,18 @@ pub struct ExplainArgs {
     /// Read a whole mosquitto, RabbitMQ, EMQX or VerneMQ log and group its TLS failures.
     #[arg(long, value_name = "FILE", conflicts_with = "text")]
     pub log: Option<PathBuf>,
-    /// Output format (text or json; markdown prints text).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+/// The formats of a command that has no Markdown rendering (`inspect`, `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    /// Text for a terminal.
+    Text,
+    /// The JSON document `reports/schema.json` describes.
+    Json,
 }
 
 /// `mqtls lab ...`.
@@ -259,9 +268,9 @@ pub struct InspectArgs {
     /// (`2024-01-01T00:00:00Z`) or Unix seconds.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub at: Option<String>,
-    /// Output format (text or json).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 /// `mqtls report`.

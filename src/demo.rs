@@ -202,9 +202,9 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
         args.lab.clone()
     };
     let names: Vec<&str> = labs.iter().map(|l| l.name()).collect();
-    let suite = crate::scenario::load(&[scenarios])?;
-    println!(
-        "\nThe bundled suite: {} scenarios on {}, both backends{}",
+    let suite = crate::scenario::load_with(&[scenarios], Some(&dir.join("certs")))?;
+    crate::app::write_stdout(&format!(
+        "\nThe bundled suite: {} scenarios on {}, both backends{}\n",
         suite.cases.len(),
         names.join(" and "),
         if labs.contains(&LabKind::Rabbitmq) {
@@ -212,7 +212,7 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
         } else {
             ""
         }
-    );
+    ))?;
     let config = RunConfig {
         suites: Vec::new(),
         target: None,

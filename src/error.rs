@@ -75,3 +75,24 @@ pub enum Error {
     #[error("demo: {0}")]
     Demo(String),
 }
+
+impl Error {
+    /// True when the output's reader went away (a closed pipe): not a fault to report.
+    pub fn is_broken_pipe(&self) -> bool {
+        let Error::Output(e) = self else {
+            return false;
+        };
+        // Serialisers wrap the I/O error (serde_json's io::Error::other): look inside.
+        let inner = e.get_ref().and_then(|inner| {
+            inner
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                .or_else(|| {
+                    inner
+                        .downcast_ref::<std::io::Error>()
+                        .map(std::io::Error::kind)
+                })
+        });
+        e.kind() == std::io::ErrorKind::BrokenPipe || inner == Some(std::io::ErrorKind::BrokenPipe)
+    }
+}

@@ -2,6 +2,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,6 +24,11 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &mqtls::error::Error) -> ExitCode {
-    eprintln!("error: {e}");
+    // The reader went away (`mqtls ... | head -1`): stop quietly, as grep and ripgrep do.
+    if e.is_broken_pipe() {
+        return ExitCode::SUCCESS;
+    }
+    // stderr may be the same closed pipe (`2>&1 | head`): a failed write is not a panic.
+    let _ = writeln!(std::io::stderr(), "error: {e}");
     ExitCode::from(mqtls::error::EXIT_ERROR)
 }

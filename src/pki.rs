@@ -276,6 +276,56 @@ impl Pki {
     }
 }
 
+/// The lab PKI in the user's cache (`$XDG_CACHE_HOME` or `~/.cache`, else the temporary
+/// directory), made on first use: what the bundled suites name as `${lab:root.crt}`. The folder
+/// name carries a fingerprint of the variants, so a build with other variants never reads a
+/// stale PKI; concurrent first uses each build their own copy and one rename wins.
+pub fn lab_dir() -> Result<PathBuf, PkiError> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mqtls");
+    // FNV-1a over the crate version and the variant stems.
+    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
+    let stems = VARIANTS.iter().map(|v| v.stem);
+    for byte in std::iter::once(env!("CARGO_PKG_VERSION"))
+        .chain(stems)
+        .flat_map(str::bytes)
+    {
+        fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let dir = base.join(format!("lab-pki-{fingerprint:016x}"));
+    let complete = |d: &Path| d.join("README.md").is_file() && d.join("root.crt").is_file();
+    if complete(&dir) {
+        return Ok(dir);
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PkiError::Io { path, source }
+    };
+    std::fs::create_dir_all(&base).map_err(io(&base))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let building = base.join(format!(
+        ".lab-pki-{fingerprint:016x}-{}-{nanos}",
+        std::process::id()
+    ));
+    generate(&building)?;
+    if std::fs::rename(&building, &dir).is_err() {
+        // Another process finished first: use its copy.
+        let _ = std::fs::remove_dir_all(&building);
+        if !complete(&dir) {
+            return Err(PkiError::Io {
+                path: dir,
+                source: std::io::Error::other("another process left an incomplete lab PKI"),
+            });
+        }
+    }
+    Ok(dir)
+}
+
 /// Generate the whole PKI into `dir` (created if missing; existing files are overwritten).
 pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
     fs::create_dir_all(dir).map_err(|source| PkiError::Io {

@@ -343,7 +343,7 @@ fn bad_scenario_files_name_the_file_the_line_and_the_value() {
         (
             "bad-code.yaml",
             "cases:\n  - name: a\n    target: localhost:1\n    expect: okay\n",
-            "bad-code.yaml:4:5: unknown variant `okay`",
+            "bad-code.yaml:4:13: unknown variant `okay`",
         ),
         (
             "no-profile.yaml",

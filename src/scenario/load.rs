@@ -110,6 +110,12 @@ pub struct Suite {
 
 /// Loads every `*.yaml` under `paths` (files or folders).
 pub fn load(paths: &[PathBuf]) -> Result<Suite, ScenarioError> {
+    load_with(paths, None)
+}
+
+/// [`load`], with `${lab:FILE}` resolved in `lab` (the demo's own PKI) instead of the cached lab
+/// PKI ([`crate::pki::lab_dir`]).
+pub fn load_with(paths: &[PathBuf], lab: Option<&Path>) -> Result<Suite, ScenarioError> {
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| ScenarioError::Read {
@@ -139,11 +145,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Suite, ScenarioError> {
         parsed.push((path, text, file));
     }
     let mut suite = Suite::default();
+    let lab = LabPki::new(lab);
     for (path, text, file) in &parsed {
-        load_profiles(path, text, file, &mut suite)?;
+        load_profiles(path, text, file, &lab, &mut suite)?;
     }
     for (path, text, file) in &parsed {
-        load_cases(path, text, file, &mut suite)?;
+        load_cases(path, text, file, &lab, &mut suite)?;
     }
     Ok(suite)
 }
@@ -229,6 +236,7 @@ fn load_profiles(
     path: &Path,
     text: &str,
     file: &SuiteFile,
+    lab: &LabPki,
     suite: &mut Suite,
 ) -> Result<(), ScenarioError> {
     // A file may hold only profiles, shared by the suites beside it.
@@ -244,6 +252,7 @@ fn load_profiles(
         path,
         text,
         base: path.parent().unwrap_or(Path::new(".")),
+        lab,
     };
     for (name, profile) in &file.profiles {
         let resolved = cx.profile(name, profile)?;
@@ -266,12 +275,14 @@ fn load_cases(
     path: &Path,
     text: &str,
     file: &SuiteFile,
+    lab: &LabPki,
     suite: &mut Suite,
 ) -> Result<(), ScenarioError> {
     let cx = FileContext {
         path,
         text,
         base: path.parent().unwrap_or(Path::new(".")),
+        lab,
     };
     let stem = path
         .file_stem()
@@ -297,6 +308,33 @@ struct FileContext<'a> {
     path: &'a Path,
     text: &'a str,
     base: &'a Path,
+    lab: &'a LabPki,
+}
+
+/// Where `${lab:FILE}` points: the folder given (the demo's), else the cached lab PKI, made on
+/// first use. Never a folder of the user's: a suite that names `certs/root.crt` gets exactly
+/// that file or an error that names it.
+struct LabPki {
+    given: Option<PathBuf>,
+    made: std::sync::OnceLock<Result<PathBuf, String>>,
+}
+
+impl LabPki {
+    fn new(given: Option<&Path>) -> LabPki {
+        LabPki {
+            given: given.map(Path::to_path_buf),
+            made: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn dir(&self) -> Result<PathBuf, String> {
+        if let Some(dir) = &self.given {
+            return Ok(dir.clone());
+        }
+        self.made
+            .get_or_init(|| crate::pki::lab_dir().map_err(|e| e.to_string()))
+            .clone()
+    }
 }
 
 impl FileContext<'_> {
@@ -331,10 +369,11 @@ impl FileContext<'_> {
             .map_or(0, at)
     }
 
-    /// `${env:VAR}` substitution.
+    /// `${env:VAR}` and `${lab:FILE}` substitution.
     fn subst(&self, case: &str, value: &str) -> Result<String, ScenarioError> {
+        let value = &self.subst_lab(case, value)?;
         let mut out = String::new();
-        let mut rest = value;
+        let mut rest = value.as_str();
         while let Some(start) = rest.find("${env:") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 6..];
@@ -355,14 +394,35 @@ impl FileContext<'_> {
         Ok(out)
     }
 
-    /// A path relative to the file, which must exist. A missing file inside a `certs`
-    /// folder without `root.crt` makes mqtls generate the test PKI there first.
+    /// `${lab:FILE}`: a file of the lab PKI (`root.crt`, `server.key`, ...).
+    fn subst_lab(&self, case: &str, value: &str) -> Result<String, ScenarioError> {
+        let Some(start) = value.find("${lab:") else {
+            return Ok(value.to_string());
+        };
+        let after = value.get(start + 6..).unwrap_or_default();
+        let end = after.find('}').ok_or_else(|| {
+            self.invalid(case, &format!("unterminated ${{lab:...}} in {value:?}"))
+        })?;
+        let dir = self.lab.dir().map_err(|e| {
+            self.invalid(
+                case,
+                &format!("the lab PKI (for {value:?}) cannot be made: {e}"),
+            )
+        })?;
+        let file = after.get(..end).unwrap_or_default();
+        let rest = after.get(end + 1..).unwrap_or_default();
+        Ok(format!(
+            "{}{}{}",
+            value.get(..start).unwrap_or_default(),
+            dir.join(file).display(),
+            self.subst_lab(case, rest)?
+        ))
+    }
+
+    /// A path relative to the file, which must exist.
     fn file(&self, case: &str, key: &str, value: &str) -> Result<PathBuf, ScenarioError> {
         let value = self.subst(case, value)?;
         let path = self.base.join(&value);
-        if !path.exists() {
-            ensure_test_pki(&path);
-        }
         if !path.is_file() {
             return Err(self.invalid(
                 case,
@@ -542,6 +602,23 @@ impl FileContext<'_> {
                     "no expect: say which code each backend must get (e.g. `expect: ok`)",
                 )
             })?;
+        let backends = spec
+            .backends
+            .clone()
+            .or_else(|| defaults.backends.clone())
+            .unwrap_or_else(|| Backend::ALL.to_vec());
+        // An expectation that constrains nothing passes on a closed port: every backend the case
+        // runs on needs a code, or `any` on purpose.
+        for backend in &backends {
+            if expect.want_for("", *backend).is_none() {
+                return Err(self.invalid(
+                    &name,
+                    &format!(
+                        "expect says nothing about {backend}: name its code (`{backend}: ok`, or `all: ok`) or say `{backend}: any`"
+                    ),
+                ));
+            }
+        }
         Ok(Case {
             id,
             file: self.path.to_path_buf(),
@@ -580,11 +657,7 @@ impl FileContext<'_> {
                     .transpose()?,
                 password,
             },
-            backends: spec
-                .backends
-                .clone()
-                .or_else(|| defaults.backends.clone())
-                .unwrap_or_else(|| Backend::ALL.to_vec()),
+            backends,
             timeout: Duration::from_secs_f64(timeout),
             expect,
         })
@@ -593,16 +666,4 @@ impl FileContext<'_> {
 
 fn parse_version(v: &str) -> Option<TlsVersion> {
     TlsVersion::parse(v)
-}
-
-/// Generates the test PKI into a `certs` folder that a suite refers to but that has not been
-/// generated yet (a fresh clone).
-fn ensure_test_pki(missing: &Path) {
-    let Some(dir) = missing.parent() else { return };
-    if dir.file_name().and_then(|n| n.to_str()) == Some("certs")
-        && !dir.join("root.crt").exists()
-        && let Err(e) = crate::pki::generate(dir)
-    {
-        tracing::warn!("could not generate the test PKI in {}: {e}", dir.display());
-    }
 }

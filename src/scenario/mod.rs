@@ -3,7 +3,7 @@
 pub mod load;
 pub mod model;
 
-pub use load::{Case, CaseTarget, ScenarioError, Suite, load};
+pub use load::{Case, CaseTarget, ScenarioError, Suite, load, load_with};
 pub use model::{Expectation, Profile};
 
 #[cfg(test)]

@@ -163,24 +163,68 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Expectation {
     /// The code every backend must get unless overridden.
-    pub all: Option<DiagnosisCode>,
+    pub all: Option<Want>,
     /// The code rustls must get.
-    pub rustls: Option<DiagnosisCode>,
+    pub rustls: Option<Want>,
     /// The code OpenSSL must get.
-    pub openssl: Option<DiagnosisCode>,
+    pub openssl: Option<Want>,
     /// Warnings every backend that connected must carry (others are allowed).
     pub warnings: Vec<DiagnosisCode>,
     /// Overrides for one broker kind, for brokers that behave differently.
     pub brokers: BTreeMap<String, Expectation>,
 }
 
+/// One backend's expectation: a code, or `any` said on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// This code.
+    Code(DiagnosisCode),
+    /// Whatever the backend gets (`any`): the case checks the other backend, or warnings only.
+    Any,
+}
+
+impl Serialize for Want {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Want::Code(code) => code.serialize(serializer),
+            Want::Any => serializer.serialize_str("any"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Want {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "any" {
+            return Ok(Want::Any);
+        }
+        DiagnosisCode::deserialize(de::value::StrDeserializer::<D::Error>::new(&text))
+            .map(Want::Code)
+            .map_err(|e: D::Error| {
+                // The parser adds its own position to the message; the caller adds the value's.
+                let message = e.to_string();
+                let message = message.split(" at line ").next().unwrap_or_default();
+                de::Error::custom(format!("{message}, or `any`"))
+            })
+    }
+}
+
 impl Expectation {
-    /// The code `backend` must get on `broker`, if the case says.
+    /// The code `backend` must get on `broker`; `None` when the case says `any` for it (or
+    /// nothing: the loader refuses such a case).
     pub fn code_for(&self, broker: &str, backend: Backend) -> Option<DiagnosisCode> {
+        match self.want_for(broker, backend) {
+            Some(Want::Code(code)) => Some(code),
+            Some(Want::Any) | None => None,
+        }
+    }
+
+    /// What the case says about `backend` on `broker`, if anything.
+    pub fn want_for(&self, broker: &str, backend: Backend) -> Option<Want> {
         if let Some(over) = self.brokers.get(broker)
-            && let Some(code) = over.code_for("", backend)
+            && let Some(want) = over.want_for("", backend)
         {
-            return Some(code);
+            return Some(want);
         }
         match backend {
             Backend::Rustls => self.rustls,
@@ -203,11 +247,11 @@ impl Expectation {
 #[serde(deny_unknown_fields)]
 struct ExpectationMap {
     #[serde(default)]
-    all: Option<DiagnosisCode>,
+    all: Option<Want>,
     #[serde(default)]
-    rustls: Option<DiagnosisCode>,
+    rustls: Option<Want>,
     #[serde(default)]
-    openssl: Option<DiagnosisCode>,
+    openssl: Option<Want>,
     #[serde(default)]
     warnings: Vec<DiagnosisCode>,
     #[serde(default)]
@@ -223,9 +267,9 @@ impl<'de> Deserialize<'de> for Expectation {
                 f.write_str("a diagnosis code, or a map with all/rustls/openssl/warnings/brokers")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Expectation, E> {
-                let code = DiagnosisCode::deserialize(de::value::StrDeserializer::<E>::new(v))?;
+                let want = Want::deserialize(de::value::StrDeserializer::<E>::new(v))?;
                 Ok(Expectation {
-                    all: Some(code),
+                    all: Some(want),
                     ..Expectation::default()
                 })
             }

@@ -179,3 +179,89 @@ fn loader_errors_name_the_case_and_the_problem() {
             .contains("no scenario files")
     );
 }
+
+#[test]
+fn a_missing_file_is_an_error_and_nothing_is_written_beside_it() {
+    // A typo in a user's suite: the folder is called `certs`, but it is the user's own.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("mkdir");
+    std::fs::write(certs.join("company-ca.pem"), "").expect("write");
+    let suite = write(
+        dir.path(),
+        "t.yaml",
+        "cases:\n  - name: a\n    target: mqtts://localhost:1\n    cafile: certs/company-ca.pm\n    expect: ok\n",
+    );
+    let err = load(&[suite]).expect_err("a missing file").to_string();
+    assert!(
+        err.contains("certs/company-ca.pm") && err.contains("does not exist"),
+        "{err}"
+    );
+    let files: Vec<_> = std::fs::read_dir(&certs).expect("read").collect();
+    assert_eq!(files.len(), 1, "mqtls wrote into the user's folder");
+}
+
+#[test]
+fn lab_files_resolve_in_the_folder_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lab = dir.path().join("lab");
+    crate::pki::generate(&lab).expect("pki");
+    let suite = write(
+        dir.path(),
+        "t.yaml",
+        "cases:\n  - name: a\n    target: mqtts://localhost:1\n    cafile: ${lab:root.crt}\n    expect: ok\n",
+    );
+    let loaded = load_with(&[suite], Some(&lab)).expect("loads");
+    assert!(loaded.cases[0].inputs.cafiles[0].starts_with(std::fs::canonicalize(&lab).unwrap()));
+}
+
+#[test]
+fn expectations_must_constrain_every_backend_they_run_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = |expect: &str| {
+        format!("cases:\n  - name: a\n    target: mqtts://localhost:1\n    expect: {expect}\n")
+    };
+    for (expect, missing) in [
+        ("{}", "rustls"),
+        ("{ warnings: [weak_key] }", "rustls"),
+        ("{ rustls: ok }", "openssl"),
+        (
+            "{ openssl: ok, brokers: { rabbitmq: { rustls: ok } } }",
+            "rustls",
+        ),
+    ] {
+        let file = write(dir.path(), "t.yaml", &case(expect));
+        let err = load(&[file]).expect_err(expect).to_string();
+        assert!(
+            err.contains(&format!("expect says nothing about {missing}"))
+                && err.contains("t.yaml:2"),
+            "{expect}: {err}"
+        );
+    }
+    // `any` on purpose, a code for all, or a case that runs on one backend only are fine.
+    for (expect, backends) in [
+        ("{ rustls: ok, openssl: any }", ""),
+        ("any", ""),
+        ("{ all: ok, warnings: [missing_intermediate] }", ""),
+        ("{ rustls: ok }", "    backends: [rustls]\n"),
+    ] {
+        let text = format!(
+            "cases:\n  - name: a\n    target: mqtts://localhost:1\n{backends}    expect: {expect}\n"
+        );
+        let file = write(dir.path(), "ok.yaml", &text);
+        let suite = load(&[file]).unwrap_or_else(|e| panic!("{expect}: {e}"));
+        assert_eq!(suite.cases.len(), 1);
+    }
+    let file = write(
+        dir.path(),
+        "any.yaml",
+        &case("{ rustls: ok, openssl: any }"),
+    );
+    let suite = load(&[file]).expect("loads");
+    let expect = &suite.cases[0].expect;
+    assert_eq!(
+        expect.code_for("", Backend::Rustls),
+        Some(DiagnosisCode::Ok)
+    );
+    assert_eq!(expect.code_for("", Backend::Openssl), None);
+}
