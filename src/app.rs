@@ -44,6 +44,23 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             write_stdout(&report::schema::schema_json())?;
             Ok(EXIT_OK)
         }
+        Command::Codes { format } => {
+            let entries = report::codes::catalogue();
+            let mut buf = Vec::new();
+            match format {
+                report::Format::Text => report::codes::render_text(&entries, &mut buf),
+                report::Format::Markdown => report::codes::render_markdown(&entries, &mut buf),
+                report::Format::Json => {
+                    serde_json::to_writer_pretty(&mut buf, &entries).map_err(std::io::Error::other)
+                }
+            }
+            .map_err(Error::Output)?;
+            if format == report::Format::Json {
+                buf.push(b'\n');
+            }
+            write_stdout(&String::from_utf8_lossy(&buf))?;
+            Ok(EXIT_OK)
+        }
         Command::Lab(LabCommand::Render {
             suites,
             broker,

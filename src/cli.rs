@@ -1,5 +1,7 @@
 //! The command line (clap derive), as the README documents it. Flags borrow mosquitto_pub's
 //! names. This module only describes and parses; `app` resolves files and runs.
+// These doc comments are clap's --help text, written for a terminal, not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 
@@ -38,7 +40,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Probe one broker with rustls and OpenSSL and name the cause of any failure.
     Diagnose(Box<DiagnoseArgs>),
-    /// Show mqtls on three classic failures, on local brokers it starts itself.
+    /// Show mqtls on three classic failures, on local brokers it starts itself; then run the
+    /// bundled suite and write reports/demo.{md,json,xml} (see --reports).
     Demo(DemoArgs),
     /// Run scenario suites (YAML) against a target or lab brokers, with expectations.
     Run(RunArgs),
@@ -56,6 +59,12 @@ pub enum Command {
     Lab(LabCommand),
     /// Print the JSON Schema of mqtls's JSON documents (committed as reports/schema.json).
     Schema,
+    /// List every diagnosis code and what it means (docs/codes.md is the Markdown form).
+    Codes {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::report::Format::Text)]
+        format: crate::report::Format,
+    },
     /// Explain an error message from any TLS stack (or a whole broker log with --log).
     Explain(ExplainArgs),
 }
@@ -346,4 +355,7 @@ pub struct DemoArgs {
     /// Skip the bundled suite; show only the three failures of the story.
     #[arg(long)]
     pub story_only: bool,
+    /// Where the bundled suite's reports are written (demo.md, demo.json, demo.xml).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub reports: PathBuf,
 }

@@ -136,7 +136,10 @@ pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
     if args.story_only || args.format == Format::Json {
         return Ok(if all_expected { EXIT_OK } else { EXIT_PROBLEM });
     }
-    let suite_ok = bundled_suite(dir.path(), args, style).await?;
+    // The suite's reports name the PKI and the scenario files: keep them where they are, so
+    // every path in reports/demo.json still exists after the demo.
+    let kept = dir.keep();
+    let suite_ok = bundled_suite(&kept, args, style).await?;
     Ok(if all_expected && suite_ok {
         EXIT_OK
     } else {
@@ -219,10 +222,12 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
         lab: labs.clone(),
         jobs: 8,
     };
+    let booting = std::time::Instant::now();
     let lab = Lab::start(&labs, &suite.profiles).await?;
+    let boot = booting.elapsed();
     let report = crate::run::run(&config, &suite, &lab, |_| {}).await?;
     drop(lab);
-    let reports = PathBuf::from("reports");
+    let reports = args.reports.clone();
     std::fs::create_dir_all(&reports).map_err(|source| Error::WriteReport {
         path: reports.clone(),
         source,
@@ -250,6 +255,14 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
     let mut out = std::io::stdout().lock();
     // Only failures in the table: the whole matrix is in reports/demo.md.
     report::suite::render_text(&report, style, true, &mut out).map_err(Error::Output)?;
+    writeln!(
+        out,
+        "brokers booted in {:.1} s, the cases ran in {:.1} s; the files they name are kept in {}",
+        boot.as_secs_f64(),
+        report.elapsed_ms / 1000.0,
+        dir.display()
+    )
+    .map_err(Error::Output)?;
     writeln!(
         out,
         "reports: {}, {}, {}",

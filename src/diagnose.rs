@@ -59,6 +59,17 @@ pub async fn diagnose(
             ev
         }));
     }
+    for ev in &evidence {
+        tracing::debug!(
+            backend = %ev.backend,
+            phase = ev.phase.name(),
+            failure = ?ev.failure,
+            raw_error = ev.raw_error.as_deref().unwrap_or(""),
+            chain = ev.peer_chain.len(),
+            elapsed_ms = ev.elapsed_ms,
+            "probe finished"
+        );
+    }
     let request = prober.request();
     let plan = if plain_target {
         FollowUpPlan::default()
@@ -70,8 +81,31 @@ pub async fn diagnose(
             request.mqtt.version,
         )
     };
+    if !plan.is_empty() {
+        tracing::debug!(
+            ?plan,
+            "follow-up probes planned from the first round's evidence"
+        );
+    }
+    let following = Instant::now();
     let follow_ups = run_follow_ups(&prober, &plan).await;
+    if !plan.is_empty() {
+        tracing::debug!(
+            elapsed_ms = following.elapsed().as_secs_f64() * 1000.0,
+            "follow-up probes finished"
+        );
+    }
+    let analysing = Instant::now();
     let chain = analyse_chain(&evidence, inputs, request.timeout).await;
+    if let Some(a) = &chain {
+        tracing::debug!(
+            end = ?a.end,
+            path = %a.describe_path(),
+            searched = ?a.searched,
+            elapsed_ms = analysing.elapsed().as_secs_f64() * 1000.0,
+            "chain analysed"
+        );
+    }
     assemble(
         request, inputs, evidence, follow_ups, chain, started, checked_at,
     )
@@ -115,6 +149,7 @@ pub async fn analyse_chain(
             break;
         }
         for url in urls {
+            tracing::debug!(%url, "downloading the missing issuer from its AIA caIssuers URL");
             match gather::fetch_aia(&url, timeout.min(AIA_DEADLINE)).await {
                 Ok(certs) => pool.add_place(
                     format!("the AIA caIssuers URL {url}"),

@@ -13,6 +13,8 @@ pub fn init(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: a log piped to a file or CI stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     // Every config names its provider explicitly; installing it as the default as well keeps
     // any code path that uses `ClientConfig::builder()` from panicking.

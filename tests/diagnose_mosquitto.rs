@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mqtls::classify::DiagnosisCode as Code;
 use mqtls::evidence::Backend;
 use mqtls::inputs::{self, InputPaths};
-use mqtls::lab::{Listener, ListenerTls, Mosquitto, mosquitto_binary};
+use mqtls::lab::{Listener, ListenerTls, Mosquitto};
 use mqtls::pki::{self, CertFiles, Pki};
 use mqtls::probe::mqtt::{ConnectSettings, MqttVersion};
 use mqtls::probe::{ProbeRequest, TlsVersion};
@@ -28,7 +28,7 @@ const CLIENT_CERT_RUNS: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_cases_on_both_backends() {
-    if !mosquitto_available() {
+    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "diagnose_mosquitto") {
         return;
     }
     mqtls::logging::init(0);
@@ -63,7 +63,7 @@ async fn mosquitto_cases_on_both_backends() {
 /// both backends every time. It starts its own broker with only that listener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_cert_required_under_tls12() {
-    if !mosquitto_available() {
+    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "diagnose_mosquitto") {
         return;
     }
     mqtls::logging::init(0);
@@ -106,19 +106,6 @@ async fn start(listeners: Vec<Listener>) -> Mosquitto {
         .unwrap_or_else(|e| panic!("mosquitto does not start: {e}"));
     eprintln!("mosquitto started in {:?}", started.elapsed());
     broker
-}
-
-/// Broker tests run wherever mosquitto exists; in CI a missing broker is a failure.
-fn mosquitto_available() -> bool {
-    if mosquitto_binary().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but mosquitto is missing: install it or set MQTLS_MOSQUITTO"
-    );
-    eprintln!("note: mosquitto not found, skipping the mosquitto diagnose tests");
-    false
 }
 
 /// One listener per case (names are what [`Case::listener`] refers to).

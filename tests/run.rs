@@ -3,18 +3,6 @@
 
 use std::process::Command;
 
-fn mosquitto_available() -> bool {
-    let found = mqtls::lab::mosquitto_binary().is_some();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but mosquitto is not installed"
-        );
-        eprintln!("note: mosquitto not installed; skipping");
-    }
-    found
-}
-
 fn mqtls() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mqtls"))
 }
@@ -36,7 +24,7 @@ fn labs() -> &'static str {
 
 #[test]
 fn bundled_suite_passes_on_the_lab_brokers_and_writes_every_report() {
-    if !mosquitto_available() {
+    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "run") {
         return;
     }
     let labs = labs();
@@ -101,7 +89,7 @@ fn bundled_suite_passes_on_the_lab_brokers_and_writes_every_report() {
 
 #[test]
 fn a_wrong_expectation_fails_the_run_and_says_why() {
-    if !mosquitto_available() {
+    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "run") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

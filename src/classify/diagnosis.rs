@@ -41,7 +41,8 @@ pub enum DiagnosisCode {
     ServerCertAsCa,
     /// The broker did not send the intermediate that links its leaf to the trusted root.
     MissingIntermediate,
-    /// The CA file holds only an intermediate.
+    /// The CA file holds an intermediate but not the root above it: rustls accepts it as an
+    /// anchor, OpenSSL-based clients do not.
     IntermediateAsAnchor,
     /// The broker presents a self-signed certificate that the CA file does not contain.
     SelfSignedServerCert,
@@ -55,15 +56,16 @@ pub enum DiagnosisCode {
     SameSubjectCaAndServer,
     /// The root in the CA file has expired.
     ExpiredTrustAnchor,
-    /// The broker certificate has expired.
+    /// A certificate on the broker's path is past its notAfter (or the client's clock is wrong).
     ServerCertExpired,
-    /// The broker certificate is not valid yet.
+    /// A certificate on the broker's path is before its notBefore: almost always a wrong clock.
     ServerCertNotYetValid,
-    /// SHA-1/MD5 signature in the chain.
+    /// A certificate on the path is signed with SHA-1 or MD5, which rustls never accepts and
+    /// OpenSSL refuses at security level 1 and above.
     WeakSignature,
-    /// Key too small.
+    /// A key on the path is too weak for the stack (RSA under 2048 bits, P-192, DSA).
     WeakKey,
-    /// extendedKeyUsage without serverAuth.
+    /// The broker's certificate has an extendedKeyUsage without serverAuth.
     ServerEkuMissing,
     /// The SANs do not cover the host name.
     HostnameMismatch,
@@ -71,15 +73,16 @@ pub enum DiagnosisCode {
     IpNotInSan,
     /// No SAN; the host is only in the CN.
     CnOnlyNoSan,
-    /// The broker needs SNI.
+    /// The broker refuses (or serves another certificate) without the right SNI.
     SniRequired,
-    /// No shared TLS version.
+    /// The client and the broker share no TLS version.
     TlsVersionMismatch,
     /// The broker speaks only TLS 1.0/1.1.
     LegacyTlsOnly,
-    /// No shared cipher suite.
+    /// The client and the broker share no cipher suite (or key exchange group, or signature
+    /// scheme).
     NoSharedCipher,
-    /// ALPN refused or required.
+    /// The broker refused the ALPN protocol offered, or requires one the client did not offer.
     AlpnRejected,
     /// The broker demands a client certificate and none was sent.
     ClientCertRequired,
@@ -111,9 +114,9 @@ pub enum DiagnosisCode {
     MqttProtocolRejected,
     /// CONNACK: server unavailable or busy.
     MqttServerUnavailable,
-    /// Any other refusing CONNACK.
+    /// The broker refused CONNECT with another CONNACK code.
     MqttRefused,
-    /// No CONNACK after CONNECT.
+    /// TLS completed, CONNECT was sent, and no CONNACK came: the broker closed or stayed silent.
     MqttNoConnack,
     /// A name in the broker's certificate is outside the name constraints of a CA above it
     /// (or the constraints cannot be used).
@@ -135,7 +138,7 @@ pub enum DiagnosisCode {
     MalformedCertificate,
     /// A signature or key algorithm the verifier does not implement (DSA, P-192, Ed448, ...).
     UnsupportedAlgorithm,
-    /// Nothing above fits.
+    /// No code fits: the report carries each stack's own words (please report it).
     Unclassified,
 }
 

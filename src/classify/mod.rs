@@ -177,6 +177,14 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
         .find_map(|rule| rule(evidence, cx))
         .unwrap_or_else(|| rules::unclassified(evidence));
     let warnings = rules::warnings(evidence, cx);
+    tracing::debug!(
+        backend = %evidence.backend,
+        code = %diagnosis.code,
+        confidence = diagnosis.confidence.name(),
+        alternatives = ?diagnosis.alternatives,
+        ?warnings,
+        "classified"
+    );
     Verdict {
         diagnosis,
         warnings,

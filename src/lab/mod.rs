@@ -17,3 +17,46 @@ pub use responder::{
     Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, SniPolicy, TlsOptions, TlsServer,
     TlsVersion,
 };
+
+/// A broker a test needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needed {
+    /// The `mosquitto` binary.
+    Mosquitto,
+    /// `rabbitmq-server` with its MQTT plugin.
+    Rabbitmq,
+}
+
+/// The one way a broker test decides whether it can run: true when the broker is installed;
+/// otherwise, under CI (`CI` set) a failure, elsewhere a "SKIPPED" line on stderr naming the
+/// test and the reason, and false, so the test returns without asserting anything. A skipped
+/// test never counts as evidence: CI installs the brokers and fails without them.
+pub fn broker_available(needed: Needed, test: &str) -> bool {
+    let (found, what, how) = match needed {
+        Needed::Mosquitto => (
+            mosquitto_binary().is_some(),
+            "mosquitto is not installed",
+            format!(
+                "apt-get install mosquitto, or set {}",
+                mosquitto::MOSQUITTO_ENV
+            ),
+        ),
+        Needed::Rabbitmq => (
+            rabbitmq_binary().is_some(),
+            "rabbitmq-server is not installed",
+            format!(
+                "apt-get install rabbitmq-server, or set {}",
+                rabbitmq::RABBITMQ_ENV
+            ),
+        ),
+    };
+    if found {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI is set but {what} ({how})"
+    );
+    eprintln!("SKIPPED {test}: {what} ({how}); this test proved nothing");
+    false
+}

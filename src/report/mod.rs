@@ -4,6 +4,7 @@
 //! model, no I/O besides writing to `out`, no clock. Time-varying values (timings, the clock
 //! used) are in the model so that tests can redact them.
 
+pub mod codes;
 pub mod json;
 pub mod markdown;
 pub mod scan;

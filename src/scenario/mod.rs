@@ -1,4 +1,4 @@
-//! Scenario suites: the YAML format ([`model`]) and its loader ([`load`]).
+//! Scenario suites: the YAML format ([`model`]) and its loader ([`load()`]).
 
 pub mod load;
 pub mod model;

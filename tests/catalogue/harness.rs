@@ -11,7 +11,7 @@ use mqtls::inputs::{self, InputPaths};
 use mqtls::lab::responder::{SniPolicy, TlsOptions};
 use mqtls::lab::{
     Behaviour, ClientAuth, Mosquitto, MqttBehaviour, Responder, ServerStack, TlsServer,
-    TlsVersion as ServerVersion, mosquitto_binary,
+    TlsVersion as ServerVersion,
 };
 use mqtls::pki::{self, CertFiles, Pki};
 use mqtls::probe::mqtt::{ConnectSettings, MqttVersion};
@@ -617,15 +617,7 @@ pub fn encrypted_key(pki: &Pki) -> PathBuf {
 
 /// Broker tests run wherever mosquitto exists; in CI a missing broker is a failure.
 pub fn mosquitto_available() -> bool {
-    if mosquitto_binary().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but mosquitto is missing: install it or set MQTLS_MOSQUITTO"
-    );
-    eprintln!("note: mosquitto not found, skipping the mosquitto catalogue cases");
-    false
+    mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "catalogue_on_mosquitto")
 }
 
 pub fn tail(text: &str, lines: usize) -> String {

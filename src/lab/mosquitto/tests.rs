@@ -12,19 +12,6 @@ use crate::pki::{self, Pki};
 const DEADLINE: Duration = Duration::from_secs(10);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Broker tests run wherever mosquitto exists; in CI a missing broker is a failure.
-fn have_mosquitto() -> bool {
-    if mosquitto_binary().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but mosquitto is missing: install it or set {MOSQUITTO_ENV}"
-    );
-    eprintln!("note: mosquitto not found, skipping this broker test");
-    false
-}
-
 fn lab_pki() -> (tempfile::TempDir, Pki) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = pki::generate(dir.path()).expect("pki");
@@ -97,7 +84,7 @@ fn exchange(s: &mut (impl Read + Write), connect: &[u8]) -> io::Result<Vec<u8>> 
 
 #[test]
 fn plain_and_tls_listeners_answer_connect() {
-    if !have_mosquitto() {
+    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
@@ -175,7 +162,7 @@ fn plain_and_tls_listeners_answer_connect() {
 
 #[test]
 fn refusals_for_anonymous_and_bad_credentials() {
-    if !have_mosquitto() {
+    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
         return;
     }
     let closed = Listener {
@@ -232,7 +219,7 @@ fn refusals_for_anonymous_and_bad_credentials() {
 
 #[test]
 fn a_broker_that_cannot_start_explains_why() {
-    if !have_mosquitto() {
+    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();

@@ -17,20 +17,6 @@ use crate::pki::{self, CertFiles, Pki};
 const DEADLINE: Duration = Duration::from_secs(90);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Broker tests run wherever RabbitMQ exists; in CI a missing broker is a failure.
-fn have_rabbitmq() -> bool {
-    if rabbitmq_binary().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but RabbitMQ is missing: apt-get install rabbitmq-server or set \
-         {RABBITMQ_ENV}"
-    );
-    eprintln!("note: rabbitmq-server not found, skipping this broker test");
-    false
-}
-
 fn lab_pki() -> (tempfile::TempDir, Pki) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pki = pki::generate(dir.path()).expect("pki");
@@ -167,7 +153,7 @@ where
 /// takes 10-15 s). Observed on RabbitMQ 3.10.8, Erlang/OTP 25.2.3, OpenSSL 3.0.19.
 #[test]
 fn two_nodes_boot_in_parallel_and_speak_mqtt_over_tls() {
-    if !have_rabbitmq() {
+    if !crate::lab::broker_available(crate::lab::Needed::Rabbitmq, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
@@ -383,7 +369,7 @@ async fn client_certificate_rejections(pki: &Pki, mtls: &RabbitNode) {
 
 #[test]
 fn a_node_that_cannot_boot_explains_why() {
-    if !have_rabbitmq() {
+    if !crate::lab::broker_available(crate::lab::Needed::Rabbitmq, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
