@@ -202,7 +202,9 @@ pub struct DiagnoseArgs {
 /// How each probe runs, shared by `diagnose` and `scan`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Restrict the TLS versions offered (1.0, 1.1, 1.2, 1.3); repeatable.
+    /// Offer only these TLS versions (1.0, 1.1, 1.2, 1.3); repeatable. Each one given is offered
+    /// and no other: `--tls-version 1.2` pins TLS 1.2. Not like mosquitto_pub's flag of the same
+    /// name, which in mosquitto 2.x sets a minimum (`--tls-version tlsv1.2` allows 1.2 and 1.3).
     #[arg(long = "tls-version", value_name = "V")]
     pub tls_versions: Vec<String>,
     /// ALPN protocol to offer; repeatable.

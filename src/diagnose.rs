@@ -72,14 +72,24 @@ pub async fn diagnose(
     }
     let request = prober.request();
     let plan = if plain_target {
-        FollowUpPlan::default()
+        classify::plan_plain_follow_ups(&evidence)
     } else {
-        classify::plan_follow_ups(
+        let mut plan = classify::plan_follow_ups(
             &evidence,
             request.sni.as_deref(),
             &request.expect_name,
             request.mqtt.version,
-        )
+        );
+        // A handshake the user pinned to some versions may have failed for that alone, alert or
+        // not: ask the broker which versions it speaks.
+        plan.versions |= !request.tls_versions.is_empty()
+            && evidence.iter().any(|e| {
+                e.phase == crate::evidence::Phase::Tls
+                    && e.tls.version.is_none()
+                    && e.failure.is_some()
+                    && e.client_cert_requested != Some(true)
+            });
+        plan
     };
     if !plan.is_empty() {
         tracing::debug!(
@@ -106,9 +116,11 @@ pub async fn diagnose(
             "chain analysed"
         );
     }
-    assemble(
+    let mut report = assemble(
         request, inputs, evidence, follow_ups, chain, started, checked_at,
-    )
+    );
+    report.meta.client_ports = prober.client_ports();
+    report
 }
 
 /// The chain analysis of what the broker sent: with the CA file(s) only when the chain was
@@ -230,6 +242,7 @@ fn assemble(
         client_cert: inputs.client_cert.as_ref(),
         identity_problem: inputs.identity_problem.as_ref(),
         sent_username: request.mqtt.username.is_some(),
+        plain: plain_target,
         checked_at,
         all: &evidence,
         offered_versions: &request.tls_versions,
@@ -270,6 +283,7 @@ fn assemble(
         meta: Meta {
             checked_at: crate::x509::rfc3339(checked_at),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            client_ports: Vec::new(),
         },
     }
 }
@@ -297,6 +311,11 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
     };
     let sni = plan.sni.clone().map(|sni| {
         let p = Arc::clone(prober);
+        tokio::spawn(async move { p.probe_handshake(None, sni).await })
+    });
+    let tls = plan.tls.then(|| {
+        let p = Arc::clone(prober);
+        let sni = p.request().sni.clone();
         tokio::spawn(async move { p.probe_handshake(None, sni).await })
     });
     let mqtt_version = plan.mqtt_version.map(|version| {
@@ -327,6 +346,9 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
     }
     if let Some(task) = sni {
         out.sni = task.await.ok();
+    }
+    if let Some(task) = tls {
+        out.tls = task.await.ok();
     }
     out
 }

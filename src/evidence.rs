@@ -425,6 +425,11 @@ pub struct Evidence {
     pub verify_errors: Vec<VerifyError>,
     /// True when the broker sent a CertificateRequest (asked for a client certificate).
     pub client_cert_requested: Option<bool>,
+    /// The CA names the broker's CertificateRequest listed (`certificate_authorities`), in
+    /// OpenSSL's one-line form: the issuers it accepts client certificates from. Empty when it
+    /// listed none or asked for nothing.
+    #[serde(default)]
+    pub client_cert_ca_names: Vec<String>,
     /// True when this client sent a certificate.
     pub client_cert_sent: bool,
     /// The alert received from the broker, if any.
@@ -465,6 +470,7 @@ impl Evidence {
             chain_details: Vec::new(),
             verify_errors: Vec::new(),
             client_cert_requested: None,
+            client_cert_ca_names: Vec::new(),
             client_cert_sent: false,
             alert_received: None,
             alert_sent: None,

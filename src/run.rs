@@ -213,6 +213,24 @@ impl Lab {
         }
     }
 
+    /// Waits (at most a second) until the brokers' logs stop growing: a broker logs a
+    /// connection when its event loop gets to it, which can be after the client gave up.
+    async fn settle_logs(&self) {
+        let total = |lab: &Lab| {
+            lab.mosquitto.as_ref().map_or(0, |m| m.log().len())
+                + lab.rabbitmq.values().map(|n| n.log().len()).sum::<usize>()
+        };
+        let mut last = total(self);
+        for _ in 0..10 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let now = total(self);
+            if now == last {
+                return;
+            }
+            last = now;
+        }
+    }
+
     fn log_len(&self, kind: LabKind, profile: &str) -> usize {
         self.log(kind, profile).len()
     }
@@ -288,9 +306,12 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             // The semaphore lives as long as the run; a closed one cannot happen.
             let _permit = semaphore.acquire_owned().await.ok();
+            // Seconds, like mosquitto's log timestamps; a second of slack each side.
+            let began = crate::diagnose::unix_now() - 1;
             let result = run_case(&case, &placement, &loaded).await;
+            let window = (began, crate::diagnose::unix_now() + 1);
             on_done(&result);
-            (result, placement)
+            (result, placement, window)
         }));
     }
     let mut finished = Vec::with_capacity(tasks.len());
@@ -300,22 +321,31 @@ pub async fn run(
                 .map_err(|e| Error::Lab(format!("a case task failed: {e}")))?,
         );
     }
-    // Each listener's log lines are read and filtered once, after every case finished, and
-    // shared by its failing cases: reading and filtering the whole log per failing case made a
-    // run quadratic in its failures (the log grows with the cases).
+    // Each listener's log lines are read and filtered once, after every case finished: reading
+    // and filtering the whole log per failing case made a run quadratic in its failures (the
+    // log grows with the cases). Each failing case then keeps its own lines: on mosquitto those
+    // of its connections (by client port) written while it ran.
     let mut excerpts: BTreeMap<(LabKind, String, u16), Vec<String>> = BTreeMap::new();
+    if finished.iter().any(|(r, p, _)| !r.pass && p.kind.is_some()) {
+        lab.settle_logs().await;
+    }
     let mut results = Vec::with_capacity(finished.len());
-    for (mut result, placement) in finished {
+    for (mut result, placement, window) in finished {
         if !result.pass
             && let (Some(kind), Some(profile)) = (placement.kind, placement.profile.as_deref())
         {
             let port = placement.target.port;
-            result.broker_log = excerpts
+            let lines = excerpts
                 .entry((kind, profile.to_string(), port))
-                .or_insert_with(|| {
-                    lab_logs.lines_since(&lab.log(kind, profile), kind, profile, port)
-                })
-                .clone();
+                .or_insert_with(|| lab_logs.lines_since(&lab.log(kind, profile), kind, profile));
+            let own = match kind {
+                LabKind::Mosquitto => {
+                    own_mosquitto_lines(lines, port, window, &result.report.meta.client_ports)
+                }
+                _ => lines.clone(),
+            };
+            let keep = own.len().saturating_sub(20);
+            result.broker_log = own[keep..].to_vec();
         }
         results.push(result);
     }
@@ -386,7 +416,11 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                         kind: Some(kind),
                         profile: Some(profile.clone()),
                         target: Target {
-                            scheme: crate::target::Scheme::Mqtts,
+                            scheme: if case.plain_client {
+                                crate::target::Scheme::Mqtt
+                            } else {
+                                crate::target::Scheme::Mqtts
+                            },
                             host: "localhost".into(),
                             port,
                         },
@@ -471,24 +505,19 @@ impl LabLogs {
     /// Lines the broker wrote for this listener since the run began: those naming its port,
     /// and the TLS errors between them (mosquitto logs them without the port).
     /// `log` is the broker's whole log, read once for the run.
-    fn lines_since(&self, log: &str, kind: LabKind, profile: &str, port: u16) -> Vec<String> {
+    fn lines_since(&self, log: &str, kind: LabKind, profile: &str) -> Vec<String> {
         let from = self
             .start
             .get(&(kind, profile.to_string()))
             .copied()
             .unwrap_or(0);
         let tail = log.get(from..).unwrap_or("");
-        let port_text = format!("port {port}");
         let lines: Vec<String> = tail
             .lines()
             .filter(|l| match kind {
                 LabKind::Inprocess => false,
-                LabKind::Mosquitto => {
-                    l.contains(&port_text)
-                        || l.contains("OpenSSL Error")
-                        || l.contains("alert")
-                        || l.contains("disconnected")
-                }
+                // Every line: `own_mosquitto_lines` picks a case's own by client port and time.
+                LabKind::Mosquitto => !l.trim().is_empty(),
                 // Erlang error reports span many lines; keep the headline of each.
                 LabKind::Rabbitmq => {
                     l.get(..4)
@@ -501,9 +530,72 @@ impl LabLogs {
             })
             .map(|l| l.chars().take(300).collect::<String>())
             .collect();
-        let keep = lines.len().saturating_sub(20);
-        lines[keep..].to_vec()
+        lines
     }
+}
+
+/// A case's own lines of a mosquitto log (`<unix seconds>: <text>`): written while it ran
+/// (`window`, in seconds), and about its connections: the "New connection from
+/// 127.0.0.1:PORT on port LISTENER" of a client port it used, every line naming a client id
+/// one of its connections logged in as, and the lines that name no connection (mosquitto 2.0
+/// logs a failed TLS handshake as a bare "OpenSSL Error", often with no "New connection" line
+/// before it) unless another case's connection was the last one named.
+fn own_mosquitto_lines(
+    lines: &[String],
+    listener: u16,
+    window: (i64, i64),
+    client_ports: &[u16],
+) -> Vec<String> {
+    let on_listener = format!("on port {listener}");
+    // No connection named yet in the window: unattributed lines may be ours.
+    let mut ours = true;
+    let mut ids: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for line in lines {
+        let (stamp, text) = line.split_once(": ").unwrap_or(("", line));
+        if let Ok(t) = stamp.trim().parse::<i64>()
+            && (t < window.0 || t > window.1)
+        {
+            continue;
+        }
+        if let Some(port) = peer_port(text) {
+            ours = client_ports.contains(&port)
+                && (!text.contains(" on port ") || text.contains(&on_listener));
+            if ours {
+                // "New client connected from 127.0.0.1:PORT as ID (p2, c1, k60)."
+                if let Some(id) = text.split(" as ").nth(1).and_then(|r| r.split(' ').next()) {
+                    ids.push(id.to_string());
+                }
+                out.push(line.clone());
+            }
+            continue;
+        }
+        let names_ours = ids
+            .iter()
+            .any(|id| text.contains(&format!("Client {id} ")) || text.contains(&format!(" {id} ")));
+        // Only what a connection causes; not the broker's own notices that fall in between.
+        let about_a_client = [
+            "OpenSSL Error",
+            "Client ",
+            "alert",
+            "Socket error",
+            "Sending ",
+            "Received ",
+        ]
+        .iter()
+        .any(|k| text.contains(k));
+        if (ours && about_a_client) || names_ours {
+            out.push(line.clone());
+        }
+    }
+    out
+}
+
+/// The peer port of a mosquitto "... from 127.0.0.1:PORT ..." line.
+fn peer_port(text: &str) -> Option<u16> {
+    let after = text.split(" from ").nth(1)?;
+    let addr = after.split([' ', ',']).next()?;
+    addr.rsplit_once(':')?.1.trim_end_matches('.').parse().ok()
 }
 
 /// The profile's users with their passwords, read from the environment.
@@ -678,5 +770,44 @@ impl RunReport {
             results,
             elapsed_ms,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_mosquitto_lines;
+
+    #[test]
+    fn a_failing_case_gets_its_own_mosquitto_lines() {
+        let log: Vec<String> = [
+            "100: New connection from 127.0.0.1:40001 on port 8883.",
+            "100: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca",
+            "100: Client <unknown> disconnected: Protocol error.",
+            "101: New connection from 127.0.0.1:40002 on port 8883.",
+            "101: New client connected from 127.0.0.1:40002 as other-case (p2, c1, k60).",
+            "101: New connection from 127.0.0.1:40003 on port 8883.",
+            "101: New client connected from 127.0.0.1:40003 as mqtls-mine (p2, c1, k60).",
+            "101: New connection from 127.0.0.1:40004 on port 8883.",
+            "101: OpenSSL Error[0]: error:0A000412:SSL routines::sslv3 alert bad certificate",
+            "102: Client mqtls-mine disconnected, not authorised.",
+            "102: Client other-case disconnected.",
+            "200: New connection from 127.0.0.1:40003 on port 8883.",
+            "200: OpenSSL Error[0]: a later case that reused the port",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let own = own_mosquitto_lines(&log, 8883, (100, 150), &[40001, 40003]);
+        assert_eq!(
+            own,
+            vec![
+                log[0].clone(),
+                log[1].clone(),
+                log[2].clone(),
+                log[5].clone(),
+                log[6].clone(),
+                log[9].clone(),
+            ]
+        );
     }
 }

@@ -358,6 +358,29 @@ fn dn(name: &x509_parser::x509::X509Name<'_>) -> String {
     parts.join(", ")
 }
 
+/// Formats a DER-encoded X.509 `Name` (a CertificateRequest's CA names) like [`dn`]; the
+/// contents without the outer SEQUENCE (as rustls hands them over) are accepted too.
+pub fn dn_from_der(der: &[u8]) -> String {
+    use x509_parser::prelude::FromDer;
+    if let Ok((_, name)) = x509_parser::x509::X509Name::from_der(der) {
+        return dn(&name);
+    }
+    let mut wrapped = vec![0x30];
+    let len = der.len();
+    if len < 0x80 {
+        wrapped.push(len as u8);
+    } else if len <= 0xff {
+        wrapped.extend([0x81, len as u8]);
+    } else if len <= 0xffff {
+        wrapped.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    wrapped.extend_from_slice(der);
+    match x509_parser::x509::X509Name::from_der(&wrapped) {
+        Ok((_, name)) => dn(&name),
+        Err(_) => format!("<unparseable name {}>", hex(der)),
+    }
+}
+
 /// How an empty distinguished name is written.
 pub const EMPTY_DN: &str = "(empty name)";
 

@@ -608,3 +608,370 @@ async fn verify_at_moves_the_verification_clock() {
         }
     }
 }
+
+/// Issue 13: brokers that hang up without an alert, and ports that speak the other protocol.
+/// Every row of the issue's table, against the responder on both server stacks, diagnosed by
+/// both client backends.
+mod silent_brokers {
+    use super::*;
+    use mqtls::lab::{CertCheck, Hangup, TlsOptions};
+    use mqtls::report::BackendReport;
+
+    /// The fatal decode_error alert record an Erlang TLS listener answers a plain CONNECT with.
+    const DECODE_ERROR_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+
+    #[derive(Clone, Copy)]
+    enum Identity {
+        None,
+        Good,
+        UnknownCa,
+    }
+
+    struct Row {
+        name: &'static str,
+        server: fn(&Pki, ServerStack) -> (TlsServer, TlsOptions),
+        identity: Identity,
+        pinned: Vec<TlsVersion>,
+        login: Option<(&'static str, &'static str)>,
+        plain: bool,
+        expect: Code,
+        check: fn(&BackendReport) -> Result<(), String>,
+    }
+
+    fn row(
+        name: &'static str,
+        server: fn(&Pki, ServerStack) -> (TlsServer, TlsOptions),
+        expect: Code,
+    ) -> Row {
+        Row {
+            name,
+            server,
+            identity: Identity::None,
+            pinned: Vec::new(),
+            login: None,
+            plain: false,
+            expect,
+            check: |_| Ok(()),
+        }
+    }
+
+    fn requested_with_names(b: &BackendReport) -> Result<(), String> {
+        if b.client_cert_requested != Some(true) {
+            return Err(format!(
+                "client_cert_requested {:?}",
+                b.client_cert_requested
+            ));
+        }
+        if !b.client_cert_ca_names.iter().any(|n| n.contains("Root")) {
+            return Err(format!("CA names {:?}", b.client_cert_ca_names));
+        }
+        let facts = b.diagnosis.facts.join(" | ");
+        if !facts.contains("asks for certificates issued by") || !facts.contains("gave no reason") {
+            return Err(format!("facts: {facts}"));
+        }
+        if b.diagnosis.confidence != mqtls::classify::Confidence::Likely {
+            return Err("not likely".into());
+        }
+        Ok(())
+    }
+
+    fn mtls_with(pki: &Pki, stack: ServerStack, version: ServerVersion) -> TlsServer {
+        TlsServer {
+            versions: vec![version],
+            ..mtls(pki, stack)
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        vec![
+            Row {
+                check: requested_with_names,
+                ..row(
+                    "tls13_required_none_sent_silent_close_after_handshake",
+                    |p, s| {
+                        (
+                            mtls_with(p, s, ServerVersion::Tls1_3),
+                            TlsOptions {
+                                hangup: Hangup::Close,
+                                client_cert_check: CertCheck::AfterHandshake,
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::ClientCertRequired,
+                )
+            },
+            Row {
+                identity: Identity::UnknownCa,
+                check: |b| {
+                    requested_with_names(b)?;
+                    let facts = b.diagnosis.facts.join(" | ");
+                    if !facts.contains("client certificate sent") {
+                        return Err(format!("facts: {facts}"));
+                    }
+                    Ok(())
+                },
+                ..row(
+                    "tls13_unknown_ca_silent_close_after_handshake",
+                    |p, s| {
+                        (
+                            mtls_with(p, s, ServerVersion::Tls1_3),
+                            TlsOptions {
+                                hangup: Hangup::Close,
+                                client_cert_check: CertCheck::AfterHandshake,
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::ClientCertUnknownCa,
+                )
+            },
+            Row {
+                identity: Identity::UnknownCa,
+                check: requested_with_names,
+                ..row(
+                    "tls12_unknown_ca_reset_during_handshake",
+                    |p, s| {
+                        (
+                            mtls_with(p, s, ServerVersion::Tls1_2),
+                            TlsOptions {
+                                hangup: Hangup::Reset,
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::ClientCertUnknownCa,
+                )
+            },
+            Row {
+                pinned: vec![TlsVersion::Tls13],
+                check: |b| {
+                    let text = b.diagnosis.facts.join(" | ") + &b.diagnosis.remedies.join(" | ");
+                    if !text.contains("restricted with `--tls-version`")
+                        || !text.contains("a minimum in mosquitto 2.x")
+                    {
+                        return Err(text);
+                    }
+                    Ok(())
+                },
+                ..row(
+                    "pinned_version_refused_without_alert",
+                    |p, s| {
+                        (
+                            TlsServer {
+                                versions: vec![ServerVersion::Tls1_2],
+                                ..good(p, s)
+                            },
+                            TlsOptions {
+                                hangup: Hangup::Close,
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::TlsVersionMismatch,
+                )
+            },
+            Row {
+                plain: true,
+                check: |b| {
+                    if b.diagnosis.summary.contains("TLS succeeded") {
+                        return Err(b.diagnosis.summary.clone());
+                    }
+                    let facts = b.diagnosis.facts.join(" | ");
+                    if !facts.contains("15030300020232") || !facts.contains("completed") {
+                        return Err(facts);
+                    }
+                    Ok(())
+                },
+                ..row(
+                    "plain_connect_answered_with_a_tls_alert_record",
+                    |p, s| {
+                        (
+                            good(p, s),
+                            TlsOptions {
+                                plain_reply: Some(DECODE_ERROR_ALERT.to_vec()),
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::TlsPortPlainClient,
+                )
+            },
+            Row {
+                plain: true,
+                ..row(
+                    "plain_connect_to_a_tls_port",
+                    |p, s| (good(p, s), TlsOptions::default()),
+                    Code::TlsPortPlainClient,
+                )
+            },
+            Row {
+                login: Some(("alice", "wrong")),
+                check: |b| match b.diagnosis.remedies.first() {
+                    Some(r) if r.starts_with("Credentials first") => Ok(()),
+                    other => Err(format!("first remedy {other:?}")),
+                },
+                ..row(
+                    "wrong_password_dropped_without_connack",
+                    |p, s| {
+                        (
+                            with_mqtt(
+                                p,
+                                s,
+                                MqttBehaviour::CloseOnBadLogin {
+                                    username: "alice".into(),
+                                    password: "secret".into(),
+                                },
+                            ),
+                            TlsOptions::default(),
+                        )
+                    },
+                    Code::MqttNoConnack,
+                )
+            },
+            Row {
+                identity: Identity::Good,
+                check: |b| {
+                    let text = format!("{:?}", b.diagnosis);
+                    if !text.contains("client certificate sent and accepted at the TLS layer")
+                        || !text.contains("map certificates to users")
+                        || b.diagnosis.summary.contains("no user name was sent")
+                    {
+                        return Err(text);
+                    }
+                    if b.client_cert_requested != Some(true) || !b.client_cert_sent {
+                        return Err("certificate not requested or not sent".into());
+                    }
+                    Ok(())
+                },
+                ..row(
+                    "certificate_requested_unenforced_then_connack_5",
+                    |p, s| {
+                        (
+                            TlsServer {
+                                client_auth: ClientAuth::Optional {
+                                    ca_pem: p.root.cert_pem.clone(),
+                                },
+                                mqtt: MqttBehaviour::Refuse(5),
+                                ..good(p, s)
+                            },
+                            TlsOptions {
+                                client_cert_check: CertCheck::Never,
+                                ..TlsOptions::default()
+                            },
+                        )
+                    },
+                    Code::MqttNotAuthorized,
+                )
+            },
+            // Chain completion off: the leaf alone; on: completed from the CA certificates.
+            row(
+                "leaf_only_without_chain_completion",
+                |p, s| {
+                    (
+                        TlsServer {
+                            chain_pem: p.server.cert_pem.clone(),
+                            ..good(p, s)
+                        },
+                        TlsOptions::default(),
+                    )
+                },
+                Code::MissingIntermediate,
+            ),
+            row(
+                "leaf_only_with_chain_completion",
+                |p, s| {
+                    (
+                        TlsServer {
+                            chain_pem: p.server.cert_pem.clone(),
+                            ..good(p, s)
+                        },
+                        TlsOptions {
+                            complete_chain_from: Some(
+                                [p.intermediate.cert_pem.clone(), p.root.cert_pem.clone()].concat(),
+                            ),
+                            ..TlsOptions::default()
+                        },
+                    )
+                },
+                Code::Ok,
+            ),
+        ]
+    }
+
+    async fn run_row(row: &Row, stack: ServerStack, pki: &Pki) -> Result<(), String> {
+        let (server, options) = (row.server)(pki, stack);
+        let responder = Responder::start(Behaviour::TlsWith(server, options))
+            .await
+            .map_err(|e| format!("responder: {e}"))?;
+        let identity = match row.identity {
+            Identity::None => None,
+            Identity::Good => Some(&pki.client),
+            Identity::UnknownCa => Some(&pki.other_client),
+        };
+        let paths = InputPaths {
+            cafiles: vec![pki.root.cert.clone()],
+            cert: identity.map(|c| c.chain_path().to_path_buf()),
+            key: identity.map(|c| c.key.clone()),
+            key_password: None,
+            untrusted: Vec::new(),
+            offline: true,
+        };
+        let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
+        let scheme = if row.plain { "mqtt" } else { "mqtts" };
+        let request = ProbeRequest {
+            target: Target::parse(&format!("{scheme}://localhost:{}", responder.port()))
+                .map_err(|e| e.to_string())?,
+            sni: Some("localhost".into()),
+            expect_name: "localhost".into(),
+            tls_versions: row.pinned.clone(),
+            alpn: Vec::new(),
+            mqtt: ConnectSettings {
+                version: MqttVersion::V311,
+                client_id: "mqtls-silent".into(),
+                username: row.login.map(|(u, _)| u.to_string()),
+                password: row.login.map(|(_, p)| p.to_string()),
+            },
+            timeout: TIMEOUT,
+            verify_at: None,
+        };
+        let report = mqtls::diagnose::diagnose(request, &loaded, &Backend::ALL).await;
+        let codes: Vec<Code> = report.backends.iter().map(|b| b.diagnosis.code).collect();
+        if codes != [row.expect, row.expect] {
+            return Err(format!(
+                "expected {} on both\n{}",
+                row.expect,
+                describe(&report)
+            ));
+        }
+        for b in &report.backends {
+            (row.check)(b).map_err(|e| format!("{}: {e}\n{}", b.backend, describe(&report)))?;
+        }
+        Ok(())
+    }
+
+    async fn run_rows(stack: ServerStack) {
+        mqtls::logging::init(0);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pki = pki::generate(dir.path()).expect("pki");
+        let mut failures = Vec::new();
+        for row in rows() {
+            let started = Instant::now();
+            if let Err(e) = run_row(&row, stack, &pki).await {
+                failures.push(format!("{} [{stack:?} server]: {e}", row.name));
+            }
+            eprintln!("{} [{stack:?}]: {:?}", row.name, started.elapsed());
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue13_rows_on_an_openssl_server() {
+        run_rows(ServerStack::Openssl).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issue13_rows_on_a_rustls_server() {
+        run_rows(ServerStack::Rustls).await;
+    }
+}

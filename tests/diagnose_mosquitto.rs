@@ -150,6 +150,12 @@ fn listeners(pki: &Pki) -> Vec<Listener> {
             allow_anonymous: false,
             ..tls("closed", &pki.server)
         },
+        // A client certificate accepted at TLS, then "not authorized" at MQTT (no user name,
+        // no use_identity_as_username).
+        Listener {
+            allow_anonymous: false,
+            ..with_tls(tls("mtls-closed", &pki.server), &mtls)
+        },
         Listener {
             allow_anonymous: false,
             users: vec![("alice".into(), "secret".into())],
@@ -175,6 +181,8 @@ struct Case {
     expect: Code,
     /// For `ok` cases: the TLS version both backends must have negotiated.
     negotiated: Option<&'static str>,
+    /// Probe with `mqtt://` (plain MQTT, no TLS).
+    plain: bool,
 }
 
 impl Case {
@@ -189,6 +197,7 @@ impl Case {
             login: None,
             expect,
             negotiated: None,
+            plain: false,
         }
     }
 }
@@ -260,7 +269,21 @@ fn cases() -> Vec<Case> {
             negotiated: Some("TLSv1.3"),
             ..Case::new("ok_with_login", "users", Code::Ok)
         },
+        Case {
+            client_cert: true,
+            ..Case::new(
+                "mqtt_not_authorized_with_client_cert",
+                "mtls-closed",
+                Code::MqttNotAuthorized,
+            )
+        },
         Case::new("plaintext_port", "plain", Code::PlaintextPort),
+        // The other way round: `mqtt://` to the TLS listener. mosquitto answers the plain
+        // CONNECT by closing; a TLS handshake on the same port completes.
+        Case {
+            plain: true,
+            ..Case::new("tls_port_plain_client", "ok", Code::TlsPortPlainClient)
+        },
     ]
 }
 
@@ -287,7 +310,11 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {
-        target: Target::parse(&format!("localhost:{port}")).expect("target"),
+        target: Target::parse(&format!(
+            "{}localhost:{port}",
+            if case.plain { "mqtt://" } else { "" }
+        ))
+        .expect("target"),
         sni: Some("localhost".into()),
         expect_name: "localhost".into(),
         tls_versions: case.tls_versions.clone(),
@@ -322,6 +349,22 @@ fn check(report: &DiagnoseReport, case: &Case) -> Result<(), String> {
     for b in &report.backends {
         if b.outcome != want {
             return Err(format!("{}: outcome {:?}", b.backend, b.outcome));
+        }
+        if case.name == "mqtt_not_authorized_with_client_cert"
+            && !b
+                .diagnosis
+                .facts
+                .iter()
+                .any(|f| f.contains("client certificate sent and accepted at the TLS layer"))
+        {
+            return Err(format!("{}: the certificate is not named", b.backend));
+        }
+        // `require_certificate true`: both backends saw the CertificateRequest.
+        if case.listener.starts_with("mtls") && b.client_cert_requested != Some(true) {
+            return Err(format!(
+                "{}: client_cert_requested {:?}",
+                b.backend, b.client_cert_requested
+            ));
         }
         if let Some(version) = case.negotiated
             && b.tls.version.as_deref() != Some(version)

@@ -100,16 +100,54 @@ fn a_wrong_expectation_fails_the_run_and_says_why() {
     std::fs::write(
         &suite,
         "profiles:\n  leaf:\n    certfile: certs/server.crt\n    keyfile: certs/server.key\n\
-cases:\n  - name: claims-ok\n    broker: leaf\n    cafile: certs/root.crt\n    expect: ok\n",
+cases:\n  - name: claims-ok\n    broker: leaf\n    cafile: certs/root.crt\n    expect: ok\n\
+\x20 - name: claims-ok-too\n    broker: leaf\n    cafile: certs/root.crt\n    expect: ok\n",
     )
     .expect("write");
+    let json = dir.path().join("r.json");
     let out = mqtls()
         .current_dir(root)
         .arg("run")
         .arg(&suite)
-        .args(["--lab", "mosquitto"])
+        .args(["--lab", "mosquitto", "--json"])
+        .arg(&json)
         .output()
         .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each failing case carries its own broker log lines: never a line naming a connection of
+    // the other case on the same listener (by client port).
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid JSON");
+    for r in report["results"].as_array().expect("results") {
+        let ports: Vec<u64> = r["report"]["meta"]["client_ports"]
+            .as_array()
+            .expect("client ports")
+            .iter()
+            .filter_map(serde_json::Value::as_u64)
+            .collect();
+        let lines: Vec<&str> = r["broker_log"]
+            .as_array()
+            .expect("broker log")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let connections: Vec<u64> = lines
+            .iter()
+            .filter_map(|l| l.split("New connection from 127.0.0.1:").nth(1))
+            .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+            .collect();
+        assert!(
+            connections.iter().all(|p| ports.contains(p)),
+            "{}: lines of other connections: {lines:?} (own ports {ports:?})",
+            r["case"]
+        );
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -120,7 +158,7 @@ cases:\n  - name: claims-ok\n    broker: leaf\n    cafile: certs/root.crt\n    e
         stdout.contains("expected ok, got missing_intermediate"),
         "{stdout}"
     );
-    assert!(stdout.contains("1 runs: 0 passed, 1 failed"), "{stdout}");
+    assert!(stdout.contains("2 runs: 0 passed, 2 failed"), "{stdout}");
 }
 
 #[test]

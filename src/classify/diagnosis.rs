@@ -33,6 +33,9 @@ pub enum DiagnosisCode {
     PlaintextPort,
     /// The peer answered with bytes that are neither TLS nor MQTT.
     NotTls,
+    /// A plain MQTT client (`mqtt://`) reached a port that speaks TLS: its CONNECT got a TLS
+    /// record (an alert) or a hang-up, and a TLS handshake on the same port succeeds.
+    TlsPortPlainClient,
     /// The peer closed during the handshake without an alert.
     PeerClosed,
     /// No certificate in the CA file issued the presented chain.

@@ -149,6 +149,8 @@ pub struct Context<'a> {
     pub identity_problem: Option<&'a IdentityProblem>,
     /// Whether a user name was sent in CONNECT.
     pub sent_username: bool,
+    /// Whether the target is plain MQTT (`mqtt://`): the probes spoke no TLS.
+    pub plain: bool,
     /// The clock the probes used, UNIX seconds.
     pub checked_at: i64,
     /// The evidence of every backend probed (for differential verdicts).
@@ -191,6 +193,15 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
     }
 }
 
+/// Which follow-up probes the plain probes of an `mqtt://` target call for: a TLS handshake
+/// when the answer to CONNECT was a TLS record or a hang-up (the port may speak TLS).
+pub fn plan_plain_follow_ups(all: &[Evidence]) -> FollowUpPlan {
+    FollowUpPlan {
+        tls: all.iter().any(rules::tls_answer_to_plain),
+        ..FollowUpPlan::default()
+    }
+}
+
 /// Which follow-up probes the evidence of the first round calls for.
 ///
 /// - a plain CONNECT when a TLS attempt died before the peer said anything TLS-like;
@@ -213,6 +224,11 @@ pub fn plan_follow_ups(
             || (e.alert_received == Some(Alert::HANDSHAKE_FAILURE)
                 && e.tls.version.is_none()
                 && no_cert_request)
+            // A broker that refuses a version may hang up instead of alerting.
+            || (e.phase == Phase::Tls
+                && e.tls.version.is_none()
+                && matches!(e.failure, Some(Failure::PeerClosed { .. }))
+                && e.client_cert_requested != Some(true))
     };
     let versions = all.iter().any(version_trouble);
     let sni_trouble = |e: &Evidence| {
@@ -260,6 +276,7 @@ pub fn plan_follow_ups(
         plain,
         versions,
         sni: other_sni.filter(|_| all.iter().any(sni_trouble)),
+        tls: false,
     }
 }
 

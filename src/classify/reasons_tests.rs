@@ -106,6 +106,7 @@ fn diagnose(ev: &Evidence, others: &[Evidence], expect_name: &str, at: i64) -> D
         client_cert: None,
         identity_problem: None,
         sent_username: false,
+        plain: false,
         checked_at: at,
         all: &all,
         offered_versions: &[],

@@ -125,6 +125,10 @@ struct Extra {
     beside: Vec<CertSummary>,
     /// No chain analysis at all (evidence replayed without the DER).
     unanalysed: bool,
+    /// An `mqtt://` target (plain probes).
+    plain: bool,
+    /// The TLS follow-up of a plain target.
+    tls: Option<HandshakeProbe>,
 }
 
 /// A stand-in for the chain analysis over summaries: links a certificate to the first
@@ -240,6 +244,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         versions: extra.versions.clone(),
         sni: extra.sni.clone(),
         mqtt_version: extra.mqtt_version.clone(),
+        tls: extra.tls.clone(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());
@@ -261,6 +266,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         client_cert: extra.client_cert.then_some(&client),
         identity_problem: extra.identity_problem.as_ref(),
         sent_username: extra.username,
+        plain: extra.plain,
         checked_at: NOW,
         all: &all,
         offered_versions: &extra.offered,
@@ -1386,4 +1392,204 @@ fn an_oversized_handshake_stays_unclassified_but_says_what_happened() {
             None => assert!(d.summary.contains("does not recognise yet"), "{raw}"),
         }
     }
+}
+
+/// Issue 13: brokers that hang up without an alert, and ports that speak the other protocol.
+/// One row per line of the issue's table, on evidence as each backend records it.
+#[test]
+fn silent_brokers_are_read_from_the_wire() {
+    // TLS 1.3, the broker asked, then hung up before any MQTT (the probe's read-first retry).
+    let after_handshake = |backend: Backend, sent: bool| {
+        let mut e = failed(Phase::Tls, Failure::PeerClosed { reset: false });
+        e.backend = backend;
+        e.tls.version = Some("TLSv1.3".into());
+        e.client_cert_requested = Some(true);
+        e.client_cert_ca_names = vec![ROOT.into()];
+        e.client_cert_sent = sent;
+        e.notes = vec![crate::probe::SILENT_AFTER_HANDSHAKE.into()];
+        e
+    };
+    // TLS 1.2, the broker asked, then reset during the handshake.
+    let reset_during = |backend: Backend| {
+        let mut e = failed(Phase::Tls, Failure::PeerClosed { reset: true });
+        e.backend = backend;
+        e.client_cert_requested = Some(true);
+        e.client_cert_ca_names = vec![ROOT.into()];
+        e.client_cert_sent = true;
+        e
+    };
+    for backend in Backend::ALL {
+        let d = verdict(&after_handshake(backend, false), &Extra::default()).diagnosis;
+        assert_eq!(d.code, C::ClientCertRequired, "{backend}");
+        assert_eq!(d.confidence, Confidence::Likely);
+        assert!(
+            d.facts.iter().any(|f| f.contains("gave no reason")),
+            "{d:?}"
+        );
+
+        let with_cert = Extra {
+            client_cert: true,
+            ..Extra::default()
+        };
+        for ev in [after_handshake(backend, true), reset_during(backend)] {
+            let d = verdict(&ev, &with_cert).diagnosis;
+            assert_eq!(d.code, C::ClientCertUnknownCa, "{backend}");
+            assert_eq!(d.confidence, Confidence::Likely);
+            let facts = d.facts.join(" | ");
+            assert!(
+                facts.contains(&format!("client certificate sent: {LEAF}")),
+                "{facts}"
+            );
+            assert!(
+                facts.contains(&format!("asks for certificates issued by: {ROOT}")),
+                "{facts}"
+            );
+            assert!(facts.contains("is not among the CAs"), "{facts}");
+        }
+    }
+    // Not asked for a certificate: a hang-up stays what it was.
+    let mut unasked = after_handshake(Backend::Rustls, false);
+    unasked.client_cert_requested = Some(false);
+    unasked.notes.clear();
+    unasked.tls.version = None;
+    assert_eq!(code(unasked, Extra::default()), C::PeerClosed);
+    // An alert still decides, confirmed.
+    let mut alerted = alert(48, true);
+    alerted.client_cert_requested = Some(true);
+    alerted.client_cert_sent = true;
+    let d = verdict(
+        &alerted,
+        &Extra {
+            client_cert: true,
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(
+        (d.code, d.confidence),
+        (C::ClientCertUnknownCa, Confidence::Confirmed)
+    );
+
+    // A pinned version the broker refuses by closing: the follow-ups tell.
+    let closed = failed(Phase::Tls, Failure::PeerClosed { reset: false });
+    let d = verdict(
+        &closed,
+        &Extra {
+            offered: vec![TlsVersion::Tls13],
+            versions: versions(&[TlsVersion::Tls12]),
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::TlsVersionMismatch);
+    let text = format!("{:?}", d);
+    assert!(text.contains("restricted with `--tls-version`"), "{text}");
+    assert!(text.contains("pins the versions offered"), "{text}");
+    assert!(text.contains("a minimum in mosquitto 2.x"), "{text}");
+    // And the plan asks for them without an alert.
+    let plan = plan_follow_ups(
+        std::slice::from_ref(&closed),
+        Some("localhost"),
+        "localhost",
+        MqttVersion::V311,
+    );
+    assert!(plan.versions);
+
+    // `mqtt://` to a TLS port: a TLS alert record instead of a CONNACK, or a close.
+    let mut alert_reply = failed(
+        Phase::Mqtt,
+        Failure::MalformedConnAck {
+            detail: "expected a CONNACK".into(),
+        },
+    );
+    alert_reply.first_bytes = Some("15030300020232".into());
+    let mut closed_reply = failed(Phase::Mqtt, Failure::NoConnAck { closed: true });
+    closed_reply.raw_error = Some("connection closed".into());
+    let tls_ok = Some(handshake(TlsVersion::Tls13, true));
+    for (ev, tls, confirmed) in [
+        (alert_reply.clone(), tls_ok.clone(), true),
+        (alert_reply.clone(), None, false),
+        (closed_reply.clone(), tls_ok.clone(), true),
+    ] {
+        assert!(plan_plain_follow_ups(std::slice::from_ref(&ev)).tls);
+        let d = verdict(
+            &ev,
+            &Extra {
+                plain: true,
+                tls,
+                ..Extra::default()
+            },
+        )
+        .diagnosis;
+        assert_eq!(d.code, C::TlsPortPlainClient, "{d:?}");
+        assert_eq!(d.confidence == Confidence::Confirmed, confirmed);
+        assert!(!d.summary.contains("TLS succeeded"));
+    }
+    // A close with no TLS behind it stays mqtt_no_connack, and says no TLS was spoken.
+    let d = verdict(
+        &closed_reply,
+        &Extra {
+            plain: true,
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::MqttNoConnack);
+    assert!(!d.summary.contains("TLS succeeded"), "{}", d.summary);
+    assert!(d.facts.iter().any(|f| f.contains("TLS: none")));
+    let mut plain_ok = ok();
+    plain_ok.tls.version = None;
+    let d = verdict(
+        &plain_ok,
+        &Extra {
+            plain: true,
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert!(
+        !d.summary.replace("no TLS", "").contains("TLS"),
+        "{}",
+        d.summary
+    );
+
+    // A wrong password dropped without a CONNACK: credentials first.
+    let mut dropped = failed(Phase::Mqtt, Failure::NoConnAck { closed: true });
+    dropped.tls.version = Some("TLSv1.2".into());
+    let d = verdict(
+        &dropped,
+        &Extra {
+            username: true,
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::MqttNoConnack);
+    assert!(
+        d.remedies[0].starts_with("Credentials first"),
+        "{:?}",
+        d.remedies
+    );
+
+    // A certificate sent, accepted at TLS, then CONNACK 5: not "no user name was sent" alone.
+    let mut refused_cert = refused(5, "3.1.1");
+    refused_cert.client_cert_requested = Some(true);
+    refused_cert.client_cert_sent = true;
+    let d = verdict(
+        &refused_cert,
+        &Extra {
+            client_cert: true,
+            ..Extra::default()
+        },
+    )
+    .diagnosis;
+    assert_eq!(d.code, C::MqttNotAuthorized);
+    let text = format!("{d:?}");
+    assert!(
+        text.contains(&format!(
+            "client certificate sent and accepted at the TLS layer: {LEAF}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("map certificates to users"), "{text}");
 }

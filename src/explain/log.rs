@@ -60,12 +60,15 @@ pub fn explain_log(text: &str) -> LogReport {
     let mut groups: BTreeMap<(String, DiagnosisCode, RejectedBy), LogGroup> = BTreeMap::new();
     let mut failures = 0;
     let mut lines = 0;
+    // Whether the log marks connections at all (a `New connection from` line, an address).
+    let mut marked = false;
     for line in text.lines() {
         lines += 1;
         let lower = line.to_ascii_lowercase();
         let address = address_in(line);
         if lower.contains("new connection from") || address.is_some() {
             connection += 1;
+            marked = true;
         }
         if let Some(a) = address {
             current = a;
@@ -79,7 +82,15 @@ pub fn explain_log(text: &str) -> LogReport {
             continue;
         }
         if !seen.insert((connection, best.code)) {
-            continue;
+            // A log that never names a connection (a Node.js broker, mosquitto without
+            // `log_type notice`) still prints one line per failed connection: a repeat on a
+            // line of its own is another connection. Continuation lines (a Node.js error
+            // object's fields, OpenSSL's `Error[1]`) belong to the failure above them.
+            if marked || is_continuation(line) {
+                continue;
+            }
+            connection += 1;
+            seen.insert((connection, best.code));
         }
         failures += 1;
         let key = (current.clone(), best.code, best.rejected_by);
@@ -109,6 +120,23 @@ pub fn explain_log(text: &str) -> LogReport {
         failures,
         groups,
     }
+}
+
+/// A line that continues the failure printed above it: indented (a Node.js error object's
+/// `library:`/`reason:`/`code:` fields, a stack frame), a closing brace, or an OpenSSL error
+/// queue entry after the first (`OpenSSL Error[1]:`).
+fn is_continuation(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    if let Some(at) = lower.find("openssl error[") {
+        let index: String = lower
+            .get(at + "openssl error[".len()..)
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        return index.parse::<u32>().is_ok_and(|n| n > 0);
+    }
+    line.starts_with([' ', '\t']) || line.trim_start().starts_with(['}', ']', ')'])
 }
 
 /// The client IP in a log line: a `host:port` token (`127.0.0.1:54321`, `[::1]:8883`), or an

@@ -81,6 +81,8 @@ pub struct Match {
     pub meaning: String,
     /// What to check next.
     pub next_steps: Vec<String>,
+    /// The one check that tells this reading apart from the others of the same text.
+    pub tell_apart: String,
     /// The `mqtls diagnose` command that would confirm it.
     pub confirm: String,
     /// The line of the text that matched.
@@ -133,12 +135,17 @@ pub fn explain_in(text: &str, context: Context) -> Explanation {
             rejected_by: hit.side,
             meaning: meaning(hit.code, hit.side),
             next_steps: next_steps(hit.code),
+            tell_apart: tell_apart(hit.code, hit.side),
             confirm: confirm(hit.code, host.as_deref()),
             matched: line_of(text, &lower, &hit.fragment),
         };
         found.push((tier, i, m));
     }
-    // Fallback readings (generic words) only count when nothing specific matched.
+    // A summary that hides the reason only counts when nothing else matched; fallback
+    // readings (generic words) only when nothing specific matched.
+    if found.iter().any(|(tier, _, _)| *tier < SUMMARY_TIER) {
+        found.retain(|(tier, _, _)| *tier < SUMMARY_TIER);
+    }
     if found.iter().any(|(tier, _, _)| *tier < FALLBACK_TIER) {
         found.retain(|(tier, _, _)| *tier < FALLBACK_TIER);
     }
@@ -161,7 +168,14 @@ pub fn explain_in(text: &str, context: Context) -> Explanation {
 /// Reads who printed the text from words only one side prints.
 pub fn context_of(text: &str) -> Context {
     let lower = text.to_ascii_lowercase();
-    let broker = patterns::BROKER_MARKERS.iter().any(|m| lower.contains(m));
+    // The OpenSSL function that failed is decisive: a mosquitto bridge logs its client side.
+    match patterns::function_side(&lower) {
+        Some(Reading::Client) => return Context::Client,
+        Some(Reading::Broker) => return Context::Broker,
+        _ => {}
+    }
+    let broker = patterns::BROKER_MARKERS.iter().any(|m| lower.contains(m))
+        || lower.lines().any(starts_with_unix_time);
     let client = patterns::CLIENT_MARKERS.iter().any(|m| lower.contains(m));
     match (broker, client) {
         (true, false) => Context::Broker,
@@ -172,7 +186,15 @@ pub fn context_of(text: &str) -> Context {
     }
 }
 
+/// mosquitto's log lines start with a Unix timestamp (`1732600000: `); no client prints one.
+fn starts_with_unix_time(line: &str) -> bool {
+    let line = line.trim_start();
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    (9..=10).contains(&digits) && line.get(digits..).is_some_and(|r| r.starts_with(": "))
+}
+
 const FALLBACK_TIER: u8 = 10;
+const SUMMARY_TIER: u8 = 20;
 
 /// Rank of a reading in a context: lower is better, `None` drops it.
 fn tier(reading: Reading, context: Context) -> Option<u8> {
@@ -189,6 +211,8 @@ fn tier(reading: Reading, context: Context) -> Option<u8> {
         (Reading::BrokerFallback, Context::Client) => None,
         (Reading::BrokerFallback, Context::Broker | Context::LeanBroker) => Some(FALLBACK_TIER + 1),
         (Reading::BrokerFallback, Context::Unknown) => Some(FALLBACK_TIER + 3),
+        (Reading::ClientSummary, Context::Broker) => None,
+        (Reading::ClientSummary, _) => Some(SUMMARY_TIER),
     }
 }
 
@@ -208,7 +232,12 @@ fn to_match(pattern: &Pattern, text: &str, lower: &str, host: Option<&str>) -> M
         } else {
             pattern.meaning.to_string()
         },
-        next_steps: next_steps(pattern.code),
+        next_steps: if pattern.steps.is_empty() {
+            next_steps(pattern.code)
+        } else {
+            pattern.steps.iter().map(|s| (*s).to_string()).collect()
+        },
+        tell_apart: tell_apart(pattern.code, pattern.side),
         confirm: confirm(pattern.code, host),
         matched: line_of(text, lower, longest),
     }
@@ -313,8 +342,13 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::ConnectTimeout => "The TCP connect got no answer (firewall, wrong address).",
         C::HandshakeTimeout => "TCP connected but the TLS handshake never completed.",
         C::PlaintextPort => "The port speaks plain MQTT, not TLS.",
+        C::TlsPortPlainClient => {
+            "A plain MQTT client (no TLS) connected to a port that speaks MQTT over TLS."
+        }
         C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
-        C::PeerClosed => "The peer closed the connection without an alert.",
+        C::PeerClosed => {
+            "The peer closed the connection without an alert: it abandoned the handshake, so this side cannot say why. Read the peer's own error (the client's output when a broker printed this)."
+        }
         C::SameSubjectCaAndServer => {
             "The CA and the broker certificate have the same subject, so the leaf looks self-signed."
         }
@@ -416,7 +450,14 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::ConnectionRefused | C::ConnectTimeout | C::DnsFailure => &[
             "Check that the broker runs and listens on that port (ss -ltnp), and its log for TLS files it could not load.",
         ],
-        C::PlaintextPort | C::NotTls | C::PeerClosed | C::HandshakeTimeout => &[
+        C::PeerClosed => &[
+            "Read the error the other side printed (the client's output, or its debug log: mosquitto_pub -d): it names why it left the handshake.",
+            "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
+        ],
+        C::TlsPortPlainClient => &[
+            "Connect with TLS (mqtts://, mosquitto_pub --cafile ca.crt), or use the broker's plain port (usually 1883).",
+        ],
+        C::PlaintextPort | C::NotTls | C::HandshakeTimeout => &[
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
         ],
         C::SameSubjectCaAndServer => {
@@ -440,6 +481,72 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::Ok | C::Unclassified => &[],
     };
     steps.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The one check that tells a reading apart from the others the same words allow: what to look
+/// at, and what it shows when this reading is the right one.
+pub fn tell_apart(code: DiagnosisCode, side: RejectedBy) -> String {
+    use DiagnosisCode as C;
+    let text = match code {
+        C::UnknownCa if side == RejectedBy::Peer => {
+            "In the client's output: it names the broker's certificate (unknown authority, local issuer) when this is the cause."
+        }
+        C::UnknownCa => {
+            "openssl s_client -connect HOST:8883 -showcerts: the issuer of the last certificate sent is in no certificate of the client's CA file (compare with openssl x509 -in ca.crt -noout -subject)."
+        }
+        C::MissingIntermediate => {
+            "openssl s_client -connect HOST:8883 -showcerts: the broker sends one certificate, whose issuer is an intermediate, not the root in the client's CA file."
+        }
+        C::ServerCertAsCa => {
+            "openssl x509 -in ca.crt -noout -subject -issuer -ext basicConstraints: subject and issuer differ and CA is not TRUE, so the CA file holds a leaf (the broker's own certificate)."
+        }
+        C::IntermediateAsAnchor => {
+            "openssl x509 -in ca.crt -noout -subject -issuer: subject and issuer differ, so the CA file holds an intermediate, not a root."
+        }
+        C::SelfSignedServerCert => {
+            "openssl s_client -showcerts: one certificate whose subject equals its issuer, absent from the client's CA file."
+        }
+        C::HostnameMismatch | C::IpNotInSan | C::CnOnlyNoSan => {
+            "openssl x509 -in server.crt -noout -ext subjectAltName: the host the client dials is not listed."
+        }
+        C::ServerCertExpired | C::ServerCertNotYetValid | C::ExpiredTrustAnchor => {
+            "openssl x509 -in server.crt -noout -dates, against date -u on the client."
+        }
+        C::ClientCertRequired => {
+            "The broker's log says no certificate came (peer did not return a certificate); sending one with --cert/--key makes this reading go away."
+        }
+        C::ClientCertUnknownCa => {
+            "openssl verify -CAfile broker-ca.crt client.crt fails with the broker's CA file: the broker does not trust the client certificate's issuer."
+        }
+        C::ClientCertRejected | C::ClientCertExpired | C::ClientCertRevoked => {
+            "The broker's log names the reason it refused the client certificate (expired, revoked, purpose)."
+        }
+        C::PlaintextPort | C::NotTls => {
+            "mosquitto_pub -p PORT without TLS options connects: the port speaks plain MQTT."
+        }
+        C::PeerClosed => {
+            "The other side's own log or output names the reason; this side saw only a closed connection."
+        }
+        C::HandshakeTimeout => {
+            "openssl s_client -connect HOST:PORT hangs after CONNECTED: TCP works, TLS gets no answer."
+        }
+        C::ConnectTimeout => "nc -vz HOST PORT times out too: TCP itself gets no answer.",
+        C::MqttNoConnack => {
+            "The TLS handshake succeeds with mqtls diagnose; the broker's log names why it closed after the CONNECT."
+        }
+        C::MqttBadCredentials | C::MqttNotAuthorized => {
+            "The broker's log shows the CONNECT and its CONNACK refusal: TLS itself worked."
+        }
+        C::TlsVersionMismatch | C::LegacyTlsOnly => {
+            "openssl s_client -connect HOST:8883 -tls1_2, then -tls1_3: one of them connects."
+        }
+        _ => "",
+    };
+    if text.is_empty() {
+        next_steps(code).into_iter().next().unwrap_or_default()
+    } else {
+        text.to_string()
+    }
 }
 
 /// The `mqtls diagnose` command that confirms a code.
@@ -505,6 +612,9 @@ pub fn render_text(explanation: &Explanation, out: &mut dyn Write) -> io::Result
         writeln!(out, "  meaning:  {}", m.meaning)?;
         for step in &m.next_steps {
             writeln!(out, "  check:    {step}")?;
+        }
+        if many {
+            writeln!(out, "  tell:     {}", m.tell_apart)?;
         }
         writeln!(out, "  confirm:  {}", m.confirm)?;
     }

@@ -29,6 +29,10 @@ pub enum Reading {
     ClientFallback,
     /// Generic words, broker reading.
     BrokerFallback,
+    /// A client's summary that hides the reason (mosquitto_pub's `A TLS error occurred.`):
+    /// counted only when nothing else matched, not even generic words such as an OpenSSL
+    /// reason `-d` prints beside it.
+    ClientSummary,
 }
 
 /// One row of the table.
@@ -46,6 +50,8 @@ pub struct Pattern {
     pub reading: Reading,
     /// What it means; empty: the code's default sentence.
     pub meaning: &'static str,
+    /// What to do; empty: the code's default steps (for rows whose fix is not the code's).
+    pub steps: &'static [&'static str],
     /// A real message of this stack, as printed.
     pub example: &'static str,
 }
@@ -65,11 +71,33 @@ const fn p(
         side,
         reading,
         meaning: "",
+        steps: &[],
         example,
     }
 }
 
-use Reading::{Any, Broker, BrokerFallback, Client, ClientFallback, Fallback};
+const fn pm(
+    stack: &'static str,
+    needles: &'static [&'static str],
+    code: C,
+    side: S,
+    reading: Reading,
+    meaning: &'static str,
+    example: &'static str,
+) -> Pattern {
+    Pattern {
+        stack,
+        needles,
+        code,
+        side,
+        reading,
+        meaning,
+        steps: &[],
+        example,
+    }
+}
+
+use Reading::{Any, Broker, BrokerFallback, Client, ClientFallback, ClientSummary, Fallback};
 use S::{Local, None as Nobody, Peer};
 
 /// Words only a broker's log holds.
@@ -83,7 +111,75 @@ pub const BROKER_MARKERS: &[&str] = &[
     "unable to load server",
     "tls handshake error from",
     "ssl_handshake_failure",
+    "tls verify failed",
+    "rumqttd",
+    "failed to accept",
+    "esockd",
 ];
+
+/// OpenSSL 1.0.x/1.1.x functions (`SSL_F_*`: number, name as printed) that only one side calls.
+/// A `14xxxxxx` code carries the number in bits 12..24; 1.1.x and 3.x print the name, LibreSSL
+/// its state names (`CONNECT_CR_CERT`, `ACCEPT_SR_CERT`). The function tells the side: a
+/// `certificate verify failed` in `SSL3_GET_SERVER_CERTIFICATE` is the client checking the
+/// broker, in `SSL3_GET_CLIENT_CERTIFICATE` the broker checking the client.
+pub const CLIENT_FUNCTIONS: &[(u32, &str)] = &[
+    (0x090, "ssl3_get_server_certificate"),
+    (0x092, "ssl3_get_server_hello"),
+    (0x077, "ssl23_get_server_hello"),
+    (0x084, "ssl3_connect"),
+    (0x075, "ssl23_connect"),
+    (0x087, "ssl3_get_certificate_request"),
+    (0x08D, "ssl3_get_key_exchange"),
+    (0x16F, "tls_process_server_certificate"),
+    (0x1E7, "tls_construct_client_hello"),
+    (0, "tls_post_process_server_certificate"),
+    (0, "tls_process_server_hello"),
+    (0, "ssl_choose_client_version"),
+    (0, "connect_cr_"),
+    (0, ":st_connect:"),
+];
+
+/// The broker's side of [`CLIENT_FUNCTIONS`].
+pub const BROKER_FUNCTIONS: &[(u32, &str)] = &[
+    (0x089, "ssl3_get_client_certificate"),
+    (0x08A, "ssl3_get_client_hello"),
+    (0x076, "ssl23_get_client_hello"),
+    (0x080, "ssl3_accept"),
+    (0x073, "ssl23_accept"),
+    (0x17C, "tls_process_client_certificate"),
+    (0x17A, "tls_post_process_client_hello"),
+    (0, "tls_early_post_process_client_hello"),
+    (0, "accept_sr_"),
+    (0, ":st_accept:"),
+];
+
+/// The side a `14xxxxxx` code or a function name in `lower` tells, if any.
+pub fn function_side(lower: &str) -> Option<Reading> {
+    let named = |table: &[(u32, &str)]| table.iter().any(|(_, name)| lower.contains(name));
+    let numbered = |table: &[(u32, &str)]| {
+        legacy_functions(lower).any(|f| table.iter().any(|(n, _)| *n != 0 && *n == f))
+    };
+    let client = named(CLIENT_FUNCTIONS) || numbered(CLIENT_FUNCTIONS);
+    let broker = named(BROKER_FUNCTIONS) || numbered(BROKER_FUNCTIONS);
+    match (client, broker) {
+        (true, false) => Some(Reading::Client),
+        (false, true) => Some(Reading::Broker),
+        _ => None,
+    }
+}
+
+/// The function numbers of every OpenSSL 1.0.x/1.1.x SSL-library code (`error:14090086`).
+fn legacy_functions(lower: &str) -> impl Iterator<Item = u32> + '_ {
+    lower.match_indices("error:").filter_map(|(at, _)| {
+        let after = lower.get(at + 6..)?;
+        let hex = after.get(..8)?;
+        if after.as_bytes().get(8).is_some_and(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let value = u32::from_str_radix(hex, 16).ok()?;
+        (value >> 24 == 0x14).then_some((value >> 12) & 0xFFF)
+    })
+}
 
 /// Words only a client prints.
 pub const CLIENT_MARKERS: &[&str] = &[
@@ -107,6 +203,15 @@ pub const CLIENT_MARKERS: &[&str] = &[
     "mbedtls_ssl_handshake",
     "esp-tls",
     "wolfssl_connect",
+    "sending connect",
+    "the connection was lost",
+    "error: protocol error",
+    "traceback (most recent call last)",
+    // Not `paho` alone: brokers log paho's generated client ids. Not Node's stack frames
+    // (`at TLSSocket`, `node:internal`): a Node broker prints them too.
+    "paho/mqtt",
+    "paho.mqtt",
+    "client network socket",
 ];
 
 /// The table, best reading first.
@@ -124,8 +229,14 @@ pub const PATTERNS: &[Pattern] = &[
         "Tls(Io(Custom { kind: InvalidData, error: InvalidCertificateData(\"invalid peer certificate: CertNotValidForName\") }))"),
     p("rustls", &["invaliddnsnameerror"], C::IpNotInSan, Local, Any,
         "Network(DNSName(InvalidDNSNameError))"),
-    p("rustls", &["unknownissuer"], C::UnknownCa, Local, Any,
+    p("rustls", &["unknownissuer"], C::UnknownCa, Local, Client,
         "TLS: I/O: invalid peer certificate: UnknownIssuer"),
+    p("rustls", &["unknownissuer"], C::ClientCertUnknownCa, Local, Broker,
+        "2026-11-25T10:00:00Z ERROR rumqttd::server::broker: Failed to accept TLS connection: InvalidCertificate(UnknownIssuer)"),
+    p("rustls", &["nocertificatespresented"], C::ClientCertRequired, Local, Any,
+        "2026-11-25T10:00:00Z ERROR rumqttd::server::broker: Failed to accept TLS connection: NoCertificatesPresented"),
+    p("rustls", &["invalidauth"], C::MqttBadCredentials, Local, Any,
+        "2026-11-25T10:00:00Z ERROR rumqttd::link::remote: Connection error: InvalidAuth"),
     p("rustls", &["causedasendentity"], C::CaCertAsServerCert, Local, Any,
         "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
     p("rustls", &["unsupportedcertversion"], C::X509V1Cert, Local, Any,
@@ -204,7 +315,7 @@ pub const PATTERNS: &[Pattern] = &[
         "TLS: TLS error: keys may not be consistent: KeyMismatch"),
     p("rustls", &["invalidcharacter(45)"], C::ClientKeyEncrypted, Local, Any,
         "TLS: I/O: InvalidCharacter(45)"),
-    p("rustls", &["invalidcontenttype"], C::NotTls, Nobody, Any,
+    p("rustls", &["invalidcontenttype"], C::NotTls, Local, Any,
         "received corrupt message of type InvalidContentType"),
     p("rustls", &["connection closed by peer abruptly"], C::MqttNoConnack, Peer, Any,
         "Mqtt state: Connection closed by peer abruptly"),
@@ -221,6 +332,10 @@ pub const PATTERNS: &[Pattern] = &[
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"),
     p("python", &["certificate_verify_failed", "local issuer"], C::UnknownCa, Local, Client,
         "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)"),
+    p("python", &["certificate_verify_failed", "local issuer"], C::MissingIntermediate, Local, Client,
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)"),
+    p("python", &["certificate_verify_failed", "local issuer"], C::ServerCertAsCa, Local, Client,
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)"),
     p("python", &["certificate_verify_failed", "certificate has expired"], C::ServerCertExpired, Local, Client,
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)"),
     p("python", &["certificate subject does not match remote hostname"], C::HostnameMismatch, Local, Any,
@@ -233,10 +348,62 @@ pub const PATTERNS: &[Pattern] = &[
         "ssl.SSLError: [SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)"),
     p("python", &["tlsv1_alert_protocol_version"], C::TlsVersionMismatch, Peer, Any,
         "ssl.SSLError: [SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)"),
-    p("python", &["eof occurred in violation of protocol"], C::ClientCertRequired, Peer, Any,
+    // In the handshake (`_ssl.c:1006`, UNEXPECTED_EOF_WHILE_READING) the broker closed without
+    // an alert; after it (`_ssl.c:2427`, a read) it is TLS 1.3's late client-certificate refusal,
+    // whose alert Python reports as EOF (captured against mosquitto require_certificate).
+    pm("python", &["unexpected_eof_while_reading"], C::PlaintextPort, Nobody, Client,
+        "The broker closed the connection during the handshake without an alert: a port that does not speak TLS may read the ClientHello as a bad packet and close.",
+        "ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)"),
+    pm("python", &["unexpected_eof_while_reading"], C::PeerClosed, Nobody, Client,
+        "The broker closed the connection during the handshake without an alert, so the client cannot say why: the broker's own log holds the reason.",
+        "ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)"),
+    pm("python", &["eof occurred in violation of protocol"], C::ClientCertRequired, Peer, Client,
+        "After the TLS 1.3 handshake the broker refused the client for sending no certificate; Python reports the closed connection as EOF, not as the alert.",
         "ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)"),
-    p("python", &["eof occurred in violation of protocol"], C::ClientCertUnknownCa, Peer, Any,
+    pm("python", &["eof occurred in violation of protocol"], C::ClientCertUnknownCa, Peer, Client,
+        "After the TLS 1.3 handshake the broker refused the client's certificate (its issuer is not in the broker's CA file); Python may report the closed connection as EOF.",
         "ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)"),
+    pm("python", &["eof occurred in violation of protocol"], C::PeerClosed, Nobody, Client,
+        "The broker closed the connection without an alert; its own log holds the reason.",
+        "ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)"),
+    pm("python", &["the handshake operation timed out"], C::HandshakeTimeout, Nobody, Any,
+        "TCP connected but the TLS handshake did not finish in time: the port accepts connections and does not answer TLS (a silent plain MQTT port, a proxy, an overloaded broker).",
+        "TimeoutError: _ssl.c:989: The handshake operation timed out"),
+    // Rows are data; this one's fix is in the client's code, not in the TLS versions.
+    Pattern {
+        stack: "python",
+        needles: &["typeerror: an integer is required", "wrap_socket"],
+        code: C::TlsVersionMismatch,
+        side: Nobody,
+        reading: Client,
+        meaning: "paho-mqtt on Python 2.7 passed no TLS version to ssl.wrap_socket: the `tls` dict lacks 'tls_version'. Nothing was refused; the client failed before its first byte. Pass 'tls_version': ssl.PROTOCOL_TLSv1_2 (today ssl.PROTOCOL_TLS_CLIENT; in paho 2.x tls_set(tls_version=ssl.PROTOCOL_TLS_CLIENT)).",
+        steps: &[
+            "paho 1.x: tls={'ca_certs': 'ca.crt', 'tls_version': ssl.PROTOCOL_TLSv1_2} (ssl.PROTOCOL_TLS_CLIENT where the ssl module has it).",
+            "paho 2.x: client.tls_set(ca_certs='ca.crt', tls_version=ssl.PROTOCOL_TLS_CLIENT).",
+            "Better: leave Python 2.7, whose ssl module has no TLS 1.3.",
+        ],
+        example: "  File \"/usr/lib/python2.7/ssl.py\", line 381, in wrap_socket\n    ciphers=ciphers)\n  File \"/usr/lib/python2.7/ssl.py\", line 141, in __init__\n    ciphers)\nTypeError: an integer is required",
+    },
+    p("python", &["result code bad user name or password"], C::MqttBadCredentials, Peer, Any,
+        "Connected with result code Bad user name or password"),
+    pm("python", &["unspecified error"], C::ClientCertRequired, Peer, ClientSummary,
+        "paho 2.x reports a connection the broker closed as 'Unspecified error'. Over TLS 1.3 the broker refuses a missing client certificate after connect() returned, so the refusal looks like a lost connection.",
+        "Disconnected: Unspecified error"),
+    pm("python", &["unspecified error"], C::ClientCertUnknownCa, Peer, ClientSummary,
+        "paho 2.x reports a connection the broker closed as 'Unspecified error': the broker may have refused the client certificate after the TLS 1.3 handshake.",
+        "Disconnected: Unspecified error"),
+    pm("python", &["unspecified error"], C::MqttNoConnack, Peer, ClientSummary,
+        "paho 2.x reports a connection the broker closed as 'Unspecified error': the broker may have closed after the CONNECT (its log says why).",
+        "Disconnected: Unspecified error"),
+    pm("python", &["unspecified error"], C::MqttRefused, Peer, ClientSummary,
+        "An MQTT 5 CONNACK or DISCONNECT with reason 0x80 reads 'Unspecified error' too: the broker refused after TLS worked (its log says why).",
+        "Disconnected: Unspecified error"),
+    pm("python", &["bad user name or password"], C::MqttBadCredentials, Peer, Fallback,
+        "",
+        "Bad user name or password"),
+    pm("python", &["not authorized"], C::MqttNotAuthorized, Peer, Fallback,
+        "",
+        "Not authorized"),
     p("python", &["key_values_mismatch"], C::ClientKeyMismatch, Local, Any,
         "ssl.SSLError: [X509: KEY_VALUES_MISMATCH] key values mismatch (_ssl.c:3926)"),
     p("python", &["connectionrefusederror"], C::ConnectionRefused, Nobody, Any,
@@ -281,6 +448,10 @@ pub const PATTERNS: &[Pattern] = &[
     // --- Erlang/OTP ssl (EMQX, RabbitMQ, VerneMQ): "generated" = local, "received" = peer ---
     p("erlang", &["tls server", "received client alert", "unknown ca"], C::UnknownCa, Peer, Any,
         "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls server", "received client alert", "unknown ca"], C::MissingIntermediate, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
+    p("erlang", &["tls server", "received client alert", "unknown ca"], C::ServerCertAsCa, Peer, Any,
+        "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Unknown CA"),
     p("erlang", &["tls server", "received client alert", "certificate unknown"], C::UnknownCa, Peer, Any,
         "TLS server: In state wait_finished received CLIENT ALERT: Fatal - Certificate Unknown"),
     p("erlang", &["tls server", "received client alert", "certificate unknown"], C::X509V1Cert, Peer, Any,
@@ -307,9 +478,9 @@ pub const PATTERNS: &[Pattern] = &[
         "TLS server: In state hello received CLIENT ALERT: Fatal - Protocol Version"),
     p("erlang", &["tls server", "generated server alert", "insufficient security"], C::NoSharedCipher, Local, Any,
         "TLS server: In state hello at tls_handshake.erl:346 generated SERVER ALERT: Fatal - Insufficient Security\n no_suitable_ciphers"),
-    p("erlang", &["unsupported_record_type"], C::NotTls, Nobody, Any,
+    p("erlang", &["unsupported_record_type"], C::NotTls, Local, Any,
         "{tls_alert,{unexpected_message,\"TLS server: In state hello at tls_record.erl:564 generated SERVER ALERT: Fatal - Unexpected Message\\n {unsupported_record_type,16}\"}}"),
-    p("erlang", &["tls server", "unexpected message"], C::NotTls, Nobody, Any,
+    p("erlang", &["tls server", "unexpected message"], C::NotTls, Local, Any,
         "TLS server: In state hello received UNDEFINED ALERT: Fatal - Unexpected Message"),
     p("erlang", &["hostname_check_failed"], C::HostnameMismatch, Local, Any,
         "{tls_alert,{handshake_failure,\"TLS client: In state wait_cert_cr at ssl_handshake.erl:2113 generated CLIENT ALERT: Fatal - Handshake Failure\\n {bad_cert,hostname_check_failed}\"}}"),
@@ -356,7 +527,7 @@ pub const PATTERNS: &[Pattern] = &[
         "x509: certificate is not authorized to sign other certificates"),
     p("go", &["insecure algorithm"], C::WeakSignature, Local, Any,
         "x509: cannot verify signature: insecure algorithm SHA1-RSA (temporarily override with GODEBUG=x509sha1=1)"),
-    p("go", &["tls: first record does not look like a tls handshake"], C::NotTls, Nobody, Any,
+    p("go", &["tls: first record does not look like a tls handshake"], C::NotTls, Local, Any,
         "tls: first record does not look like a TLS handshake"),
     p("go", &["tls: client didn't provide a certificate"], C::ClientCertRequired, Local, Any,
         "http: TLS handshake error from 10.0.0.5:51234: tls: client didn't provide a certificate"),
@@ -411,7 +582,7 @@ pub const PATTERNS: &[Pattern] = &[
         "java.security.cert.CertPathValidatorException: Algorithm constraints check failed on signature algorithm: SHA1withRSA"),
     p("java", &["no appropriate protocol"], C::TlsVersionMismatch, Local, Any,
         "javax.net.ssl.SSLHandshakeException: No appropriate protocol (protocol is disabled or cipher suites are inappropriate)"),
-    p("java", &["unrecognized ssl message"], C::NotTls, Nobody, Any,
+    p("java", &["unrecognized ssl message"], C::NotTls, Local, Any,
         "javax.net.ssl.SSLException: Unrecognized SSL message, plaintext connection?"),
     p("java", &["remote host terminated the handshake"], C::PeerClosed, Nobody, Any,
         "javax.net.ssl.SSLHandshakeException: Remote host terminated the handshake"),
@@ -426,7 +597,13 @@ pub const PATTERNS: &[Pattern] = &[
     // --- Node.js (tls error codes, MQTT.js) ---
     p("nodejs", &["unable_to_verify_leaf_signature"], C::MissingIntermediate, Local, Any,
         "Error: unable to verify the first certificate { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }"),
+    p("nodejs", &["unable_to_verify_leaf_signature"], C::UnknownCa, Local, Client,
+        "Error: unable to verify the first certificate { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }"),
     p("nodejs", &["unable_to_get_issuer_cert_locally"], C::UnknownCa, Local, Any,
+        "Error: unable to get local issuer certificate { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }"),
+    p("nodejs", &["unable_to_get_issuer_cert_locally"], C::MissingIntermediate, Local, Client,
+        "Error: unable to get local issuer certificate { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }"),
+    p("nodejs", &["unable_to_get_issuer_cert_locally"], C::ServerCertAsCa, Local, Client,
         "Error: unable to get local issuer certificate { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }"),
     p("nodejs", &["self_signed_cert_in_chain"], C::UnknownCa, Local, Any,
         "Error: self-signed certificate in certificate chain { code: 'SELF_SIGNED_CERT_IN_CHAIN' }"),
@@ -500,7 +677,7 @@ pub const PATTERNS: &[Pattern] = &[
         "E (5320) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x7780"),
     p("mbedtls", &["mbedtls_err_pk_password_required"], C::ClientKeyEncrypted, Local, Any,
         "mbedtls_pk_parse_key returned -0x3C80 (MBEDTLS_ERR_PK_PASSWORD_REQUIRED)"),
-    p("mbedtls", &["mbedtls_err_ssl_invalid_record"], C::NotTls, Nobody, Any,
+    p("mbedtls", &["mbedtls_err_ssl_invalid_record"], C::NotTls, Local, Any,
         "mbedtls_ssl_handshake returned -0x7200 (MBEDTLS_ERR_SSL_INVALID_RECORD)"),
     p("mbedtls", &["mbedtls_err_net_connect_failed"], C::ConnectionRefused, Nobody, Any,
         "mbedtls_net_connect returned -0x0044 (MBEDTLS_ERR_NET_CONNECT_FAILED)"),
@@ -542,7 +719,13 @@ pub const PATTERNS: &[Pattern] = &[
         "verify error:num=19:self-signed certificate in certificate chain"),
     p("openssl", &["unable to get local issuer certificate"], C::UnknownCa, Local, Client,
         "verify error:num=20:unable to get local issuer certificate"),
+    p("openssl", &["unable to get local issuer certificate"], C::MissingIntermediate, Local, Client,
+        "verify error:num=20:unable to get local issuer certificate"),
+    p("openssl", &["unable to get local issuer certificate"], C::ServerCertAsCa, Local, Client,
+        "verify error:num=20:unable to get local issuer certificate"),
     p("openssl", &["unable to verify the first certificate"], C::MissingIntermediate, Local, Client,
+        "verify error:num=21:unable to verify the first certificate"),
+    p("openssl", &["unable to verify the first certificate"], C::UnknownCa, Local, Client,
         "verify error:num=21:unable to verify the first certificate"),
     p("openssl", &["unable to get issuer certificate"], C::IntermediateAsAnchor, Local, Client,
         "verify error:num=2:unable to get issuer certificate"),
@@ -607,11 +790,11 @@ pub const PATTERNS: &[Pattern] = &[
         "error:141E70BF:SSL routines:tls_construct_client_hello:no protocols available"),
     p("openssl", &["unsupported protocol"], C::TlsVersionMismatch, Local, Any,
         "OpenSSL Error[0]: error:0A000102:SSL routines::unsupported protocol"),
-    p("openssl", &["wrong version number"], C::NotTls, Nobody, Any,
+    p("openssl", &["wrong version number"], C::NotTls, Local, Any,
         "error:0A00010B:SSL routines:ssl3_get_record:wrong version number"),
-    p("openssl", &["unknown protocol"], C::NotTls, Nobody, Any,
+    p("openssl", &["unknown protocol"], C::NotTls, Local, Any,
         "error:140760FC:SSL routines:SSL23_GET_CLIENT_HELLO:unknown protocol"),
-    p("openssl", &["packet length too long"], C::NotTls, Nobody, Any,
+    p("openssl", &["packet length too long"], C::NotTls, Local, Any,
         "error:0A0000C6:SSL routines:tls_get_more_records:packet length too long"),
     p("openssl", &["key values mismatch"], C::ClientKeyMismatch, Local, Any,
         "error:05800074:x509 certificate routines:X509_check_private_key:key values mismatch"),
@@ -625,12 +808,21 @@ pub const PATTERNS: &[Pattern] = &[
         "error:0909006C:PEM routines:get_name:no start line"),
     p("openssl", &["connect:errno=111"], C::ConnectionRefused, Nobody, Any,
         "40C7B1F5D67F0000:error:8000006F:system library:BIO_connect:Connection refused:../crypto/bio/bio_sock2.c:114:calling connect()\nconnect:errno=111"),
+    pm("openssl", &["unexpected eof while reading"], C::PlaintextPort, Nobody, Client,
+        "The broker closed the connection during the handshake without an alert: most often a port that does not speak TLS read the ClientHello as a bad packet (captured with mosquitto_pub -d against a plain listener).",
+        "Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading\nError: A TLS error occurred."),
     p("openssl", &["unexpected eof while reading"], C::PeerClosed, Nobody, Any,
         "OpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading"),
     // --- OpenSSL alert texts: the same words mean opposite things in a client and a broker ---
     p("openssl", &["alert unknown ca"], C::ClientCertUnknownCa, Peer, Client,
         "error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1605:SSL alert number 48"),
     p("openssl", &["alert unknown ca"], C::UnknownCa, Peer, Broker,
+        "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
+    // The client could not build a path to its CA file: no such root, a leaf sent without its
+    // intermediate, or a CA file holding the broker's own certificate (seen against mosquitto).
+    p("openssl", &["alert unknown ca"], C::MissingIntermediate, Peer, Broker,
+        "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
+    p("openssl", &["alert unknown ca"], C::ServerCertAsCa, Peer, Broker,
         "1732600000: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n1732600000: Client <unknown> disconnected: Protocol error."),
     p("openssl", &["alert bad certificate"], C::ClientCertRejected, Peer, Client,
         "Unable to connect: error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate"),
@@ -678,8 +870,100 @@ pub const PATTERNS: &[Pattern] = &[
         "error:0A000417:SSL routines:ssl3_read_bytes:tlsv1 alert insufficient security:SSL alert number 71"),
     p("openssl", &["unrecognized name"], C::SniRequired, Peer, Any,
         "error:0A000458:SSL routines:ssl3_read_bytes:tlsv1 unrecognized name:SSL alert number 112"),
+    // --- OpenSSL 1.0.x: the peer abandoned the handshake (the 2015 note's broker log) ---
+    pm("openssl", &["ssl handshake failure"], C::PeerClosed, Nobody, Any,
+        "The peer abandoned the handshake: it closed the connection without an alert, so this side's log cannot say why. Read the peer's own error (the client's output when a broker printed this): it crashed, timed out or refused the chain without alerting.",
+        "OpenSSL Error: error:140780E5:SSL routines:SSL23_READ:ssl handshake failure\nSocket error on client <unknown>, disconnecting."),
+    // --- BoringSSL (upper-case reasons, `OPENSSL_internal`) ---
+    p("boringssl", &["openssl_internal", "wrong_version_number"], C::NotTls, Local, Any,
+        "error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER"),
+    p("boringssl", &["openssl_internal", "certificate_verify_failed"], C::UnknownCa, Local, Client,
+        "error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED"),
+    p("boringssl", &["openssl_internal", "sslv3_alert_bad_certificate"], C::ClientCertRejected, Peer, Client,
+        "error:10000412:SSL routines:OPENSSL_internal:SSLV3_ALERT_BAD_CERTIFICATE"),
+    p("boringssl", &["openssl_internal", "peer_did_not_return_a_certificate"], C::ClientCertRequired, Local, Any,
+        "error:100000c7:SSL routines:OPENSSL_internal:PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+    p("boringssl", &["openssl_internal", "no_shared_cipher"], C::NoSharedCipher, Local, Any,
+        "error:100000b8:SSL routines:OPENSSL_internal:NO_SHARED_CIPHER"),
+    // --- mosquitto_pub/_sub without -d: the OpenSSL reason is hidden ---
+    pm("mosquitto", &["a tls error occurred"], C::UnknownCa, Local, ClientSummary,
+        "mosquitto_pub hides the TLS reason: most often its CA file does not verify the broker's chain. Run it again with -d to print the OpenSSL error, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["a tls error occurred"], C::HostnameMismatch, Local, ClientSummary,
+        "mosquitto_pub hides the TLS reason: the broker certificate may not name the host given to -h. Run it again with -d, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["a tls error occurred"], C::ServerCertExpired, Local, ClientSummary,
+        "mosquitto_pub hides the TLS reason: the broker certificate may have expired. Run it again with -d, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["a tls error occurred"], C::MissingIntermediate, Local, ClientSummary,
+        "mosquitto_pub hides the TLS reason: the broker may send its certificate without the intermediate. Run it again with -d, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["a tls error occurred"], C::ServerCertAsCa, Local, ClientSummary,
+        "mosquitto_pub hides the TLS reason: --cafile may hold the broker's own certificate rather than its CA. Run it again with -d, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["a tls error occurred"], C::PlaintextPort, Nobody, ClientSummary,
+        "mosquitto_pub hides the TLS reason: the port may speak plain MQTT (1883), which closes on the ClientHello. Run it again with -d, or probe with mqtls diagnose.",
+        "Error: A TLS error occurred."),
+    pm("mosquitto", &["the connection was lost"], C::ClientCertRequired, Peer, ClientSummary,
+        "The broker closed the connection after the TLS 1.3 handshake: most often it required a client certificate and got none (-d shows the alert).",
+        "Error: The connection was lost."),
+    pm("mosquitto", &["the connection was lost"], C::ClientCertUnknownCa, Peer, ClientSummary,
+        "The broker closed the connection after the TLS 1.3 handshake: it may have refused the client certificate (-d shows the alert).",
+        "Error: The connection was lost."),
+    pm("mosquitto", &["the connection was lost"], C::MqttNoConnack, Peer, ClientSummary,
+        "The broker closed the connection before answering the CONNECT (its log says why: ACL, client id, protocol).",
+        "Error: The connection was lost."),
+    pm("mosquitto", &["error: protocol error"], C::ClientCertUnknownCa, Peer, ClientSummary,
+        "mosquitto_pub read the broker's alert as a protocol error: with --cert, most often the broker does not trust the client certificate's issuer (-d shows the alert).",
+        "Error: Protocol error"),
+    pm("mosquitto", &["error: protocol error"], C::ClientCertRequired, Peer, ClientSummary,
+        "mosquitto_pub read the broker's alert as a protocol error: without --cert, the broker most likely requires a client certificate (-d shows the alert).",
+        "Error: Protocol error"),
+    pm("mosquitto", &["error: protocol error"], C::ClientCertRejected, Peer, ClientSummary,
+        "mosquitto_pub read the broker's alert as a protocol error: the broker refused the client certificate (expired, revoked, wrong EKU; -d shows the alert).",
+        "Error: Protocol error"),
+    pm("mosquitto", &["socket error on client"], C::PeerClosed, Nobody, BrokerFallback,
+        "The client dropped the connection; the broker's log has no reason. Read the client's own error.",
+        "1732600000: Socket error on client <unknown>, disconnecting."),
+    // --- Node.js sockets, MQTT.js / mqtt-packet ---
+    pm("nodejs", &["socket disconnected before secure tls connection"], C::PlaintextPort, Nobody, Client,
+        "The broker closed the TCP connection before the TLS handshake finished, without an alert: most often the port speaks plain MQTT.",
+        "Error: Client network socket disconnected before secure TLS connection was established { code: 'ECONNRESET' }"),
+    pm("nodejs", &["socket disconnected before secure tls connection"], C::PeerClosed, Nobody, Client,
+        "The broker closed the TCP connection before the TLS handshake finished, without an alert: its own log holds the reason.",
+        "Error: Client network socket disconnected before secure TLS connection was established { code: 'ECONNRESET' }"),
+    pm("nodejs", &["socket disconnected before secure tls connection"], C::ClientCertRequired, Peer, Client,
+        "Some brokers close instead of alerting when no client certificate comes.",
+        "Error: Client network socket disconnected before secure TLS connection was established { code: 'ECONNRESET' }"),
+    // mqtt.js's connectTimeout spans TCP, TLS and the CONNACK (captured against a server that
+    // accepts and never answers).
+    pm("nodejs", &["connack timeout"], C::HandshakeTimeout, Nobody, Client,
+        "mqtt.js gave up waiting (connectTimeout, 30 s by default): the TLS handshake or the CONNACK never came. A port that accepts TCP and never answers TLS (a proxy, a firewall, an overloaded broker) times out here.",
+        "Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)"),
+    pm("nodejs", &["connack timeout"], C::MqttNoConnack, Peer, Client,
+        "mqtt.js gave up waiting for the CONNACK: TLS may have worked and the broker never answered the CONNECT.",
+        "Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)"),
+    p("nodejs", &["read econnreset"], C::PlaintextPort, Nobody, Client,
+        "Error: read ECONNRESET"),
+    pm("nodejs", &["invalid header flag bits"], C::PlaintextPort, Local, Any,
+        "An MQTT parser read TLS bytes: a TLS client on a plain MQTT port (the ClientHello's first byte 0x16 reads as a CONNECT with flags 6). Point the client at the TLS port, or give this listener TLS.",
+        "Error: Invalid header flag bits, must be 0x0 for connect packet"),
+    // --- Erlang brokers' own verify wording (EMQX): the broker checking a client certificate ---
+    pm("erlang", &["tls verify failed", "unable to verify the first certificate"], C::ClientCertUnknownCa, Local, Any,
+        "The broker could not verify the client's certificate: the client sent its leaf without the intermediate, or the broker's CA file lacks it.",
+        "2026-11-25T10:00:00.000000+00:00 [error] supervisor: 'esockd_connection_sup', reason: {ssl_error,{tls_alert,{unknown_ca,\"TLS verify failed: unable to verify the first certificate\"}}}"),
     // --- generic words, counted only when nothing specific matched ---
     p("openssl", &["certificate verify failed"], C::UnknownCa, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    p("openssl", &["certificate verify failed"], C::MissingIntermediate, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    p("openssl", &["certificate verify failed"], C::ServerCertAsCa, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    // Without the verify result (mosquitto_pub -d prints only the reason), a wrong name or
+    // dates fail the same way.
+    p("openssl", &["certificate verify failed"], C::HostnameMismatch, Local, ClientFallback,
+        "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
+    p("openssl", &["certificate verify failed"], C::ServerCertExpired, Local, ClientFallback,
         "Unable to connect: error:0A000086:SSL routines::certificate verify failed"),
     p("openssl", &["certificate verify failed"], C::ClientCertUnknownCa, Local, BrokerFallback,
         "1732600000: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\n1732600000: Client <unknown> disconnected: Protocol error."),
@@ -716,7 +1000,7 @@ const ALERTS: &[(u32, &str, &[C], &[C])] = &[
     (44, "certificaterevoked", &[C::ClientCertRevoked], &[]),
     (45, "certificateexpired", &[C::ClientCertExpired], &[C::ServerCertExpired]),
     (46, "certificateunknown", &[C::ClientCertRejected], &[C::X509V1Cert, C::CaCertAsServerCert]),
-    (48, "unknownca", &[C::ClientCertUnknownCa], &[C::UnknownCa]),
+    (48, "unknownca", &[C::ClientCertUnknownCa], &[C::UnknownCa, C::MissingIntermediate, C::ServerCertAsCa]),
     (51, "decrypterror", &[C::ClientKeyMismatch], &[C::WeakSignature, C::WeakKey]),
     (70, "protocolversion", &[C::TlsVersionMismatch, C::LegacyTlsOnly], &[C::TlsVersionMismatch]),
     (71, "insufficientsecurity", &[C::NoSharedCipher], &[C::NoSharedCipher]),
@@ -816,15 +1100,18 @@ const VERIFY: &[(u32, &str, C)] = &[
 const SSL_REASONS: &[(u32, C, S, Reading)] = &[
     (0x0C7, C::ClientCertRequired, Local, Any),
     (0x0C1, C::NoSharedCipher, Local, Any),
-    (0x10B, C::NotTls, Nobody, Any),
-    (0x0FC, C::NotTls, Nobody, Any),
+    (0x10B, C::NotTls, Local, Any),
+    (0x0FC, C::NotTls, Local, Any),
     (0x102, C::TlsVersionMismatch, Local, Any),
     (0x0BF, C::TlsVersionMismatch, Local, Any),
     (0x14D, C::LegacyTlsOnly, Local, Any),
     (0x076, C::LegacyTlsOnly, Local, Any),
     (0x18E, C::WeakSignature, Local, Any),
     (0x18F, C::WeakKey, Local, Any),
+    // A client meeting EOF in the handshake: most often a port that does not speak TLS.
+    (0x126, C::PlaintextPort, Nobody, Client),
     (0x126, C::PeerClosed, Nobody, Any),
+    (0x0E5, C::PeerClosed, Nobody, Any),
     (0x086, C::UnknownCa, Local, ClientFallback),
     (0x086, C::ClientCertUnknownCa, Local, BrokerFallback),
 ];

@@ -112,7 +112,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("python", "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'XXXX.iot.eu-west-1.amazonaws.com'. (_ssl.c:1056)", C::HostnameMismatch, Local),
     ("python", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate is not yet valid (_ssl.c:1006)", C::ServerCertNotYetValid, Local),
     ("python", "ssl.SSLError: [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:1006)", C::ClientCertUnknownCa, Peer),
-    ("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", C::NotTls, Nobody),
+    ("python", "ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", C::NotTls, Local),
     ("python", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: invalid CA certificate (_ssl.c:1006)", C::IssuerNotCa, Local),
     ("python", "paho: Connected with result code 5", C::MqttNotAuthorized, Peer),
     // mosquitto: client
@@ -126,7 +126,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("mosquitto", "OpenSSL Error: error:14094418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca\nSocket error on client <unknown>, disconnecting.", C::UnknownCa, Peer),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\n1732600000: Client <unknown> disconnected: Protocol error.", C::ClientCertUnknownCa, Local),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A0000C7:SSL routines::peer did not return a certificate\n1732600000: Client <unknown> disconnected: Protocol error.", C::ClientCertRequired, Local),
-    ("mosquitto", "1732600000: Client connection from 127.0.0.1 failed: error:0A00010B:SSL routines::wrong version number.", C::NotTls, Nobody),
+    ("mosquitto", "1732600000: Client connection from 127.0.0.1 failed: error:0A00010B:SSL routines::wrong version number.", C::NotTls, Local),
     ("mosquitto", "1732600000: OpenSSL Error[0]: error:0A000412:SSL routines::sslv3 alert bad certificate\n1732600000: Client <unknown> disconnected: Protocol error.", C::HostnameMismatch, Peer),
     ("mosquitto", "1732600000: Sending CONNACK to 127.0.0.1 (0, 5)\n1732600000: Client <unknown> disconnected, not authorised.", C::MqttNotAuthorized, Local),
     ("mosquitto", "error:1417C086:SSL routines:tls_process_client_certificate:certificate verify failed\nClient <unknown> disconnected: Protocol error.", C::ClientCertUnknownCa, Local),
@@ -148,7 +148,7 @@ const REAL: &[(&str, &str, C, RejectedBy)] = &[
     ("go", "x509: certificate has expired or is not yet valid: current time 2026-11-25T10:00:00Z is after 2025-02-23T12:00:00Z", C::ServerCertExpired, Local),
     ("go", "remote error: tls: certificate required", C::ClientCertRequired, Peer),
     ("go", "http: TLS handshake error from 10.0.0.5:51234: remote error: tls: unknown certificate authority", C::UnknownCa, Peer),
-    ("go", "network Error : tls: first record does not look like a TLS handshake", C::NotTls, Nobody),
+    ("go", "network Error : tls: first record does not look like a TLS handshake", C::NotTls, Local),
     // Java JSSE
     ("java", "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target", C::UnknownCa, Local),
     ("java", "javax.net.ssl.SSLHandshakeException: Received fatal alert: unknown_ca", C::ClientCertUnknownCa, Peer),
@@ -291,10 +291,13 @@ fn unseen_variants_still_map() {
 fn alert_without_context_ranks_both_readings() {
     let e = explain("tlsv1 alert unknown ca");
     let codes: Vec<C> = e.matches.iter().map(|m| m.code).collect();
-    assert_eq!(codes, vec![C::ClientCertUnknownCa, C::UnknownCa]);
+    // A broker received unknown_ca: the client found no path to its CA file, whether the root
+    // is missing, the intermediate was not sent, or the CA file holds the broker's leaf.
+    let broker = [C::UnknownCa, C::MissingIntermediate, C::ServerCertAsCa];
+    assert_eq!(codes, [&[C::ClientCertUnknownCa][..], &broker].concat());
     let e = explain("OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca");
     let codes: Vec<C> = e.matches.iter().map(|m| m.code).collect();
-    assert_eq!(codes, vec![C::UnknownCa, C::ClientCertUnknownCa]);
+    assert_eq!(codes, [&broker[..], &[C::ClientCertUnknownCa]].concat());
 }
 
 #[test]
@@ -362,7 +365,7 @@ fn log_groups_mosquitto_failures() {
         groups,
         vec![
             ("10.0.0.5", C::UnknownCa, Peer, 2),
-            ("127.0.0.1", C::NotTls, Nobody, 1),
+            ("127.0.0.1", C::NotTls, Local, 1),
             ("192.168.1.20", C::ClientCertRequired, Local, 1),
         ]
     );
@@ -508,4 +511,214 @@ fn the_stacks_reasons_map_to_their_codes() {
         };
         assert_first(stack, text, *code, Local);
     }
+}
+
+fn readings(text: &str) -> Vec<(C, RejectedBy)> {
+    explain(text)
+        .matches
+        .iter()
+        .map(|m| (m.code, m.rejected_by))
+        .collect()
+}
+
+/// Issue 14: the 2015 note on mosquitto, emqttd and paho that mqtls was written for. Its three
+/// messages, each with the reading the note's author found to be the cause.
+#[test]
+fn the_2015_notes_three_messages() {
+    // 1. paho-python on Python 2.7 with no `tls_version` in the `tls` dict.
+    let traceback = "  File \"/usr/lib/python2.7/ssl.py\", line 381, in wrap_socket\n    ciphers=ciphers)\n  File \"/usr/lib/python2.7/ssl.py\", line 141, in __init__\n    ciphers)\nTypeError: an integer is required";
+    let e = explain(traceback);
+    let m = e.matches.first().expect("recognised");
+    assert_eq!((m.code, m.rejected_by), (C::TlsVersionMismatch, Nobody));
+    assert!(m.meaning.contains("'tls_version'"), "{}", m.meaning);
+    assert!(m.meaning.contains("PROTOCOL_TLS_CLIENT"), "{}", m.meaning);
+    assert!(m.meaning.contains("tls_set(tls_version="), "{}", m.meaning);
+
+    // 2. mosquitto's log at the same moment: the client dropped out mid-handshake.
+    let broker = "OpenSSL Error: error:140780E5:SSL routines:SSL23_READ:ssl handshake failure\nSocket error on client <unknown>, disconnecting.";
+    assert_eq!(context_of(broker), Context::Broker);
+    let e = explain(broker);
+    let m = e.matches.first().expect("recognised");
+    assert_eq!((m.code, m.rejected_by), (C::PeerClosed, Nobody));
+    assert!(m.meaning.contains("abandoned"), "{}", m.meaning);
+    assert!(m.meaning.contains("client's output"), "{}", m.meaning);
+
+    // 3. paho against emqttd whose certfile held only the leaf: the client checking the server.
+    let client =
+        "error:14090086:SSL routines:SSL3_GET_SERVER_CERTIFICATE:certificate verify failed";
+    assert_eq!(context_of(client), Context::Client);
+    // The three of the issue first; without the verify result a wrong name or dates may
+    // follow, never the broker's check of the client.
+    let got = readings(client);
+    assert_eq!(
+        got.get(..3),
+        Some(
+            &[
+                (C::UnknownCa, Local),
+                (C::MissingIntermediate, Local),
+                (C::ServerCertAsCa, Local),
+            ][..]
+        ),
+        "{got:?}"
+    );
+    assert!(got.iter().all(|(_, side)| *side == Local), "{got:?}");
+    assert!(
+        !got.iter().any(|(c, _)| *c == C::ClientCertUnknownCa),
+        "{got:?}"
+    );
+    // Each reading says how to tell it from the others.
+    let checks: Vec<String> = explain(client)
+        .matches
+        .into_iter()
+        .map(|m| m.tell_apart)
+        .collect();
+    assert!(checks.iter().all(|c| !c.is_empty()));
+    assert_eq!(
+        checks
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        checks.len(),
+        "{checks:#?}"
+    );
+}
+
+/// The OpenSSL function that failed tells who checked whom, by name (1.0.x upper case, 1.1.x
+/// and 3.x lower case, LibreSSL state names) or by the number inside a `14xxxxxx` code.
+#[rustfmt::skip]
+const FUNCTIONS: &[(&str, C, RejectedBy)] = &[
+    ("error:14090086:SSL routines:SSL3_GET_SERVER_CERTIFICATE:certificate verify failed", C::UnknownCa, Local),
+    ("error:14090086", C::UnknownCa, Local),
+    ("error:14089086:SSL routines:SSL3_GET_CLIENT_CERTIFICATE:certificate verify failed", C::ClientCertUnknownCa, Local),
+    ("error:14089086", C::ClientCertUnknownCa, Local),
+    ("error:1417C086:SSL routines:tls_process_client_certificate:certificate verify failed", C::ClientCertUnknownCa, Local),
+    ("error:1416F086:SSL routines:tls_process_server_certificate:certificate verify failed", C::UnknownCa, Local),
+    ("error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed", C::UnknownCa, Local),
+    ("error:140890C7:SSL routines:SSL3_GET_CLIENT_CERTIFICATE:peer did not return a certificate", C::ClientCertRequired, Local),
+    ("error:140770FC:SSL routines:SSL23_GET_SERVER_HELLO:unknown protocol", C::NotTls, Local),
+    ("error:140760FC:SSL routines:SSL23_GET_CLIENT_HELLO:unknown protocol", C::NotTls, Local),
+    ("error:140780E5:SSL routines:SSL23_READ:ssl handshake failure", C::PeerClosed, Nobody),
+    ("error:1408A0C1:SSL routines:ssl3_get_client_hello:no shared cipher", C::NoSharedCipher, Local),
+    ("error:1400410B:SSL routines:CONNECT_CR_SRVR_HELLO:wrong version number", C::NotTls, Local),
+    ("error:1404B42E:SSL routines:ST_CONNECT:tlsv1 alert protocol version", C::TlsVersionMismatch, Peer),
+    ("error:14094418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca", C::ClientCertUnknownCa, Peer),
+    ("error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER", C::NotTls, Local),
+    ("error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED", C::UnknownCa, Local),
+    ("error:10000412:SSL routines:OPENSSL_internal:SSLV3_ALERT_BAD_CERTIFICATE", C::ClientCertRejected, Peer),
+];
+
+#[test]
+fn openssl_functions_tell_the_side() {
+    for (text, code, side) in FUNCTIONS {
+        assert_first("openssl", text, *code, *side);
+    }
+    // The function decides even against the generic reading of the other side.
+    let broker = readings(
+        "error:14089086:SSL routines:SSL3_GET_CLIENT_CERTIFICATE:certificate verify failed",
+    );
+    assert!(
+        !broker.iter().any(|(c, _)| *c == C::UnknownCa),
+        "{broker:?}"
+    );
+}
+
+/// Issue 14's other messages, as users see them: the readings expected first, in order.
+#[rustfmt::skip]
+const SEEN_BY_USERS: &[(&str, &[(C, RejectedBy)])] = &[
+    // mosquitto_pub/_sub without -d
+    ("Error: A TLS error occurred.", &[(C::UnknownCa, Local), (C::HostnameMismatch, Local), (C::ServerCertExpired, Local), (C::MissingIntermediate, Local), (C::ServerCertAsCa, Local), (C::PlaintextPort, Nobody)]),
+    ("Unable to connect (A TLS error occurred.).", &[(C::UnknownCa, Local)]),
+    ("Error: The connection was lost.", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer)]),
+    ("Error: Protocol error", &[(C::ClientCertUnknownCa, Peer), (C::ClientCertRequired, Peer), (C::ClientCertRejected, Peer)]),
+    ("Disconnected: Unspecified error", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::MqttNoConnack, Peer), (C::MqttRefused, Peer)]),
+    ("Connected with result code Bad user name or password
+Disconnected: Unspecified error", &[(C::MqttBadCredentials, Peer)]),
+    // the -d output names the alert: the client's reading, from `sending CONNECT`
+    ("Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca", &[(C::ClientCertUnknownCa, Peer)]),
+    // Node.js
+    ("Error: Client network socket disconnected before secure TLS connection was established\n    at connResetException (node:internal/errors:720:14) {\n  code: 'ECONNRESET'", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody), (C::ClientCertRequired, Peer)]),
+    ("Error: read ECONNRESET", &[(C::PlaintextPort, Nobody)]),
+    // mosquitto_pub -d: the OpenSSL reason outranks the summary that hides it
+    ("Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed\nError: A TLS error occurred.", &[(C::UnknownCa, Local), (C::MissingIntermediate, Local), (C::ServerCertAsCa, Local), (C::HostnameMismatch, Local), (C::ServerCertExpired, Local)]),
+    ("Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000126:SSL routines::unexpected eof while reading\nError: A TLS error occurred.", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody)]),
+    ("Error: connack timeout\n    at MqttClient._onConnackTimeout (/usr/lib/node_modules/mqtt/build/lib/client.js:447:28)", &[(C::HandshakeTimeout, Nobody), (C::MqttNoConnack, Peer)]),
+    ("Error: unable to verify the first certificate UNABLE_TO_VERIFY_LEAF_SIGNATURE", &[(C::MissingIntermediate, Local), (C::UnknownCa, Local)]),
+    // Python: EOF in the handshake is no alert; a timeout in the handshake is not TCP's
+    ("ssl.SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)", &[(C::PlaintextPort, Nobody), (C::PeerClosed, Nobody)]),
+    ("ssl.SSLEOFError: EOF occurred in violation of protocol (_ssl.c:2427)", &[(C::ClientCertRequired, Peer), (C::ClientCertUnknownCa, Peer), (C::PeerClosed, Nobody)]),
+    ("TimeoutError: _ssl.c:989: The handshake operation timed out", &[(C::HandshakeTimeout, Nobody)]),
+    // paho 2.x reason strings
+    ("Bad user name or password", &[(C::MqttBadCredentials, Peer)]),
+    ("Not authorized", &[(C::MqttNotAuthorized, Peer)]),
+    // mqtt.js / mqtt-packet: TLS bytes on a plain MQTT listener
+    ("Error: Invalid header flag bits, must be 0x0 for connect packet", &[(C::PlaintextPort, Local)]),
+    // a rustls-based broker refusing the client
+    ("2026-11-25T10:00:00Z ERROR rumqttd::server::broker: Failed to accept TLS connection: InvalidCertificate(UnknownIssuer)", &[(C::ClientCertUnknownCa, Local)]),
+    ("ERROR rumqttd: Failed to accept TLS connection: NoCertificatesPresented", &[(C::ClientCertRequired, Local)]),
+    ("ERROR rumqttd::link::remote: Connection error: InvalidAuth", &[(C::MqttBadCredentials, Local)]),
+    // an Erlang broker's client-certificate check
+    ("[error] supervisor: 'esockd_connection_sup', reason: {ssl_error,{tls_alert,{unknown_ca,\"TLS verify failed: unable to verify the first certificate\"}}}", &[(C::ClientCertUnknownCa, Local)]),
+    ("TLS verify failed: unable to verify the first certificate", &[(C::ClientCertUnknownCa, Local)]),
+    // the printer refused its peer's bytes: local
+    ("error:0A00010B:SSL routines:ssl3_get_record:wrong version number", &[(C::NotTls, Local)]),
+    ("tls: first record does not look like a TLS handshake", &[(C::NotTls, Local)]),
+    // a leading Unix timestamp is mosquitto's log: the broker received the alert
+    ("1796572367: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca", &[(C::UnknownCa, Peer)]),
+];
+
+#[test]
+fn messages_users_see_map_to_every_reading() {
+    for (text, expected) in SEEN_BY_USERS {
+        let got = readings(text);
+        assert!(
+            got.len() >= expected.len() && got[..expected.len()] == **expected,
+            "{text:?}: expected first {expected:?}, got {got:?}"
+        );
+        for m in explain(text).matches {
+            assert!(
+                !m.tell_apart.is_empty(),
+                "{text:?}: {:?} has no check",
+                m.code
+            );
+        }
+    }
+    // A timestamped broker line drops the client's reading entirely.
+    assert_eq!(
+        readings(
+            "1796572367: OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca"
+        ),
+        vec![
+            (C::UnknownCa, Peer),
+            (C::MissingIntermediate, Peer),
+            (C::ServerCertAsCa, Peer)
+        ]
+    );
+}
+
+/// `--log` without connection lines: one failure per line of its own, and a Node.js error
+/// object printed over several lines is one failure (a real log of a Node `tls` server,
+/// `tlsClientError` printed with console.error, against mosquitto_pub).
+#[test]
+fn log_without_addresses_counts_each_failure() {
+    let three = "OpenSSL Error[0]: error:0A000418:SSL routines::tlsv1 alert unknown ca\n".repeat(3);
+    let r = log::explain_log(&three);
+    assert_eq!(r.failures, 3, "{r:#?}");
+
+    let node = include_str!("../../tests/data/explain/node-tls-server.log");
+    let r = log::explain_log(node);
+    let groups: Vec<(C, RejectedBy, usize)> = r
+        .groups
+        .iter()
+        .map(|g| (g.code, g.rejected_by, g.count))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (C::ClientCertRequired, Local, 2),
+            (C::NotTls, Local, 1),
+            (C::UnknownCa, Peer, 1),
+        ],
+        "{r:#?}"
+    );
+    assert_eq!(r.failures, 4);
 }

@@ -205,6 +205,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             client_cert: None,
             identity_problem: None,
             sent_username: false,
+            plain: false,
             checked_at: input.checked_at,
             all: &evidence,
             offered_versions: &[],

@@ -14,8 +14,8 @@ pub mod wire;
 pub use mosquitto::{LabError, Listener, ListenerTls, Mosquitto, mosquitto_binary};
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
-    Behaviour, ClientAuth, MqttBehaviour, Responder, ServerStack, SniPolicy, TlsOptions, TlsServer,
-    TlsVersion,
+    Behaviour, CertCheck, ClientAuth, Hangup, MqttBehaviour, Responder, ServerStack, SniPolicy,
+    TlsOptions, TlsServer, TlsVersion,
 };
 
 /// A broker a test needs.

@@ -394,7 +394,8 @@ fn write_config(
     c.push_str("user root\n");
     c.push_str("persistence false\n");
     let _ = writeln!(c, "log_dest file {}", log_path.display());
-    c.push_str("log_type all\nconnection_messages true\nlog_timestamp_format %H:%M:%S\n");
+    // Timestamps stay UNIX seconds: `mqtls run` matches a case's lines by time.
+    c.push_str("log_type all\nconnection_messages true\n");
     for (i, (l, port)) in listeners.iter().zip(ports).enumerate() {
         let _ = writeln!(c, "\n# {}\nlistener {port} 127.0.0.1", l.name);
         let _ = writeln!(c, "allow_anonymous {}", l.allow_anonymous);

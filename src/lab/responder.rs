@@ -111,6 +111,46 @@ pub struct TlsOptions {
     /// A PEM CRL file checked against client certificates (OpenSSL `X509_V_FLAG_CRL_CHECK`,
     /// like mosquitto's `crlfile`; rustls: end-entity revocation). Needs client auth.
     pub crl_file: Option<PathBuf>,
+    /// How a refusal at the TLS layer ends the connection: the library's alert (default), or a
+    /// silent close or reset, as brokers that hang up without saying why do.
+    pub hangup: Hangup,
+    /// When the client certificate is checked (needs client auth).
+    pub client_cert_check: CertCheck,
+    /// Bytes to answer a client whose first byte is not a TLS handshake record (a plain MQTT
+    /// CONNECT) with, then close: e.g. `15 03 03 00 02 02 32`, the fatal decode_error alert
+    /// record an Erlang listener sends. `None`: the TLS library handles it.
+    pub plain_reply: Option<Vec<u8>>,
+    /// Chain completion: PEM CA certificates the server may complete the chain it sends from,
+    /// as mosquitto does from its `cafile` (OpenSSL auto-chain; the rustls stack appends the
+    /// ones that are not self-signed). `None`: the chain is served exactly as given.
+    pub complete_chain_from: Option<Vec<u8>>,
+}
+
+/// How the server ends a connection it refuses at the TLS layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hangup {
+    /// The TLS library's fatal alert, then a close.
+    #[default]
+    Alert,
+    /// No alert: the alert record the library writes is swallowed, then FIN.
+    Close,
+    /// No alert: SO_LINGER 0, so the client gets a TCP RST.
+    Reset,
+}
+
+/// When the server checks the client certificate against its CA.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CertCheck {
+    /// The TLS library checks it during the handshake (mosquitto, Python `ssl`).
+    #[default]
+    DuringHandshake,
+    /// The handshake accepts any certificate (or none); the server checks afterwards and hangs
+    /// up per [`Hangup`] (an alert then means a close: no library sends one after the
+    /// handshake on request). Node.js `requestCert: true, rejectUnauthorized: false` brokers
+    /// that look at `socket.authorized` themselves.
+    AfterHandshake,
+    /// A certificate is requested and never checked (the broker decides at MQTT).
+    Never,
 }
 
 /// How the server reacts to the client's SNI, as cloud brokers and multi-tenant proxies do.
@@ -151,6 +191,14 @@ pub enum MqttBehaviour {
     },
     /// Read the CONNECT and never answer (keep the connection open).
     Silent,
+    /// Like [`MqttBehaviour::RequireLogin`], but anything other than the right credentials
+    /// gets no CONNACK: the connection is closed (brokers that drop bad logins).
+    CloseOnBadLogin {
+        /// Expected user name.
+        username: String,
+        /// Expected password.
+        password: String,
+    },
     /// Close the connection right after reading the CONNECT.
     CloseAfterConnect,
     /// Send these bytes instead of a CONNACK (truncated or malformed answers), then keep open.
@@ -219,6 +267,7 @@ enum Plan {
         acceptor: Acceptor,
         alpn_required: bool,
         mqtt: MqttBehaviour,
+        after: AfterHandshake,
     },
     PlainMqtt(MqttBehaviour),
     Silent,
@@ -230,6 +279,16 @@ enum Plan {
 enum Acceptor {
     Openssl(SslContext),
     Rustls(tokio_rustls::TlsAcceptor),
+}
+
+/// What [`TlsOptions`] asks of a connection beyond the handshake itself.
+struct AfterHandshake {
+    hangup: Hangup,
+    /// `Some(required)`: check the client certificate after the handshake.
+    check: Option<bool>,
+    /// The real client verifier of the rustls stack, for that check.
+    rustls_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+    plain_reply: Option<Vec<u8>>,
 }
 
 impl Plan {
@@ -246,13 +305,33 @@ impl Plan {
     }
 
     fn tls(server: TlsServer, options: &TlsOptions) -> io::Result<Plan> {
+        let requested = server.client_auth != ClientAuth::None;
+        if options.client_cert_check != CertCheck::DuringHandshake && !requested {
+            return Err(config_error(
+                "client certificate check",
+                "checking a client certificate needs client auth",
+            ));
+        }
+        let mut rustls_verifier = None;
+        let acceptor = match server.stack {
+            ServerStack::Openssl => Acceptor::Openssl(openssl_context(&server, options)?),
+            ServerStack::Rustls => {
+                let (acceptor, verifier) = rustls_acceptor(&server, options)?;
+                rustls_verifier = verifier;
+                Acceptor::Rustls(acceptor)
+            }
+        };
         Ok(Plan::Tls {
-            acceptor: match server.stack {
-                ServerStack::Openssl => Acceptor::Openssl(openssl_context(&server, options)?),
-                ServerStack::Rustls => Acceptor::Rustls(rustls_acceptor(&server, options)?),
-            },
+            acceptor,
             alpn_required: !server.alpn.is_empty(),
             mqtt: server.mqtt,
+            after: AfterHandshake {
+                hangup: options.hangup,
+                check: (options.client_cert_check == CertCheck::AfterHandshake)
+                    .then_some(matches!(server.client_auth, ClientAuth::Required { .. })),
+                rustls_verifier,
+                plain_reply: options.plain_reply.clone(),
+            },
         })
     }
 }
@@ -282,7 +361,8 @@ async fn serve(tcp: TcpStream, plan: Arc<Plan>) {
             acceptor,
             alpn_required,
             mqtt,
-        } => serve_tls(tcp, acceptor, *alpn_required, mqtt).await,
+            after,
+        } => serve_tls(tcp, acceptor, *alpn_required, mqtt, after).await,
         Plan::PlainMqtt(mqtt) => {
             let mut tcp = tcp;
             serve_mqtt(&mut tcp, mqtt).await
@@ -305,16 +385,46 @@ async fn serve_tls(
     acceptor: &Acceptor,
     alpn_required: bool,
     mqtt: &MqttBehaviour,
+    after: &AfterHandshake,
 ) -> io::Result<()> {
+    if let Some(reply) = &after.plain_reply {
+        let mut first = [0u8; 1];
+        if tcp.peek(&mut first).await? == 1 && first[0] != 0x16 {
+            let mut tcp = tcp;
+            tcp.write_all(reply).await?;
+            return tcp.shutdown().await;
+        }
+    }
+    if after.hangup == Hangup::Reset {
+        // Every close of this connection is then a reset, the refusals included.
+        tcp.set_zero_linger()?;
+    }
+    let tcp = Muzzle::new(tcp, after.hangup != Hangup::Alert);
+    let muzzle = Arc::clone(&tcp.handshaking);
+    let rejected = |muzzle: &std::sync::atomic::AtomicBool| {
+        muzzle.store(false, std::sync::atomic::Ordering::Relaxed);
+    };
     match acceptor {
         Acceptor::Openssl(ctx) => {
             let ssl = Ssl::new(ctx).map_err(io::Error::other)?;
             let mut tls = tokio_openssl::SslStream::new(ssl, tcp).map_err(io::Error::other)?;
-            // A failed handshake (bad client cert, no shared version...) already sent its alert.
+            // A failed handshake (bad client cert, no shared version...) already sent its alert
+            // (or, muzzled, none).
             Pin::new(&mut tls)
                 .accept()
                 .await
                 .map_err(io::Error::other)?;
+            rejected(&muzzle);
+            if let Some(required) = after.check {
+                let ok = match tls.ssl().peer_certificate() {
+                    None => !required,
+                    Some(_) => tls.ssl().verify_result() == openssl::x509::X509VerifyResult::OK,
+                };
+                if !ok {
+                    // Hang up without a word (a reset when asked for: zero linger is set).
+                    return Ok(());
+                }
+            }
             if alpn_required && tls.ssl().selected_alpn_protocol().is_none() {
                 return tls.shutdown().await;
             }
@@ -322,11 +432,106 @@ async fn serve_tls(
         }
         Acceptor::Rustls(acceptor) => {
             let mut tls = acceptor.accept(tcp).await?;
+            rejected(&muzzle);
+            if let (Some(required), Some(verifier)) = (after.check, &after.rustls_verifier) {
+                let ok = match tls.get_ref().1.peer_certificates() {
+                    Some([leaf, rest @ ..]) => verifier
+                        .verify_client_cert(leaf, rest, rustls::pki_types::UnixTime::now())
+                        .is_ok(),
+                    _ => !required,
+                };
+                if !ok {
+                    return Ok(());
+                }
+            }
             if alpn_required && tls.get_ref().1.alpn_protocol().is_none() {
                 return tls.shutdown().await;
             }
             serve_mqtt(&mut tls, mqtt).await
         }
+    }
+}
+
+/// The server's TCP stream, which during the handshake can swallow the alert the TLS library
+/// writes when it refuses ([`Hangup::Close`], [`Hangup::Reset`]): a plaintext alert record
+/// (type 0x15), or a TLS 1.3 encrypted one (a lone type-0x17 record of 24 bytes: a 2-byte
+/// alert, its content type and a 16-byte tag).
+struct Muzzle {
+    inner: TcpStream,
+    /// Swallow alerts (set while the handshake runs, for a silent hang-up).
+    handshaking: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Muzzle {
+    fn new(inner: TcpStream, silent: bool) -> Muzzle {
+        Muzzle {
+            inner,
+            handshaking: Arc::new(std::sync::atomic::AtomicBool::new(silent)),
+        }
+    }
+
+    fn swallows(&self, buf: &[u8]) -> bool {
+        self.handshaking.load(std::sync::atomic::Ordering::Relaxed)
+            && match buf {
+                [0x15, 0x03, ..] => true,
+                [0x17, 0x03, _, 0x00, 19] => true,
+                _ => buf.len() == 24 && buf.starts_with(&[0x17, 0x03]),
+            }
+    }
+}
+
+impl AsyncRead for Muzzle {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Muzzle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        if self.swallows(buf) {
+            return std::task::Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> std::task::Poll<io::Result<usize>> {
+        // rustls writes each record as its own slice: an alert is swallowed alone.
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty())
+            && self.swallows(first)
+        {
+            return std::task::Poll::Ready(Ok(first.len()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -352,6 +557,13 @@ where
             login_code(&connect, username, password)
         }
         MqttBehaviour::Silent => return drain(stream).await,
+        MqttBehaviour::CloseOnBadLogin { username, password } => {
+            match login_code(&connect, username, password) {
+                0 => 0,
+                // No CONNACK: just hang up.
+                _ => return stream.shutdown().await,
+            }
+        }
         MqttBehaviour::CloseAfterConnect => return stream.shutdown().await,
         MqttBehaviour::Raw(bytes) => {
             stream.write_all(bytes).await?;
@@ -423,8 +635,20 @@ fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslCo
     for cert in chain {
         b.add_extra_chain_cert(cert).map_err(e("server chain"))?;
     }
-    // Serve the chain exactly as given: OpenSSL would otherwise complete it from the store.
-    b.set_mode(SslMode::NO_AUTO_CHAIN);
+    match &options.complete_chain_from {
+        // Serve the chain exactly as given: OpenSSL would otherwise complete it from the store.
+        None => {
+            b.set_mode(SslMode::NO_AUTO_CHAIN);
+        }
+        // OpenSSL builds the chain it sends from the context's store.
+        Some(pem) => {
+            for ca in X509::stack_from_pem(pem).map_err(e("chain completion PEM"))? {
+                b.cert_store_mut()
+                    .add_cert(ca)
+                    .map_err(e("chain completion store"))?;
+            }
+        }
+    }
     let key = PKey::private_key_from_pem(&server.key_pem).map_err(e("server key PEM"))?;
     b.set_private_key(&key).map_err(e("server key"))?;
     b.check_private_key()
@@ -453,6 +677,12 @@ fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslCo
     let (mode, ca_pem) = match &server.client_auth {
         ClientAuth::None => (SslVerifyMode::NONE, None),
         ClientAuth::Optional { ca_pem } => (SslVerifyMode::PEER, Some(ca_pem)),
+        // Checked later (or never): ask, and let the handshake through whatever comes.
+        ClientAuth::Required { ca_pem }
+            if options.client_cert_check != CertCheck::DuringHandshake =>
+        {
+            (SslVerifyMode::PEER, Some(ca_pem))
+        }
         ClientAuth::Required { ca_pem } => (
             SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
             Some(ca_pem),
@@ -487,7 +717,12 @@ fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslCo
             .set_flags(X509VerifyFlags::CRL_CHECK)
             .map_err(e("CRL flags"))?;
     }
-    b.set_verify(mode);
+    if options.client_cert_check == CertCheck::DuringHandshake {
+        b.set_verify(mode);
+    } else {
+        // The verdict stays in SSL_get_verify_result for a check after the handshake.
+        b.set_verify_callback(mode, |_, _| true);
+    }
     openssl_sni(&mut b, server, options)?;
 
     if !server.alpn.is_empty() {
@@ -561,10 +796,12 @@ fn alpn_pick<'a>(ours: &[Vec<u8>], mut offered: &'a [u8]) -> Option<&'a [u8]> {
     None
 }
 
-fn rustls_acceptor(
-    server: &TlsServer,
-    options: &TlsOptions,
-) -> io::Result<tokio_rustls::TlsAcceptor> {
+type RustlsAcceptor = (
+    tokio_rustls::TlsAcceptor,
+    Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+);
+
+fn rustls_acceptor(server: &TlsServer, options: &TlsOptions) -> io::Result<RustlsAcceptor> {
     if options.sni != SniPolicy::Ignore
         || options.ciphers.is_some()
         || options.security_level.is_some()
@@ -594,6 +831,7 @@ fn rustls_acceptor(
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)
         .map_err(|err| config_error("rustls versions", err))?;
+    let mut real_verifier = None;
     let builder = match &server.client_auth {
         ClientAuth::None if options.crl_file.is_some() => {
             return Err(config_error("CRL", "a CRL needs client authentication"));
@@ -620,19 +858,92 @@ fn rustls_acceptor(
             let verifier = verifier
                 .build()
                 .map_err(|err| config_error("client verifier", err))?;
-            builder.with_client_cert_verifier(verifier)
+            if options.client_cert_check == CertCheck::DuringHandshake {
+                builder.with_client_cert_verifier(verifier)
+            } else {
+                real_verifier = Some(Arc::clone(&verifier));
+                builder.with_client_cert_verifier(Arc::new(AcceptAnyClientCert(verifier)))
+            }
         }
     };
-    let chain = CertificateDer::pem_slice_iter(&server.chain_pem)
+    let mut chain = CertificateDer::pem_slice_iter(&server.chain_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| config_error("server chain PEM", err))?;
+    if let Some(pem) = &options.complete_chain_from {
+        // rustls sends what it is given: append the intermediates (not the self-signed roots).
+        for ca in
+            X509::stack_from_pem(pem).map_err(|err| config_error("chain completion PEM", err))?
+        {
+            let self_signed = ca.issued(&ca) == openssl::x509::X509VerifyResult::OK;
+            let der = ca
+                .to_der()
+                .map_err(|err| config_error("chain completion", err))?;
+            if !self_signed && !chain.iter().any(|c| c.as_ref() == der.as_slice()) {
+                chain.push(CertificateDer::from(der));
+            }
+        }
+    }
     let key = PrivateKeyDer::from_pem_slice(&server.key_pem)
         .map_err(|err| config_error("server key PEM", err))?;
     let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|err| config_error("server certificate/key", err))?;
     config.alpn_protocols = server.alpn.clone();
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        real_verifier,
+    ))
+}
+
+/// Asks for a client certificate with the real verifier's CA names and lets any (or none)
+/// through; handshake signatures are still checked. For [`CertCheck::AfterHandshake`] and
+/// [`CertCheck::Never`].
+#[derive(Debug)]
+struct AcceptAnyClientCert(Arc<dyn rustls::server::danger::ClientCertVerifier>);
+
+impl rustls::server::danger::ClientCertVerifier for AcceptAnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 fn version_range(versions: &[TlsVersion]) -> Option<(TlsVersion, TlsVersion)> {

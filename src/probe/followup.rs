@@ -28,6 +28,10 @@ pub struct FollowUps {
     pub sni: Option<HandshakeProbe>,
     /// The probe repeated with the other MQTT version (for `mqtt_protocol_rejected`).
     pub mqtt_version: Option<MqttVersionProbe>,
+    /// A TLS handshake on the port of an `mqtt://` target whose plain CONNECT got TLS bytes or
+    /// a hang-up (for `tls_port_plain_client`).
+    #[serde(default)]
+    pub tls: Option<HandshakeProbe>,
 }
 
 /// What a CONNECT of the other MQTT version got.
@@ -53,12 +57,18 @@ pub struct FollowUpPlan {
     pub sni: Option<Option<String>>,
     /// Repeat the probe with this MQTT version.
     pub mqtt_version: Option<super::mqtt::MqttVersion>,
+    /// Try a TLS handshake on a plain (`mqtt://`) target.
+    pub tls: bool,
 }
 
 impl FollowUpPlan {
     /// True when nothing needs to run.
     pub fn is_empty(&self) -> bool {
-        !self.plain && !self.versions && self.sni.is_none() && self.mqtt_version.is_none()
+        !self.plain
+            && !self.versions
+            && self.sni.is_none()
+            && self.mqtt_version.is_none()
+            && !self.tls
     }
 }
 
@@ -102,7 +112,7 @@ impl Prober {
             detail: None,
         };
         let mut scratch = Evidence::new(Backend::Openssl, String::new());
-        let Some((tcp, _)) = super::connect(self.request(), &mut scratch).await else {
+        let Some((tcp, _)) = self.connect(&mut scratch).await else {
             result.detail = scratch.raw_error;
             return result;
         };

@@ -224,6 +224,9 @@ pub struct Prober {
     request: ProbeRequest,
     rustls: rustls::RustlsPrepared,
     openssl: openssl::OpensslPrepared,
+    /// The local port of every connection made, follow-ups included: what ties a broker's log
+    /// lines ("New connection from 127.0.0.1:PORT") to this diagnosis.
+    client_ports: std::sync::Mutex<Vec<u16>>,
 }
 
 /// What a plain (non-TLS) MQTT CONNECT on a fresh connection got: the confirmation probe for
@@ -241,6 +244,7 @@ impl Prober {
     /// cannot load, an empty trust store) is kept and reported as evidence by the probe.
     pub fn new(request: ProbeRequest, inputs: &TlsInputs) -> Prober {
         Prober {
+            client_ports: std::sync::Mutex::new(Vec::new()),
             rustls: inputs.prepared.rustls(inputs),
             openssl: inputs.prepared.openssl(inputs, &request),
             request,
@@ -250,6 +254,26 @@ impl Prober {
     /// The request this prober runs.
     pub fn request(&self) -> &ProbeRequest {
         &self.request
+    }
+
+    /// The local ports of the connections made so far.
+    pub fn client_ports(&self) -> Vec<u16> {
+        self.client_ports
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// [`connect`], remembering the local port.
+    pub(crate) async fn connect(&self, ev: &mut Evidence) -> Option<(TcpStream, SocketAddr)> {
+        let connected = connect(&self.request, ev).await;
+        if let Some((tcp, _)) = &connected
+            && let Ok(local) = tcp.local_addr()
+            && let Ok(mut ports) = self.client_ports.lock()
+        {
+            ports.push(local.port());
+        }
+        connected
     }
 
     /// Runs one probe on one backend. Never fails; never takes longer than four timeouts, or
@@ -296,7 +320,7 @@ impl Prober {
     ) -> Evidence {
         let started = Instant::now();
         let mut ev = Evidence::new(backend, library(backend));
-        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+        if let Some((tcp, _)) = self.connect(&mut ev).await {
             let (tap, handle) = Tap::new(tcp);
             ev.phase = Phase::Tls;
             let tls_started = Instant::now();
@@ -339,7 +363,7 @@ impl Prober {
     /// A plain MQTT CONNECT on a fresh connection (no TLS), bounded like any phase.
     pub async fn probe_plain(&self) -> PlainProbe {
         let mut scratch = Evidence::new(Backend::Openssl, String::new());
-        let Some((tcp, _)) = connect(&self.request, &mut scratch).await else {
+        let Some((tcp, _)) = self.connect(&mut scratch).await else {
             return PlainProbe {
                 connack: None,
                 detail: Some(format!("no TCP connection: {:?}", scratch.failure)),
@@ -371,7 +395,7 @@ impl Prober {
     pub async fn probe_plain_evidence(&self, backend: Backend) -> Evidence {
         let started = Instant::now();
         let mut ev = Evidence::new(backend, "plain MQTT (no TLS)".into());
-        if let Some((tcp, _)) = connect(&self.request, &mut ev).await {
+        if let Some((tcp, _)) = self.connect(&mut ev).await {
             let (mut tap, handle) = Tap::new(tcp);
             self.exchange(&mut tap, &mut ev, &self.request.mqtt, false, |_| None)
                 .await;
@@ -398,17 +422,37 @@ impl Prober {
             // Wait briefly for anything the broker sends unprompted (an alert, or nothing).
             let wait = self.request.timeout.min(Duration::from_secs(1));
             let mut byte = [0u8; 1];
-            if let Ok(Err(e)) = tokio::time::timeout(wait, stream.read(&mut byte)).await
-                && let Some(failure @ Failure::AlertReceived { alert, .. }) = tls_failure(&e)
-            {
-                {
+            match tokio::time::timeout(wait, stream.read(&mut byte)).await {
+                Ok(Err(e)) => {
                     ev.raw_error = Some(e.to_string());
-                    ev.alert_received = Some(alert);
                     ev.phase = Phase::Tls;
                     ev.closed_by = Some(Closer::Peer);
-                    ev.failure = Some(failure);
+                    if let Some(failure @ Failure::AlertReceived { alert, .. }) = tls_failure(&e) {
+                        ev.alert_received = Some(alert);
+                        ev.failure = Some(failure);
+                    } else {
+                        // No alert: the broker hung up on its own, before CONNECT was sent.
+                        let reset = matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                        ) || e.to_string().contains("reset");
+                        ev.failure = Some(Failure::PeerClosed { reset });
+                        ev.notes.push(SILENT_AFTER_HANDSHAKE.to_string());
+                    }
                     return;
                 }
+                Ok(Ok(0)) => {
+                    ev.raw_error = Some(
+                        "the broker closed the connection after the TLS handshake, before CONNECT was sent, without an alert".into(),
+                    );
+                    ev.phase = Phase::Tls;
+                    ev.closed_by = Some(Closer::Peer);
+                    ev.failure = Some(Failure::PeerClosed { reset: false });
+                    ev.notes.push(SILENT_AFTER_HANDSHAKE.to_string());
+                    return;
+                }
+                // Data (unprompted) or nothing within the wait: go on with CONNECT.
+                _ => {}
             }
         }
         let mut received = Vec::new();
@@ -455,6 +499,18 @@ impl Prober {
             }
             Ok(Err(MqttError::Malformed(detail))) => {
                 ev.raw_error = Some(format!("malformed CONNACK: {detail}"));
+                if !received.is_empty() {
+                    // What came instead of a CONNACK (a TLS alert record, for a plain client on
+                    // a TLS port): the rest of it, if it comes at once.
+                    let mut more = [0u8; 16];
+                    if let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_millis(100), stream.read(&mut more))
+                            .await
+                    {
+                        received.extend_from_slice(more.get(..n).unwrap_or_default());
+                    }
+                    ev.first_bytes = Some(hex(&received));
+                }
                 ev.failure = Some(Failure::MalformedConnAck { detail });
             }
             Err(_) => {
@@ -475,6 +531,12 @@ impl Prober {
         }
     }
 }
+
+/// The note a probe carries when the broker hung up right after a TLS 1.3 handshake, before
+/// any MQTT was sent: the classifier reads it as the broker's verdict on the handshake (its
+/// client-certificate check), not on CONNECT.
+pub const SILENT_AFTER_HANDSHAKE: &str =
+    "the broker hung up after the TLS handshake and before CONNECT was sent, without an alert";
 
 /// Sends DISCONNECT and closes, so the broker logs a clean disconnect rather than an error.
 async fn disconnect<S: AsyncWrite + Unpin>(stream: &mut S, timeout: Duration) {

@@ -114,7 +114,19 @@ impl OpensslPrepared {
         let result = tokio::time::timeout(request.timeout, Pin::new(&mut stream).connect()).await;
         record_session(stream.ssl(), ev);
         ev.verify_errors = lock(&errors).clone();
-        ev.client_cert_sent = stream.ssl().certificate().is_some() && ev.tls.version.is_some();
+        // The certificate callback ran: the broker sent a CertificateRequest (OpenSSL calls it
+        // for nothing else), and the configured certificate, if any, was sent in answer.
+        let request_seen = mqtls_ossl_certreq::certificate_request(stream.ssl());
+        ev.client_cert_requested = Some(request_seen.is_some());
+        ev.client_cert_sent = request_seen.is_some() && stream.ssl().certificate().is_some();
+        ev.client_cert_ca_names = request_seen
+            .map(|r| {
+                r.ca_names
+                    .iter()
+                    .map(|n| crate::x509::dn_from_der(n))
+                    .collect()
+            })
+            .unwrap_or_default();
         match result {
             Ok(Ok(())) => {
                 if let Some(first) = ev.verify_errors.first().cloned() {
@@ -186,6 +198,7 @@ fn build_context(inputs: &TlsInputs, request: &ProbeRequest) -> Result<SslContex
         b.check_private_key()
             .map_err(|e| format!("the client key does not match the client certificate: {e}"))?;
     }
+    mqtls_ossl_certreq::record_certificate_requests(&mut b);
     let (min, max) = version_bounds(&request.tls_versions);
     if min.is_some_and(|v| v < TlsVersion::Tls12) {
         // TLS 1.0/1.1 need security level 0 in OpenSSL 3 (SHA-1 signatures in the handshake).

@@ -117,7 +117,13 @@ impl RustlsPrepared {
             .map(|c| CertDetails::from_der(c))
             .collect();
         ev.peer_chain_der = recorded.chain;
-        ev.client_cert_requested = Some(lock(&client_auth.asked).is_some());
+        let asked = lock(&client_auth.asked).clone();
+        ev.client_cert_requested = Some(asked.is_some());
+        ev.client_cert_ca_names = asked
+            .unwrap_or_default()
+            .iter()
+            .map(|n| crate::x509::dn_from_der(n))
+            .collect();
         ev.client_cert_sent = *lock(&client_auth.sent);
         match result {
             Ok(Ok(stream)) => {
@@ -572,7 +578,8 @@ impl ServerCertVerifier for RecordingVerifier {
 #[derive(Debug)]
 struct ClientAuthRecorder {
     identity: Option<Arc<CertifiedKey>>,
-    asked: Mutex<Option<usize>>,
+    /// The CA names of the CertificateRequest (DER), once one arrived.
+    asked: Mutex<Option<Vec<Vec<u8>>>>,
     sent: Mutex<bool>,
 }
 
@@ -582,7 +589,7 @@ impl rustls::client::ResolvesClientCert for ClientAuthRecorder {
         root_hint_subjects: &[&[u8]],
         _sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
-        *lock(&self.asked) = Some(root_hint_subjects.len());
+        *lock(&self.asked) = Some(root_hint_subjects.iter().map(|s| s.to_vec()).collect());
         *lock(&self.sent) = self.identity.is_some();
         self.identity.clone()
     }

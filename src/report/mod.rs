@@ -175,6 +175,9 @@ pub struct BackendReport {
     pub verify_errors: Vec<VerifyError>,
     /// Whether the broker asked for a client certificate (`null` when the backend cannot tell).
     pub client_cert_requested: Option<bool>,
+    /// The CA names the broker's CertificateRequest listed (the issuers it accepts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_cert_ca_names: Vec<String>,
     /// Whether this client sent one.
     pub client_cert_sent: bool,
     /// The CONNACK, if any.
@@ -213,6 +216,7 @@ impl BackendReport {
             closed_by: ev.closed_by,
             verify_errors: ev.verify_errors,
             client_cert_requested: ev.client_cert_requested,
+            client_cert_ca_names: ev.client_cert_ca_names,
             client_cert_sent: ev.client_cert_sent,
             connack: ev.connack,
             first_bytes: ev.first_bytes,
@@ -229,6 +233,10 @@ pub struct Meta {
     pub checked_at: String,
     /// Wall time of the whole command.
     pub elapsed_ms: f64,
+    /// The local port of every connection the probes made (follow-ups included), to find this
+    /// diagnosis's lines in a broker log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ports: Vec<u16>,
 }
 
 /// The whole `diagnose` result.

@@ -125,6 +125,7 @@ fn fixture() -> DiagnoseReport {
         client_cert: None,
         identity_problem: None,
         sent_username: false,
+        plain: false,
         checked_at: 1_795_000_000,
         all: &all,
         offered_versions: &[],
@@ -163,6 +164,7 @@ fn fixture() -> DiagnoseReport {
         meta: Meta {
             checked_at: "2026-11-18T08:53:20Z".into(),
             elapsed_ms: 2.5,
+            client_ports: Vec::new(),
         },
     }
 }

@@ -109,9 +109,15 @@ fn backend_table(report: &DiagnoseReport, style: Style) -> Table {
         ("ALPN", |b| b.tls.alpn.clone().unwrap_or_else(|| "—".into())),
         ("alerts", alerts),
         ("client cert", |b| {
+            // The issuers the broker named in its request, if any.
+            let from = if b.client_cert_ca_names.is_empty() {
+                String::new()
+            } else {
+                format!(" (issued by {})", b.client_cert_ca_names.join(" or "))
+            };
             match (b.client_cert_requested, b.client_cert_sent) {
-                (Some(true), true) => "requested, sent".into(),
-                (Some(true), false) => "requested, none sent".into(),
+                (Some(true), true) => format!("requested{from}, sent"),
+                (Some(true), false) => format!("requested{from}, none sent"),
                 (Some(false), _) => "not requested".into(),
                 (None, true) => "sent".into(),
                 (None, false) => "—".into(),

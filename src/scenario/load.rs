@@ -79,6 +79,8 @@ pub struct Case {
     pub description: Option<String>,
     /// Where to probe.
     pub target: CaseTarget,
+    /// Probe a profile's port without TLS (`mqtt://`).
+    pub plain_client: bool,
     /// The client's files.
     pub inputs: InputPaths,
     /// TLS versions offered (empty: defaults).
@@ -464,9 +466,20 @@ impl FileContext<'_> {
                 )
             })?;
         }
+        // A plain listener serves no certificate: its files are neither needed nor checked.
+        let tls_file = |key: &str, v: &str| -> Result<String, ScenarioError> {
+            match (p.plain, v.is_empty()) {
+                (true, _) => Ok(v.to_string()),
+                (false, true) => Err(self.invalid(
+                    name,
+                    &format!("{key} is required (unless the profile is `plain: true`)"),
+                )),
+                (false, false) => file(key, v),
+            }
+        };
         Ok(Profile {
-            certfile: file("certfile", &p.certfile)?,
-            keyfile: file("keyfile", &p.keyfile)?,
+            certfile: tls_file("certfile", &p.certfile)?,
+            keyfile: tls_file("keyfile", &p.keyfile)?,
             cafile: p.cafile.as_deref().map(|v| file("cafile", v)).transpose()?,
             crlfile: p
                 .crlfile
@@ -623,6 +636,7 @@ impl FileContext<'_> {
             id,
             file: self.path.to_path_buf(),
             description: spec.description.clone(),
+            plain_client: spec.plain_client.or(defaults.plain_client).unwrap_or(false),
             target,
             inputs: InputPaths {
                 cafiles: cafile.into_iter().collect(),

@@ -60,6 +60,9 @@ pub struct CaseSpec {
     pub target: Option<String>,
     /// Probe a lab broker rendered from this profile (needs `--lab`).
     pub broker: Option<String>,
+    /// Probe the profile's port as a plain MQTT client (`mqtt://`, no TLS), as a client that
+    /// forgot TLS does.
+    pub plain_client: Option<bool>,
     /// CA file (PEM) the client trusts; absent: the system roots.
     pub cafile: Option<String>,
     /// Intermediates the chain analysis may use to find a path (never trusted).
@@ -109,8 +112,11 @@ pub struct MqttSpec {
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// Certificate chain the broker serves (leaf first; include the intermediate or not).
+    /// Required unless `plain: true`.
+    #[serde(default)]
     pub certfile: String,
-    /// Its private key.
+    /// Its private key. Required unless `plain: true`.
+    #[serde(default)]
     pub keyfile: String,
     /// CA file for client certificates (mosquitto also completes its chain from it).
     #[serde(default)]

@@ -265,3 +265,25 @@ fn expectations_must_constrain_every_backend_they_run_on() {
     );
     assert_eq!(expect.code_for("", Backend::Openssl), None);
 }
+
+#[test]
+fn a_plain_profile_needs_no_certificate_files_and_a_tls_one_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "plain.yaml",
+        "profiles:\n  plain-1883:\n    plain: true\ncases:\n  - name: a\n    broker: plain-1883\n    expect: plaintext_port\n",
+    );
+    let suite = load(&[dir.path().join("plain.yaml")]).expect("a plain profile loads");
+    assert!(suite.profiles["plain-1883"].plain);
+    let tls = tempfile::tempdir().expect("tempdir");
+    write(
+        tls.path(),
+        "tls.yaml",
+        "profiles:\n  no-files: {}\ncases:\n  - name: a\n    broker: no-files\n    expect: ok\n",
+    );
+    let e = load(&[tls.path().join("tls.yaml")])
+        .expect_err("a TLS profile needs its files")
+        .to_string();
+    assert!(e.contains("certfile is required"), "{e}");
+}

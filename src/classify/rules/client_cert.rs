@@ -5,17 +5,8 @@ use super::*;
 pub(super) fn client_cert_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let requested = cx.all.iter().any(|e| e.client_cert_requested == Some(true));
     let none_sent = !ev.client_cert_sent && cx.client_cert.is_none();
-    // The broker asked, we had nothing to send, and it hung up during the handshake: under
-    // TLS 1.2 its handshake_failure alert can be lost to the reset that follows it.
-    let closed_after_request = requested
-        && none_sent
-        && ev.phase == Phase::Tls
-        && matches!(ev.failure, Some(Failure::PeerClosed { .. }));
-    let alert = match ev.alert_received {
-        Some(alert) => alert,
-        None if closed_after_request => Alert::HANDSHAKE_FAILURE,
-        None => return None,
-    };
+    // A hang-up without an alert is `silent_rejection`'s.
+    let alert = ev.alert_received?;
     let applies = alert == Alert::CERTIFICATE_REQUIRED
         || (alert == Alert::HANDSHAKE_FAILURE && requested && none_sent);
     if !applies {
@@ -33,31 +24,142 @@ pub(super) fn client_cert_required(ev: &Evidence, cx: &Context<'_>) -> Option<Di
         "The broker requires a client certificate and none was sent.",
     )
     .fact(format!(
-        "alert {}: {alert}{}",
-        if ev.alert_received.is_some() {
-            "received"
-        } else {
-            "implied"
-        },
+        "alert received: {alert}{}",
         if late {
             ", after the handshake, on the first read (TLS 1.3)"
         } else {
             ""
         }
     ));
-    if ev.alert_received.is_none() {
-        d = d.fact(format!(
-            "the broker closed the connection right after asking for a client certificate ({}); its alert was lost to the reset",
-            ev.raw_error.as_deref().unwrap_or("no alert read")
-        ));
-    }
     if requested {
         d = d.fact("the broker sent a CertificateRequest during the handshake");
     }
-    Some(
-        d.remedy("Client: pass a certificate signed by a CA the broker trusts: `mosquitto_pub --cafile ca.crt --cert client.crt --key client.key ...`; paho-python `client.tls_set(ca_certs=\"ca.crt\", certfile=\"client.crt\", keyfile=\"client.key\")`; rumqttc `ClientConfig::builder().with_root_certificates(roots).with_client_auth_cert(chain, key)`.")
+    Some(required_remedies(d, cx))
+}
+
+fn required_remedies(d: Diagnosis, cx: &Context<'_>) -> Diagnosis {
+    d.remedy("Client: pass a certificate signed by a CA the broker trusts: `mosquitto_pub --cafile ca.crt --cert client.crt --key client.key ...`; paho-python `client.tls_set(ca_certs=\"ca.crt\", certfile=\"client.crt\", keyfile=\"client.key\")`; rumqttc `ClientConfig::builder().with_root_certificates(roots).with_client_auth_cert(chain, key)`.")
             .remedy("Broker, if client certificates are not meant to be required: mosquitto `require_certificate false`; RabbitMQ `ssl_options.fail_if_no_peer_cert = false`; EMQX `listeners.ssl.default.ssl_options.fail_if_no_peer_cert = false`.")
-            .remedy(format!("Check with mqtls: `mqtls diagnose {} --cafile {} --cert client.crt --key client.key`.", cx.target, cx.trust.first_path())),
+            .remedy(format!("Check with mqtls: `mqtls diagnose {} --cafile {} --cert client.crt --key client.key`.", cx.target, cx.trust.first_path()))
+}
+
+/// The broker asked for a client certificate and then hung up without an alert: during the
+/// handshake (a reset or a close instead of `handshake_failure`/`unknown_ca`), or, under TLS
+/// 1.3, right after it, before any MQTT was exchanged (Node.js `rejectUnauthorized: false`
+/// brokers that check `socket.authorized` themselves, brokers whose alert is lost to a reset).
+/// The wire shows when, not why: the reading rests on the request and on what was sent.
+pub(super) fn silent_rejection(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    if ev.alert_received.is_some() {
+        return None;
+    }
+    let requested_here = ev.client_cert_requested == Some(true);
+    let requested = requested_here || cx.all.iter().any(|e| e.client_cert_requested == Some(true));
+    if !requested {
+        return None;
+    }
+    let tls13 = ev.tls.version.as_deref() == Some("TLSv1.3");
+    let before_connect = ev
+        .notes
+        .iter()
+        .any(|n| n == crate::probe::SILENT_AFTER_HANDSHAKE);
+    let sent = ev.client_cert_sent || (cx.client_cert.is_some() && !requested_here);
+    let (when, alternatives) = match ev.failure {
+        Some(Failure::PeerClosed { reset }) if ev.phase == Phase::Tls => {
+            let how = if reset { "reset" } else { "closed" };
+            if tls13 || before_connect {
+                (
+                    format!("the broker {how} the connection right after the TLS 1.3 handshake, before any MQTT was exchanged, without an alert"),
+                    vec![Code::PeerClosed],
+                )
+            } else {
+                (
+                    format!("the broker {how} the connection during the handshake, after asking for a client certificate, without an alert"),
+                    vec![Code::PeerClosed],
+                )
+            }
+        }
+        // CONNECT went out before the close: only without a certificate is the request the
+        // likelier reason (a broker checking the certificate when CONNECT arrives).
+        Some(Failure::NoConnAck { closed: true }) if tls13 && requested_here && !sent => (
+            "the broker closed the connection after the TLS 1.3 handshake and the CONNECT, without an alert or a CONNACK".to_string(),
+            vec![Code::MqttNoConnack],
+        ),
+        _ => return None,
+    };
+    let asked_for = if cx.all.iter().any(|e| !e.client_cert_ca_names.is_empty()) {
+        let names: Vec<String> = ev
+            .client_cert_ca_names
+            .iter()
+            .chain(cx.all.iter().flat_map(|e| e.client_cert_ca_names.iter()))
+            .fold(Vec::new(), |mut acc: Vec<String>, n| {
+                if !acc.contains(n) {
+                    acc.push(n.clone());
+                }
+                acc
+            });
+        Some(names)
+    } else {
+        None
+    };
+    let asked_fact = match &asked_for {
+        Some(names) => format!(
+            "the broker asks for certificates issued by: {}",
+            elide(names.clone())
+        ),
+        None => "the broker sent a CertificateRequest that names no CA".to_string(),
+    };
+    if !sent {
+        let d = Diagnosis::new(
+            Code::ClientCertRequired,
+            "The broker asked for a client certificate, none was sent, and it hung up without saying why: it most likely requires one.",
+        )
+        .likely(alternatives)
+        .fact(when)
+        .fact(asked_fact)
+        .fact("no client certificate was sent (none was given)")
+        .fact(format!("{}: {}", ev.backend, ev.raw_error.as_deref().unwrap_or("no alert")))
+        .fact("the broker gave no reason (no TLS alert): its log says why");
+        return Some(required_remedies(d, cx));
+    }
+    let mut d = Diagnosis::new(
+        Code::ClientCertUnknownCa,
+        "The broker asked for a client certificate, got one, and hung up without saying why: it most likely does not trust the CA that issued it.",
+    )
+    .likely(
+        [Code::ClientCertRejected, Code::ClientCertExpired]
+            .into_iter()
+            .chain(alternatives),
+    )
+    .fact(when);
+    if let Some(cert) = cx.client_cert {
+        d = d.fact(format!(
+            "client certificate sent: {} issued by {}, valid {} to {}",
+            cert.subject, cert.issuer, cert.not_before, cert.not_after
+        ));
+        if let Some(names) = &asked_for {
+            if names.contains(&cert.issuer) {
+                d = d.fact(format!("its issuer {} is among the CAs the broker names: look for another reason (expiry, extendedKeyUsage, a missing intermediate, revocation)", cert.issuer));
+            } else {
+                d = d.fact(format!(
+                    "its issuer {} is not among the CAs the broker names",
+                    cert.issuer
+                ));
+            }
+        }
+        if cert.not_after_unix < cx.checked_at {
+            d = d.fact(format!(
+                "the client certificate expired on {}",
+                cert.not_after
+            ));
+        }
+    }
+    Some(
+        d.fact(asked_fact)
+            .fact(format!("{}: {}", ev.backend, ev.raw_error.as_deref().unwrap_or("no alert")))
+            .fact("the broker gave no reason (no TLS alert): its log says why")
+            .remedy("Broker: its CA file must hold the CA that issued the client certificate: mosquitto `cafile` (with `require_certificate true`), RabbitMQ `ssl_options.cacertfile`, EMQX `listeners.ssl.default.ssl_options.cacertfile`; the names it lists above are what it trusts.")
+            .remedy("Client: use a certificate issued by one of the CAs the broker names; send the intermediate too (leaf then intermediate in the `--cert` file) when the broker's CA file holds only the root.")
+            .remedy(format!("See it: `openssl s_client -connect {} -cert client.crt -key client.key` prints \"Acceptable client certificate CA names\"; `openssl verify -CAfile broker-ca.crt -purpose sslclient client.crt` with the broker's CA file.", cx.target)),
     )
 }
 

@@ -19,7 +19,7 @@ mod negotiation;
 mod reasons;
 mod transport;
 
-pub(super) use transport::looks_like_plaintext;
+pub(super) use transport::{looks_like_plaintext, tls_answer_to_plain};
 
 /// A rule: a diagnosis when it applies to this evidence.
 pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
@@ -34,10 +34,12 @@ pub(super) const RULES: &[Rule] = &[
     transport::connect_timeout,
     local::client_identity,
     transport::plaintext_port,
+    transport::tls_port_plain_client,
     transport::not_tls,
     transport::handshake_timeout,
     client_cert::client_cert_required,
     client_cert::client_cert_rejected_by_broker,
+    client_cert::silent_rejection,
     negotiation::sni_required,
     negotiation::legacy_tls_only,
     negotiation::versions_disjoint,
@@ -77,11 +79,15 @@ pub(super) const RULES: &[Rule] = &[
     transport::peer_closed,
 ];
 
-pub(super) fn ok(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {
+pub(super) fn ok(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     ev.is_ok().then(|| {
         let mut d = Diagnosis::new(
             Code::Ok,
-            "TCP, TLS and MQTT all succeeded: the broker accepted the connection.",
+            if cx.plain {
+                "TCP and MQTT succeeded over plain MQTT (no TLS): the broker accepted the connection."
+            } else {
+                "TCP, TLS and MQTT all succeeded: the broker accepted the connection."
+            },
         );
         if let Some(version) = &ev.tls.version {
             d = d.fact(format!(

@@ -8,7 +8,12 @@ pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
     };
     let ack = ev.connack.as_ref()?;
     let v5 = ack.mqtt_version == "5";
+    let cert_sent = ev.client_cert_sent && cx.client_cert.is_some();
     let (diag, summary) = match (v5, code) {
+        (false, 5) | (true, 0x87) if !cx.sent_username && cert_sent => (
+            Code::MqttNotAuthorized,
+            "TLS succeeded; the broker refused the client, which sent no user name but a client certificate (the broker may map certificates to users).",
+        ),
         (false, 4) | (true, 0x86) if cx.sent_username => (
             Code::MqttBadCredentials,
             "TLS succeeded; the broker refused the user name or password.",
@@ -45,6 +50,11 @@ pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
             "TLS succeeded; the broker refused the CONNECT.",
         ),
     };
+    let summary = if cx.plain {
+        summary.replacen("TLS succeeded", "Plain MQTT (no TLS)", 1)
+    } else {
+        summary.to_string()
+    };
     let mut d = Diagnosis::new(diag, summary)
         .fact(format!(
             "CONNACK {code} ({}), MQTT {}",
@@ -58,6 +68,19 @@ pub(super) fn mqtt_refused(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
                 "no user name (anonymous)"
             }
         ));
+    if let (true, Some(cert)) = (cert_sent, cx.client_cert) {
+        d = d.fact(format!(
+            "client certificate sent and accepted at the TLS layer: {} issued by {}",
+            cert.subject, cert.issuer
+        ));
+    }
+    if cert_sent && matches!(diag, Code::MqttBadCredentials | Code::MqttNotAuthorized) {
+        let cn = cx
+            .client_cert
+            .and_then(|c| crate::x509::dn_attr(&c.subject, "CN"))
+            .unwrap_or_else(|| "the certificate's CN".into());
+        d = d.remedy(format!("Broker: it may map certificates to users: mosquitto `use_identity_as_username true` makes the CN (`{cn}`) the user name, which the ACL (and password file, if any) must allow; `use_subject_as_username true` uses the whole subject; RabbitMQ `mqtt.ssl_cert_login = true` with the rabbitmq_auth_mechanism_ssl plugin needs a user named after the certificate; EMQX `peer_cert_as_username = cn`."));
+    }
     d = match diag {
         Code::MqttBadCredentials | Code::MqttNotAuthorized => d
             .remedy("Client: pass credentials: `--username USER --password-env VAR` (mosquitto_pub `-u USER -P ...`, paho `username_pw_set`).")
@@ -107,11 +130,41 @@ pub(super) fn mqtt_no_connack(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnos
         }
         _ => return None,
     };
+    let lead = if cx.plain {
+        "Plain MQTT (no TLS): CONNECT was sent"
+    } else {
+        "TLS succeeded and CONNECT was sent"
+    };
+    let mut d = Diagnosis::new(
+        Code::MqttNoConnack,
+        format!("{lead}, but no CONNACK came: {detail}."),
+    )
+    .fact(if cx.plain {
+        "TLS: none (mqtt://, plain MQTT)".to_string()
+    } else {
+        format!(
+            "TLS: {} {}",
+            ev.tls.version.as_deref().unwrap_or("?"),
+            ev.tls.cipher.as_deref().unwrap_or("")
+        )
+    })
+    .fact(ev.raw_error.clone().unwrap_or_default());
+    let cert_sent = ev.client_cert_sent && cx.client_cert.is_some();
+    if cx.sent_username {
+        d = d
+            .fact("CONNECT carried a user name and password")
+            .remedy("Credentials first: some brokers drop the connection instead of answering CONNACK 4/5 to a wrong user name or password (and log why). Check the user name and the password sent (`--username`, `--password-env`); try without them, or with a known-good pair, to tell.");
+    }
+    if let (true, Some(cert)) = (cert_sent, cx.client_cert) {
+        d = d
+            .fact(format!("client certificate sent and accepted at the TLS layer: {} issued by {}", cert.subject, cert.issuer))
+            .remedy("Broker: it may map certificates to users (mosquitto `use_identity_as_username`, RabbitMQ `mqtt.ssl_cert_login`, EMQX `peer_cert_as_username`): the user the certificate maps to must exist and be allowed.");
+    }
+    if ev.client_cert_requested == Some(true) && !ev.client_cert_sent {
+        d = d.fact("the broker asked for a client certificate and none was sent: a broker that checks it only when CONNECT arrives closes like this");
+    }
     Some(
-        Diagnosis::new(Code::MqttNoConnack, format!("TLS succeeded and CONNECT was sent, but no CONNACK came: {detail}."))
-            .fact(format!("TLS: {} {}", ev.tls.version.as_deref().unwrap_or("?"), ev.tls.cipher.as_deref().unwrap_or("")))
-            .fact(ev.raw_error.clone().unwrap_or_default())
-            .remedy("Cloud brokers (AWS IoT) close instead of refusing: check the policy allows iot:Connect for this client id, and that the client id is unique.")
+        d.remedy("Cloud brokers (AWS IoT) close instead of refusing: check the policy allows iot:Connect for this client id, and that the client id is unique.")
             .remedy("Check that the port is MQTT over TLS and not MQTT over WebSockets (which waits for an HTTP upgrade).")
             .remedy(format!("Check the broker's log; retry with `--mqtt-version 5` to get a reason code: `mqtls diagnose {} --mqtt-version 5`.", cx.target)),
     )

@@ -72,7 +72,13 @@ fn permissive_client_explains(cx: &Context<'_>) -> bool {
     let other_backend_completed =
         same_sni_everywhere && cx.all.iter().any(|e| e.tls.version.is_some());
     let accepted_without_sni = cx.sni.is_none() && !accepted_versions(cx).is_empty();
-    other_backend_completed || accepted_without_sni
+    // The user pinned versions and the broker speaks another one: the permissive probe got
+    // through on that version, whatever its SNI.
+    let pinned_elsewhere = !cx.offered_versions.is_empty()
+        && accepted_versions(cx)
+            .iter()
+            .any(|v| !cx.offered_versions.contains(v));
+    other_backend_completed || accepted_without_sni || pinned_elsewhere
 }
 
 /// Versions the broker accepted in the follow-up probes.
@@ -158,17 +164,24 @@ pub(super) fn versions_disjoint(ev: &Evidence, cx: &Context<'_>) -> Option<Diagn
     {
         return None;
     }
-    Some(
-        Diagnosis::new(
-            Code::TlsVersionMismatch,
-            format!("The client offers {} but the broker accepts only {}.", names(&offered), names(&accepted)),
-        )
-        .fact(format!("follow-up handshakes: the broker accepted {}", names(&accepted)))
-        .fact(failure_fact(ev))
-        .remedy(format!("Client: allow {} (mosquitto_pub `--tls-version tlsv1.{}`; with mqtls, `--tls-version`).", names(&accepted), accepted[0].name().trim_start_matches("1.")))
-        .remedy("Broker: mosquitto `tls_version` is a minimum (`tlsv1.2` allows 1.2 and 1.3); RabbitMQ `ssl_options.versions.N`; EMQX `listeners.ssl.default.ssl_options.versions`.")
-        .remedy(format!("See it: `openssl s_client -connect {} -tls1_2` and `-tls1_3`.", cx.target)),
+    let d = Diagnosis::new(
+        Code::TlsVersionMismatch,
+        format!(
+            "The client offers {} but the broker accepts only {}.",
+            names(&offered),
+            names(&accepted)
+        ),
     )
+    .fact(format!(
+        "follow-up handshakes: the broker accepted {}",
+        names(&accepted)
+    ))
+    .fact(failure_fact(ev));
+    let d = match restricted_fact(cx) {
+        Some(fact) => d.fact(fact),
+        None => d,
+    };
+    Some(version_remedies(d, cx, &accepted))
 }
 
 pub(super) fn ciphers_disjoint(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
@@ -231,12 +244,77 @@ pub(super) fn tls_version_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Di
     let applies = matches!(ev.failure, Some(Failure::ProtocolVersion))
         || ev.alert_received == Some(Alert::PROTOCOL_VERSION);
     applies.then(|| {
-        Diagnosis::new(Code::TlsVersionMismatch, "The client and the broker share no TLS version.")
-            .fact(failure_fact(ev))
-            .remedy("Client: allow TLS 1.2 and 1.3 (mosquitto_pub `--tls-version tlsv1.2`).")
-            .remedy("Broker: mosquitto `tls_version tlsv1.2` (a minimum); RabbitMQ `ssl_options.versions.1 = tlsv1.2`; EMQX `listeners.ssl.default.ssl_options.versions = [\"tlsv1.3\",\"tlsv1.2\"]`.")
-            .remedy(format!("See it: `openssl s_client -connect {} -tls1_2` and `-tls1_3`.", cx.target))
+        let mut d = Diagnosis::new(
+            Code::TlsVersionMismatch,
+            "The client and the broker share no TLS version.",
+        )
+        .fact(failure_fact(ev));
+        if let Some(fact) = restricted_fact(cx) {
+            d = d.fact(fact);
+        }
+        version_remedies(d, cx, &[TlsVersion::Tls12, TlsVersion::Tls13])
     })
+}
+
+/// "mqtls was told to offer only ...", when the user pinned versions.
+fn restricted_fact(cx: &Context<'_>) -> Option<String> {
+    (!cx.offered_versions.is_empty()).then(|| {
+        format!(
+            "the versions offered were restricted with `--tls-version` to {}",
+            names(cx.offered_versions)
+        )
+    })
+}
+
+/// The remedies of `tls_version_mismatch`: how to offer `accepted` with each client, and what
+/// the broker settings mean.
+fn version_remedies(d: Diagnosis, cx: &Context<'_>, accepted: &[TlsVersion]) -> Diagnosis {
+    let low = accepted.iter().min().copied().unwrap_or(TlsVersion::Tls12);
+    let high = accepted.iter().max().copied().unwrap_or(TlsVersion::Tls13);
+    let mqtls_flags: Vec<String> = accepted
+        .iter()
+        .map(|v| format!("--tls-version {}", v.name()))
+        .collect();
+    let mut d = d;
+    if !cx.offered_versions.is_empty() {
+        d = d.remedy(format!(
+            "mqtls: `--tls-version` pins the versions offered (it is not a minimum); drop it, or give {} (`{}`).",
+            names(accepted),
+            mqtls_flags.join(" ")
+        ));
+    }
+    let mosquitto = if low >= TlsVersion::Tls12 {
+        format!(
+            "mosquitto_pub `--tls-version tlsv{}` (a minimum in mosquitto 2.x: it allows TLS {} and newer)",
+            low.name(),
+            low.name()
+        )
+    } else {
+        "mosquitto_pub cannot go below TLS 1.2 with OpenSSL 3 defaults (`--tls-version tlsv1.1` also needs `--ciphers 'DEFAULT:@SECLEVEL=0'`)".to_string()
+    };
+    d.remedy(format!(
+        "Client: offer {}: {mosquitto}; paho-python `ctx = ssl.create_default_context(cafile=\"ca.crt\"); ctx.minimum_version = ssl.TLSVersion.{}; ctx.maximum_version = ssl.TLSVersion.{}; client.tls_set_context(ctx)`; rumqttc (rustls) `ClientConfig::builder_with_protocol_versions(&[{}])` (rustls has only TLS 1.2 and 1.3).",
+        names(accepted),
+        python_version(low),
+        python_version(high),
+        accepted
+            .iter()
+            .filter(|v| **v >= TlsVersion::Tls12)
+            .map(|v| if *v == TlsVersion::Tls13 { "&rustls::version::TLS13" } else { "&rustls::version::TLS12" })
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .remedy("Broker: mosquitto `tls_version` is a minimum (`tlsv1.2` allows 1.2 and 1.3); RabbitMQ lists each version allowed (`ssl_options.versions.1 = tlsv1.3`, `ssl_options.versions.2 = tlsv1.2`); EMQX `listeners.ssl.default.ssl_options.versions = [\"tlsv1.3\",\"tlsv1.2\"]`.")
+    .remedy(format!("See it: `openssl s_client -connect {} -tls1_2`, then `-tls1_3`: the broker completes only the versions it speaks.", cx.target))
+}
+
+fn python_version(v: TlsVersion) -> &'static str {
+    match v {
+        TlsVersion::Tls10 => "TLSv1",
+        TlsVersion::Tls11 => "TLSv1_1",
+        TlsVersion::Tls12 => "TLSv1_2",
+        TlsVersion::Tls13 => "TLSv1_3",
+    }
 }
 
 pub(super) fn no_shared_cipher(ev: &Evidence, _: &Context<'_>) -> Option<Diagnosis> {

@@ -63,6 +63,93 @@ pub(super) fn plaintext_port(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosi
     )
 }
 
+/// A plain probe's CONNECT was answered with a TLS record, or with a hang-up: the port may
+/// speak TLS (the follow-up handshake tells).
+pub(in crate::classify) fn tls_answer_to_plain(ev: &Evidence) -> bool {
+    ev.tls.version.is_none()
+        && (tls_record(ev.first_bytes.as_deref()).is_some()
+            || matches!(
+                ev.failure,
+                Some(Failure::NoConnAck { closed: true } | Failure::PeerClosed { .. })
+            ))
+}
+
+/// The TLS record a peer's first bytes start with: content type 0x15 (alert) or 0x16
+/// (handshake), version 0x03 0x0N. With an alert, its level and description.
+fn tls_record(hex: Option<&str>) -> Option<String> {
+    let bytes = decode_hex(hex?);
+    match bytes.as_slice() {
+        [0x15, 0x03, minor, _, _, level, desc, ..] if *minor <= 4 => Some(format!(
+            "a TLS alert record ({} {})",
+            if *level == 2 { "fatal" } else { "warning" },
+            Alert { code: *desc }
+        )),
+        [0x15, 0x03, ..] => Some("a TLS alert record".into()),
+        [0x16, 0x03, ..] => Some("a TLS handshake record".into()),
+        _ => None,
+    }
+}
+
+/// `mqtt://` to a port that speaks TLS: the CONNECT got a TLS record or a hang-up, and a TLS
+/// handshake on the same port completed (or the reply itself was a TLS record).
+pub(super) fn tls_port_plain_client(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    if !cx.plain || ev.is_ok() || !tls_answer_to_plain(ev) {
+        return None;
+    }
+    let record = tls_record(ev.first_bytes.as_deref());
+    let handshake = cx.follow_ups.tls.as_ref();
+    let tls_spoken = handshake.is_some_and(|h| h.accepted || h.completed);
+    if record.is_none() && !tls_spoken {
+        return None;
+    }
+    let reply = match (&record, &ev.first_bytes) {
+        (Some(what), Some(hex)) => {
+            format!("the broker answered the plain CONNECT with {what}: {hex}")
+        }
+        _ => format!(
+            "the broker answered the plain CONNECT by closing the connection ({})",
+            ev.raw_error.as_deref().unwrap_or("no CONNACK")
+        ),
+    };
+    let mut d = Diagnosis::new(
+        Code::TlsPortPlainClient,
+        format!(
+            "{} speaks MQTT over TLS, but the client connected without TLS (mqtt://).",
+            cx.target
+        ),
+    )
+    .fact(reply);
+    d = match handshake {
+        Some(h) if tls_spoken => d.fact(format!(
+            "a TLS handshake on the same port: {}",
+            if h.completed {
+                format!(
+                    "completed ({} {})",
+                    h.negotiated.as_deref().unwrap_or("?"),
+                    h.cipher.as_deref().unwrap_or("")
+                )
+            } else {
+                format!(
+                    "the broker answered with a ServerHello ({})",
+                    h.detail.as_deref().unwrap_or("")
+                )
+            }
+        )),
+        Some(h) => d
+            .fact(format!(
+                "a TLS handshake on the same port failed too: {}",
+                h.detail.as_deref().unwrap_or("?")
+            ))
+            .likely([Code::MqttNoConnack]),
+        None => d.likely([Code::MqttNoConnack]),
+    };
+    Some(
+        d.remedy(format!("Client: connect with TLS: `mqtls diagnose mqtts://{} --cafile ca.crt`; mosquitto_pub `-p {} --cafile ca.crt` (giving `--cafile` turns TLS on); paho-python `client.tls_set(ca_certs=\"ca.crt\")`; rumqttc `Transport::tls_with_config(...)`.", cx.target, port_of(cx.target)))
+            .remedy("Or use the broker's plain MQTT port (usually 1883), if the broker has one and plain MQTT is acceptable.")
+            .remedy(format!("See it: `openssl s_client -connect {}` shows the broker's certificate.", cx.target)),
+    )
+}
+
 /// The TLS attempt died before the peer said anything that looks like TLS.
 pub(in crate::classify) fn looks_like_plaintext(ev: &Evidence) -> bool {
     ev.phase == Phase::Tls
