@@ -245,16 +245,23 @@ impl ChainAnalysis {
 
     /// The intermediates of the path the broker did not send: above the leaf, below a
     /// self-signed top. Each is a certificate clients that trust only the root cannot find.
+    ///
+    /// A self-signed top is a root whether or not a trust anchor holds it: a root the CA file
+    /// lacks (found beside it, or nowhere but the broker's chain) is the CA file's gap, not an
+    /// intermediate the broker failed to send.
     pub fn not_sent(&self) -> Vec<&Link> {
         let n = self.path.len();
+        let root_top = matches!(
+            self.end,
+            PathEnd::Anchored { root: true } | PathEnd::UntrustedRoot
+        );
         self.path
             .iter()
             .enumerate()
             .skip(1)
             .filter(|(i, l)| {
-                let root_anchor =
-                    *i + 1 == n && matches!(self.end, PathEnd::Anchored { root: true });
-                !l.sent() && !root_anchor
+                let root = root_top && *i + 1 == n;
+                !l.sent() && !root
             })
             .map(|(_, l)| l)
             .collect()

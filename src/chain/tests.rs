@@ -164,6 +164,24 @@ fn two_roots_under_one_o_end_at_the_untrusted_root() {
         subjects(&analysis),
         ["CN=broker.example", "O=Acme, CN=Acme Root 2"]
     );
+    // Root 2 is a root the CA file lacks, not an intermediate the broker should have sent.
+    assert!(analysis.not_sent().is_empty(), "{:?}", analysis.not_sent());
+}
+
+#[test]
+fn an_untrusted_root_above_a_gap_leaves_only_the_intermediate_not_sent() {
+    let r1 = root(name(&[(DnType::CommonName, "Root 1")]));
+    let r2 = root(name(&[(DnType::CommonName, "Root 2")]));
+    let i = issue(name(&[(DnType::CommonName, "Issuing 2")]), true, &r2);
+    let leaf = issue(name(&[(DnType::CommonName, "broker.example")]), false, &i);
+    let analysis = analyse(&pool(&[&leaf], &[&r1], &[&i, &r2])).unwrap();
+    assert_eq!(analysis.end, PathEnd::UntrustedRoot);
+    let missing: Vec<&str> = analysis
+        .not_sent()
+        .iter()
+        .map(|l| l.cert.subject.as_str())
+        .collect();
+    assert_eq!(missing, ["CN=Issuing 2"]);
 }
 
 #[test]
