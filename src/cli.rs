@@ -160,8 +160,8 @@ pub struct FileArgs {
     #[arg(long, value_name = "VAR")]
     pub key_password_env: Option<String>,
     /// Intermediates the chain analysis may use to find a path (never trusted), like
-    /// `openssl verify -untrusted`; repeatable. Certificates beside --cafile and --cert are
-    /// searched too.
+    /// `openssl verify -untrusted`; repeatable. Certificates beside --cafile, --cert and
+    /// --untrusted (in the same folders) are searched too.
     #[arg(long, value_name = "FILE")]
     pub untrusted: Vec<PathBuf>,
     /// Do not download missing issuers from a certificate's AIA caIssuers URL (plain HTTP,

@@ -43,7 +43,8 @@ pub fn read_files(paths: &[PathBuf], source: impl Fn(&Path) -> Source) -> Vec<Ca
         .collect()
 }
 
-/// The certificates in the files beside `files` (the directories that hold them), except
+/// The certificates in the files beside `files` (`--cafile`, `--cert`, `--untrusted`: the
+/// directories that hold them), except
 /// `files` themselves: where people keep the rest of their PKI (`root.crt`,
 /// `intermediate.crt`, `server.crt` in one folder).
 pub fn beside(files: &[PathBuf]) -> Vec<Candidate> {

@@ -76,7 +76,7 @@ pub(super) fn intermediate_as_anchor(ev: &Evidence, cx: &Context<'_>) -> Option<
     Some(
         Diagnosis::new(
             Code::IntermediateAsAnchor,
-            format!("{} holds the intermediate {} but not the root {} it chains to: {} refuses an anchor that is not self-signed.", cx.trust.phrase(), anchor.subject, name_or_empty(&anchor.issuer), ev.backend),
+            format!("{} holds the intermediate {} but not the root {} it chains to: {} refuses an anchor that is not self-signed.", capitalised(&cx.trust.phrase()), anchor.subject, name_or_empty(&anchor.issuer), ev.backend),
         )
         .fact(format!("verified path: {}", a.describe_path()))
         .fact(failure_fact(ev))
@@ -133,7 +133,7 @@ pub(super) fn self_signed_server_cert(ev: &Evidence, cx: &Context<'_>) -> Option
             format!("The broker presents a self-signed certificate ({}) that {} does not contain.", leaf.subject, cx.trust.phrase()),
         )
         .fact(format!("presented: {} (self-signed, CA:{})", leaf.subject, ca_flag(leaf)))
-        .fact(format!("{} holds: {}", cx.trust.phrase(), subjects(&cx.trust.certs)))
+        .fact(format!("{} holds: {}", capitalised(&cx.trust.phrase()), subjects(&cx.trust.certs)))
         .fact(failure_fact(ev))
         .remedy("Best: issue the broker a certificate from a small CA (root → server) and give clients the root.")
         .remedy("Or trust this exact certificate on the client (`--cafile broker.crt`); rustls refuses it if it has CA:TRUE (CaUsedAsEndEntity).")
@@ -280,7 +280,13 @@ fn issuer_nowhere(
         .fact(format!("to tell them apart: get {issuer}'s certificate and run `openssl x509 -in FILE -noout -subject -issuer`: an intermediate (issuer differs from subject) is what the broker must send, a root (subject = issuer) is what clients must trust; `mqtls diagnose ... --untrusted FILE` then confirms the path"))
         .fact(failure_fact(ev));
     for url in a.top().map(|t| t.ca_issuers.clone()).unwrap_or_default() {
-        d = d.fact(format!("{} names its issuer's download URL {url} (AIA caIssuers), which mqtls could not use (see above, or --offline)", a.top().map_or("", |t| t.cert.subject.as_str())));
+        let subject = a.top().map_or("", |t| t.cert.subject.as_str());
+        // A download that was tried and failed is in `searched` with its reason.
+        let tried = a.searched.iter().find(|s| s.contains(url.as_str()));
+        d = d.fact(match tried {
+            Some(outcome) => format!("{subject} names its issuer's download URL {url} (AIA caIssuers); mqtls tried it: {outcome}"),
+            None => format!("{subject} names its issuer's download URL {url} (AIA caIssuers), which mqtls did not download (--offline, or not an http:// URL)"),
+        });
     }
     if code == Code::MissingIntermediate {
         d.remedy(format!("Broker (mosquitto): make `certfile` the server certificate followed by {issuer} (a fullchain file) and reload; RabbitMQ/EMQX: `ssl_options.certfile` the same. The broker never needs to send the root."))
@@ -688,7 +694,7 @@ fn regenerated_ca(
     let name = twin.cert.subject.clone();
     Diagnosis::new(
         Code::UnknownCa,
-        format!("{} holds a CA named {name}, but not the one that signed the broker's chain: the CA was probably regenerated under the same name.", cx.trust.phrase()),
+        format!("{} holds a CA named {name}, but not the one that signed the broker's chain: the CA was probably regenerated under the same name.", capitalised(&cx.trust.phrase())),
     )
     .fact(format!("the broker presented {} certificate(s): {}", a.sent, sent_text(a)))
     .fact(format!(
@@ -709,7 +715,7 @@ fn unknown_ca_unanalysed(ev: &Evidence, cx: &Context<'_>) -> Diagnosis {
         Code::UnknownCa,
         format!(
             "{} does not verify the broker's chain, and no chain was captured to tell why.",
-            cx.trust.phrase()
+            capitalised(&cx.trust.phrase())
         ),
     )
     .likely([Code::MissingIntermediate])
@@ -765,6 +771,14 @@ fn openssl_view(cx: &Context<'_>, accepts: &str) -> String {
         ),
         _ => format!(", {accepts}"),
     }
+}
+
+/// The phrase with its first letter in upper case, to start a sentence.
+fn capitalised(phrase: &str) -> String {
+    let mut chars = phrase.chars();
+    chars.next().map_or(String::new(), |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// A DN for sentences: the empty DN says so instead of printing nothing.
