@@ -235,6 +235,7 @@ fn assemble(
         offered_versions: &request.tls_versions,
         follow_ups: &follow_ups,
         chain: chain.as_ref(),
+        warn_days: classify::DEFAULT_WARN_DAYS,
     };
     let verdicts: Vec<_> = evidence
         .iter()

@@ -266,6 +266,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         offered_versions: &extra.offered,
         follow_ups: &follow_ups,
         chain: analysis.as_ref(),
+        warn_days: crate::classify::DEFAULT_WARN_DAYS,
     };
     classify(ev, &cx)
 }

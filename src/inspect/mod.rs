@@ -210,6 +210,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             offered_versions: &[],
             follow_ups: &follow_ups,
             chain: analysis.as_ref(),
+            warn_days: crate::classify::DEFAULT_WARN_DAYS,
         };
         let verdicts: Vec<(Backend, Verdict)> = evidence
             .iter()
