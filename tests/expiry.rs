@@ -363,6 +363,36 @@ async fn inspect_warns_about_each_file_ten_days_before() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_cases_set_their_window_with_warn_days() {
+    let (dir, pki) = lab_pki();
+    let broker = Responder::start(Behaviour::Tls(mtls(&pki)))
+        .await
+        .expect("responder");
+    // `run` judges now: the lab certificates have about 2070 years left, so a window of
+    // 800,000 days (about 2190 years) holds them, and the default of 30 does not.
+    let suite = |warn_days: &str| {
+        format!(
+            "defaults:\n  target: mqtts://localhost:{port}\n  cafile: {ca}\n  cert: {cert}\n  key: {key}\n  timeout: 2\ncases:\n  - name: expires-within-window\n{warn_days}    expect: {{ all: ok, warnings: [cert_expires_soon] }}\n",
+            port = broker.port(),
+            ca = pki.root.cert.display(),
+            cert = pki.client.cert.display(),
+            key = pki.client.key.display(),
+        )
+    };
+    for (warn_days, exit) in [("    warn_days: 800000\n", 0), ("", 1)] {
+        let file = dir.path().join("expiry.yaml");
+        std::fs::write(&file, suite(warn_days)).expect("suite");
+        let out = mqtls(vec!["run".into(), file.display().to_string()]).await;
+        assert_eq!(
+            out.status.code(),
+            Some(exit),
+            "{warn_days:?}: {}",
+            describe(&out)
+        );
+    }
+}
+
 /// The shape promtool and node_exporter's textfile collector expect: every family's `# HELP`
 /// and `# TYPE` before its samples, all of a family's samples together, one sample per line
 /// (`name{labels} value`), and `# EOF` last.
