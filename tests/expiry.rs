@@ -270,7 +270,24 @@ async fn scan_sorts_by_earliest_expiry_and_writes_openmetrics() {
         .find(|l| l.contains(&format!("localhost:{}", broker.port())))
         .unwrap_or_default();
     assert!(line.contains("10 days"), "{stderr}");
-    assert!(stderr.contains("cert_expires_soon") || stdout(&out).contains("cert_expires_soon"));
+    assert!(
+        stdout(&out).contains("cert_expires_soon"),
+        "{}",
+        describe(&out)
+    );
+    // The merged report lists the same, soonest first.
+    let lines = dir.path().join("fleet.jsonl");
+    std::fs::write(&lines, &out.stdout).expect("jsonl");
+    let merged = mqtls(vec!["report".into(), lines.display().to_string()]).await;
+    let md = stdout(&merged);
+    assert!(
+        md.contains(&format!(
+            "| localhost:{} | 10 | server certificate CN=localhost, O=mqtls lab | 4096-01-01T00:00:00Z |",
+            broker.port()
+        )),
+        "{}",
+        describe(&merged)
+    );
 
     let out = mqtls(scan("openmetrics")).await;
     let text = stdout(&out);

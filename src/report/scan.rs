@@ -70,6 +70,23 @@ pub fn render_markdown(merge: &ScanMerge, out: &mut dyn Write) -> io::Result<()>
     for (code, hosts) in by_frequency(s) {
         writeln!(out, "| `{code}` | {hosts} |")?;
     }
+    if !s.expiries.is_empty() {
+        writeln!(
+            out,
+            "\nEarliest certificate expiry, soonest first:\n\n| host | days left | certificate | notAfter |\n|---|---:|---|---|"
+        )?;
+        for e in &s.expiries {
+            writeln!(
+                out,
+                "| {} | {} | {} {} | {} |",
+                cell(&e.input),
+                e.days_left,
+                e.certificate,
+                cell(&e.subject),
+                crate::x509::rfc3339(e.not_after_unix)
+            )?;
+        }
+    }
     let backends: Vec<Backend> = Backend::ALL
         .into_iter()
         .filter(|b| merge.hosts.iter().any(|h| h.codes.contains_key(b)))
