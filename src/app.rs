@@ -7,14 +7,14 @@ use std::time::Duration;
 use crate::cli::{
     BackendChoice, CertsCommand, Cli, ColorChoice, Command, DiagnoseArgs, ExplainArgs, FileArgs,
     InspectArgs, LabCommand, MqttVersionArg, ProbeArgs, ReportArgs, ReportFormat, RunArgs,
-    ScanArgs, TextOrJson,
+    ScanArgs, ScanFormat, TextOrJson,
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
 use crate::inputs::{self, InputPaths};
 use crate::probe::mqtt::{ConnectSettings, MqttVersion};
 use crate::probe::{ProbeRequest, TlsVersion};
-use crate::report::{self, Style};
+use crate::report::{self, DiagnoseReport, Style};
 use crate::scan::{HostResult, Partition, ProbeTemplate};
 use crate::target::Target;
 
@@ -103,9 +103,20 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
 async fn diagnose(args: &DiagnoseArgs, style: Style) -> Result<u8, Error> {
     let (request, paths, backends) = diagnose_config(args)?;
     let loaded = inputs::load(&paths)?;
-    let report = crate::diagnose::diagnose(request, &loaded, &backends).await;
+    let report =
+        crate::diagnose::diagnose_warn_days(request, &loaded, &backends, args.warn_days).await;
     let mut out = std::io::stdout().lock();
-    report::render(args.format, &report, style, &mut out).map_err(Error::Output)?;
+    let format = match args.format {
+        report::DiagnoseFormat::Text => Some(report::Format::Text),
+        report::DiagnoseFormat::Json => Some(report::Format::Json),
+        report::DiagnoseFormat::Markdown => Some(report::Format::Markdown),
+        report::DiagnoseFormat::Openmetrics => None,
+    };
+    match format {
+        Some(format) => report::render(format, &report, style, &mut out),
+        None => report::openmetrics::render(&[&report], &mut out),
+    }
+    .map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
     Ok(if report.all_ok() {
         EXIT_OK
@@ -248,7 +259,8 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
 /// `mqtls scan`: one JSON line per host as it finishes (stdout or `--output`), the summary by
 /// code on stderr; exit 0 when every host connected on every backend, 1 otherwise.
 async fn scan(args: &ScanArgs) -> Result<u8, Error> {
-    let (template, backends) = probe_template(&args.probe)?;
+    let (mut template, backends) = probe_template(&args.probe)?;
+    template.verify_at = args.at.as_deref().map(parse_instant).transpose()?;
     let defaults = input_paths(&args.files)?;
     let jobs = jobs_flag(args.jobs, 16)?;
     let deadline = match &args.deadline {
@@ -290,14 +302,29 @@ async fn scan(args: &ScanArgs) -> Result<u8, Error> {
         defaults,
         jobs,
         deadline,
+        warn_days: args.warn_days,
     };
+    let metrics = args.format == ScanFormat::Openmetrics;
+    // The exposition groups each metric's samples, so it is written once every host is done.
+    let mut done: Vec<DiagnoseReport> = Vec::new();
     let summary = crate::scan::scan(config, |host| {
+        if metrics {
+            done.push(host.report.clone());
+            return Ok(());
+        }
         let line = host.to_json_line().map_err(std::io::Error::other)?;
         writeln!(out, "{line}")?;
         // One line per host as it finishes, also into a file others may `tail -f`.
         out.flush()
     })
     .await?;
+    if metrics {
+        done.sort_by(|a, b| (&a.target.host, a.target.port).cmp(&(&b.target.host, b.target.port)));
+        let reports: Vec<&DiagnoseReport> = done.iter().collect();
+        report::openmetrics::render(&reports, &mut out)
+            .and_then(|()| out.flush())
+            .map_err(Error::Output)?;
+    }
     let mut err = std::io::stderr().lock();
     report::scan::render_summary(&summary, &mut err).map_err(Error::Output)?;
     Ok(if summary.problem == 0 {
@@ -339,6 +366,7 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
         server_cert: args.server_cert.clone(),
         expect_name: args.expect_name.clone(),
         checked_at,
+        warn_days: args.warn_days,
     };
     let report = crate::inspect::inspect(&input)?;
     let mut out = std::io::stdout().lock();
@@ -602,6 +630,7 @@ fn probe_template(args: &ProbeArgs) -> Result<(ProbeTemplate, Vec<Backend>), Err
             password,
         },
         timeout,
+        verify_at: None,
     };
     let backends = match args.backend {
         BackendChoice::Rustls => vec![Backend::Rustls],

@@ -194,9 +194,13 @@ pub struct DiagnoseArgs {
     /// How to probe.
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// Warn (`cert_expires_soon`) about a certificate on the path, or the client certificate,
+    /// that expires within N days.
+    #[arg(long, value_name = "N", default_value_t = crate::classify::DEFAULT_WARN_DAYS)]
+    pub warn_days: u32,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = crate::report::DiagnoseFormat::Text)]
+    pub format: crate::report::DiagnoseFormat,
 }
 
 /// How each probe runs, shared by `diagnose` and `scan`.
@@ -261,6 +265,27 @@ pub struct ScanArgs {
     /// Write the JSON lines here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Verify every host's chain at this instant instead of now, and judge at it: RFC 3339
+    /// (`2024-01-01T00:00:00Z`) or Unix seconds.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub at: Option<String>,
+    /// Warn (`cert_expires_soon`) about a certificate on a host's path, or the client
+    /// certificate, that expires within N days.
+    #[arg(long, value_name = "N", default_value_t = crate::classify::DEFAULT_WARN_DAYS)]
+    pub warn_days: u32,
+    /// Output: one JSON line per host as it finishes, or one Prometheus exposition of every
+    /// host at the end (for node_exporter's textfile collector).
+    #[arg(long, value_enum, default_value_t = ScanFormat::Jsonl)]
+    pub format: ScanFormat,
+}
+
+/// The outputs of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// One `diagnose` JSON document per line, with a `scan` object.
+    Jsonl,
+    /// A Prometheus text exposition (blackbox_exporter's names), written when the scan ends.
+    Openmetrics,
 }
 
 /// `mqtls inspect`.
@@ -279,6 +304,9 @@ pub struct InspectArgs {
     /// (`2024-01-01T00:00:00Z`) or Unix seconds.
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub at: Option<String>,
+    /// Warn (`cert_expires_soon`) about a certificate in the files that expires within N days.
+    #[arg(long, value_name = "N", default_value_t = crate::classify::DEFAULT_WARN_DAYS)]
+    pub warn_days: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,

@@ -21,11 +21,23 @@ const AIA_ROUNDS: usize = 3;
 /// The longest an AIA download may take, whatever the probe timeout.
 const AIA_DEADLINE: Duration = Duration::from_secs(3);
 
-/// Probes `request` with `backends` and returns the full report.
+/// Probes `request` with `backends` and returns the full report (certificates expiring within
+/// the default `--warn-days` are warnings).
 pub async fn diagnose(
     request: ProbeRequest,
     inputs: &LoadedInputs,
     backends: &[Backend],
+) -> DiagnoseReport {
+    diagnose_warn_days(request, inputs, backends, classify::DEFAULT_WARN_DAYS).await
+}
+
+/// [`diagnose`] with `--warn-days`: a certificate on the path (or the client certificate) that
+/// expires within `warn_days` of the probe's clock is a `cert_expires_soon` warning.
+pub async fn diagnose_warn_days(
+    request: ProbeRequest,
+    inputs: &LoadedInputs,
+    backends: &[Backend],
+    warn_days: u32,
 ) -> DiagnoseReport {
     let started = Instant::now();
     // The probes verify at this instant too, so the verdicts and the backends agree on it.
@@ -117,7 +129,7 @@ pub async fn diagnose(
         );
     }
     let mut report = assemble(
-        request, inputs, evidence, follow_ups, chain, started, checked_at,
+        request, inputs, evidence, follow_ups, chain, started, checked_at, warn_days,
     );
     report.meta.client_ports = prober.client_ports();
     report
@@ -190,10 +202,11 @@ pub async fn diagnose_within(
     inputs: &LoadedInputs,
     backends: &[Backend],
     deadline: Duration,
+    warn_days: u32,
 ) -> (DiagnoseReport, bool) {
     let started = Instant::now();
     let checked_at = request.verify_at.unwrap_or_else(unix_now);
-    let probing = diagnose(request.clone(), inputs, backends);
+    let probing = diagnose_warn_days(request.clone(), inputs, backends, warn_days);
     if let Ok(report) = tokio::time::timeout(deadline, probing).await {
         return (report, false);
     }
@@ -218,11 +231,13 @@ pub async fn diagnose_within(
         None,
         started,
         checked_at,
+        warn_days,
     );
     (report, true)
 }
 
 /// Classifies the evidence of every backend and builds the report.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     request: &ProbeRequest,
     inputs: &LoadedInputs,
@@ -231,6 +246,7 @@ fn assemble(
     chain: Option<ChainAnalysis>,
     started: Instant,
     checked_at: i64,
+    warn_days: u32,
 ) -> DiagnoseReport {
     let plain_target = request.target.is_plain();
     let target = request.target.authority();
@@ -248,6 +264,7 @@ fn assemble(
         offered_versions: &request.tls_versions,
         follow_ups: &follow_ups,
         chain: chain.as_ref(),
+        warn_days,
     };
     let verdicts: Vec<_> = evidence
         .iter()

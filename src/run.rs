@@ -450,7 +450,8 @@ async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> 
         timeout: case.timeout,
         verify_at: None,
     };
-    let report = crate::diagnose::diagnose(request, loaded, &case.backends).await;
+    let report =
+        crate::diagnose::diagnose_warn_days(request, loaded, &case.backends, case.warn_days).await;
     let required = case.expect.warnings_for(&placement.broker);
     let verdicts: Vec<BackendVerdict> = report
         .backends

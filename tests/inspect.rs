@@ -75,6 +75,7 @@ impl Run<'_> {
             server_cert: self.server.map(Path::to_path_buf),
             expect_name: self.expect.map(str::to_string),
             checked_at: CHECKED_AT,
+            warn_days: mqtls::classify::DEFAULT_WARN_DAYS,
         }
     }
 

@@ -141,6 +141,10 @@ pub enum DiagnosisCode {
     MalformedCertificate,
     /// A signature or key algorithm the verifier does not implement (DSA, P-192, Ed448, ...).
     UnsupportedAlgorithm,
+    /// A certificate the connection rests on (the broker's path up to its trust anchor, or the
+    /// client certificate) expires within `--warn-days` (default 30): a warning, with the
+    /// certificate and the days left as facts.
+    CertExpiresSoon,
     /// No code fits: the report carries each stack's own words (please report it).
     Unclassified,
 }

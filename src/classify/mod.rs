@@ -161,6 +161,21 @@ pub struct Context<'a> {
     pub follow_ups: &'a FollowUps,
     /// The broker's certification path as the chain analysis built it, when a chain was seen.
     pub chain: Option<&'a ChainAnalysis>,
+    /// `--warn-days`: a certificate that expires within this many days of `checked_at` is a
+    /// `cert_expires_soon` warning.
+    pub warn_days: u32,
+}
+
+/// `--warn-days` when not given.
+pub const DEFAULT_WARN_DAYS: u32 = 30;
+
+/// The facts behind one warning (the warning's code is also in [`Verdict::warnings`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WarningFacts {
+    /// The warning's code.
+    pub code: DiagnosisCode,
+    /// What was observed, one sentence each.
+    pub facts: Vec<String>,
 }
 
 /// The verdict for one backend: its diagnosis and its warnings.
@@ -170,6 +185,9 @@ pub struct Verdict {
     pub diagnosis: Diagnosis,
     /// Codes of problems that did not break this backend but will break others.
     pub warnings: Vec<DiagnosisCode>,
+    /// The facts of the warnings that carry some (e.g. `cert_expires_soon`: which certificate,
+    /// days left), in the order of `warnings`.
+    pub warning_facts: Vec<WarningFacts>,
 }
 
 /// Classifies one backend's evidence.
@@ -179,6 +197,7 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
         .find_map(|rule| rule(evidence, cx))
         .unwrap_or_else(|| rules::unclassified(evidence));
     let warnings = rules::warnings(evidence, cx);
+    let warning_facts = rules::warning_facts(&warnings, evidence, cx);
     tracing::debug!(
         backend = %evidence.backend,
         code = %diagnosis.code,
@@ -190,6 +209,7 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
     Verdict {
         diagnosis,
         warnings,
+        warning_facts,
     }
 }
 

@@ -112,6 +112,7 @@ fn diagnose(ev: &Evidence, others: &[Evidence], expect_name: &str, at: i64) -> D
         offered_versions: &[],
         follow_ups: &follow_ups,
         chain: None,
+        warn_days: crate::classify::DEFAULT_WARN_DAYS,
     };
     classify(ev, &cx).diagnosis
 }

@@ -272,6 +272,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         offered_versions: &extra.offered,
         follow_ups: &follow_ups,
         chain: analysis.as_ref(),
+        warn_days: crate::classify::DEFAULT_WARN_DAYS,
     };
     classify(ev, &cx)
 }
@@ -1592,4 +1593,56 @@ fn silent_brokers_are_read_from_the_wire() {
         "{text}"
     );
     assert!(text.contains("map certificates to users"), "{text}");
+}
+
+#[test]
+fn cert_expires_soon_names_each_certificate_and_its_days_left() {
+    const DAY: i64 = 86_400;
+    let soon = |mut c: CertSummary, days: i64| {
+        c.not_after_unix = NOW + days * DAY + 5;
+        c.not_after = crate::x509::rfc3339(c.not_after_unix);
+        c
+    };
+    let facts = |v: &Verdict| -> Vec<String> {
+        v.warning_facts
+            .iter()
+            .filter(|w| w.code == C::CertExpiresSoon)
+            .flat_map(|w| w.facts.clone())
+            .collect()
+    };
+    // Positive: the leaf in 10 days, the root (trust anchor) in 29; the intermediate is far.
+    let mut ev = ok();
+    ev.peer_chain[0] = soon(leaf(), 10);
+    let v = verdict(
+        &ev,
+        &Extra {
+            trust: Some(files(vec![soon(root(), 29)])),
+            ..Extra::default()
+        },
+    );
+    assert!(v.warnings.contains(&C::CertExpiresSoon), "{v:?}");
+    let f = facts(&v);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(
+        f[0].starts_with(&format!("server certificate {LEAF} expires")),
+        "{f:?}"
+    );
+    assert!(
+        f[0].contains("(10 days left, within --warn-days 30)"),
+        "{f:?}"
+    );
+    assert!(f[1].starts_with(&format!("trust anchor {ROOT}")) && f[1].contains("29 days"));
+
+    // Must not fire: 31 days out, already expired (other codes), or a failed connection.
+    for (days, connected) in [(31, true), (-1, true), (10, false)] {
+        let mut ev = if connected {
+            ok()
+        } else {
+            rejected(CertProblem::UnknownIssuer, vec![leaf(), inter()])
+        };
+        ev.peer_chain[0] = soon(leaf(), days);
+        let v = verdict(&ev, &Extra::default());
+        assert!(!v.warnings.contains(&C::CertExpiresSoon), "{days} {v:?}");
+        assert!(v.warning_facts.is_empty(), "{days} {v:?}");
+    }
 }

@@ -354,6 +354,9 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         }
         C::ServerCertAsCa => "The CA file holds the broker's own certificate instead of its CA.",
         C::ExpiredTrustAnchor => "The root in the CA file has expired.",
+        C::CertExpiresSoon => {
+            "A certificate the connection rests on expires within the warning window (--warn-days)."
+        }
         C::NameConstraintViolation => {
             "A name in the broker's certificate is outside the name constraints of a CA above it (or the constraints cannot be used)."
         }
@@ -399,6 +402,10 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::HostnameMismatch | C::IpNotInSan | C::CnOnlyNoSan => &[
             "List the certificate's names: openssl x509 -in server.crt -noout -ext subjectAltName",
             "Connect with a name in the SAN, or re-issue the certificate with subjectAltName=DNS:host,IP:addr.",
+        ],
+        C::CertExpiresSoon => &[
+            "See which certificate expires next: mqtls diagnose HOST:8883 --cafile ca.crt --warn-days 30",
+            "Renew it and install the new certificate (and chain) before its notAfter: openssl x509 -in cert.pem -noout -enddate",
         ],
         C::ServerCertExpired | C::ServerCertNotYetValid | C::ExpiredTrustAnchor => &[
             "Check the dates: openssl x509 -in server.crt -noout -dates",

@@ -43,6 +43,7 @@ use crate::x509::{CertSummary, read_pem, rfc3339};
 
 mod ca_file;
 mod client;
+mod expiry;
 mod server;
 mod text;
 mod verify;
@@ -66,6 +67,9 @@ pub struct InspectInput {
     pub expect_name: Option<String>,
     /// The clock used for every validity check, UNIX seconds (passed in, never read here).
     pub checked_at: i64,
+    /// `--warn-days`: a certificate that expires within this many days of `checked_at` is a
+    /// `cert_expires_soon` warning.
+    pub warn_days: u32,
 }
 
 /// The result of `mqtls inspect`: what each file holds, the findings and the stacks' verdicts.
@@ -211,6 +215,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
             offered_versions: &[],
             follow_ups: &follow_ups,
             chain: analysis.as_ref(),
+            warn_days: input.warn_days,
         };
         let verdicts: Vec<(Backend, Verdict)> = evidence
             .iter()
@@ -266,16 +271,27 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
         }),
         TrustSource::System => None,
     };
+    let server_cert = server.map(|s| FileReport {
+        path: s.path,
+        certs: s.summaries,
+    });
+    expiry::check(
+        &[
+            ("CA file", ca_file.as_ref()),
+            ("server certificate file", server_cert.as_ref()),
+            ("client certificate file", client_cert.as_ref()),
+        ],
+        input.checked_at,
+        input.warn_days,
+        &mut findings,
+    );
     Ok(InspectReport {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         checked_at: rfc3339(input.checked_at),
         name_checked,
         ca_file,
-        server_cert: server.map(|s| FileReport {
-            path: s.path,
-            certs: s.summaries,
-        }),
+        server_cert,
         server_chain,
         client_cert,
         findings,

@@ -97,6 +97,13 @@ pub fn render(report: &DiagnoseReport, out: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
+    for (backends, w) in report.distinct_warning_facts() {
+        let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+        writeln!(out, "\n## ⚠ Warning `{}` ({})\n", w.code, names.join(", "))?;
+        for fact in &w.facts {
+            writeln!(out, "- {fact}")?;
+        }
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 pub mod codes;
 pub mod json;
 pub mod markdown;
+pub mod openmetrics;
 pub mod scan;
 pub mod schema;
 pub mod suite;
@@ -35,6 +36,20 @@ pub enum Format {
     Json,
     /// GitHub-flavoured Markdown.
     Markdown,
+}
+
+/// The formats of `diagnose`: [`Format`]'s and a Prometheus exposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagnoseFormat {
+    /// Tables and text for a terminal.
+    Text,
+    /// The JSON document `reports/schema.json` describes.
+    Json,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// A Prometheus text exposition (blackbox_exporter's names) for node_exporter's textfile
+    /// collector.
+    Openmetrics,
 }
 
 /// Options that change how text is drawn, never what it says.
@@ -161,6 +176,10 @@ pub struct BackendReport {
     pub diagnosis: Diagnosis,
     /// Codes that did not break this backend but will break others.
     pub warnings: Vec<DiagnosisCode>,
+    /// The facts of the warnings that carry some (`cert_expires_soon`: which certificate, its
+    /// notAfter and the days left), in the order of `warnings`; absent when none do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warning_facts: Vec<crate::classify::WarningFacts>,
     /// The backend's own words.
     pub raw_error: Option<String>,
     /// Wall time of the probe.
@@ -206,6 +225,7 @@ impl BackendReport {
             peer_chain: ev.peer_chain,
             diagnosis: verdict.diagnosis,
             warnings: verdict.warnings,
+            warning_facts: verdict.warning_facts,
             raw_error: ev.raw_error,
             elapsed_ms: ev.elapsed_ms,
             timings: ev.timings,
@@ -304,6 +324,80 @@ impl DiagnoseReport {
             }
         }
         facts
+    }
+
+    /// The warnings that carry facts, deduplicated across backends, in backend order.
+    pub fn distinct_warning_facts(&self) -> Vec<(Vec<Backend>, &crate::classify::WarningFacts)> {
+        let mut out: Vec<(Vec<Backend>, &crate::classify::WarningFacts)> = Vec::new();
+        for b in &self.backends {
+            for w in &b.warning_facts {
+                match out.iter_mut().find(|(_, seen)| *seen == w) {
+                    Some((backends, _)) => backends.push(b.backend),
+                    None => out.push((vec![b.backend], w)),
+                }
+            }
+        }
+        out
+    }
+
+    /// The earliest notAfter (Unix seconds) on the broker's certification path as the chain
+    /// analysis built it, else on the chain presented: what blackbox_exporter reports as
+    /// `probe_ssl_earliest_cert_expiry`.
+    pub fn earliest_path_expiry(&self) -> Option<i64> {
+        match &self.chain {
+            Some(a) if !a.path.is_empty() => a.path.iter().map(|l| l.cert.not_after_unix).min(),
+            _ => self
+                .backends
+                .iter()
+                .flat_map(|b| &b.peer_chain)
+                .map(|c| c.not_after_unix)
+                .min(),
+        }
+    }
+
+    /// The certificate that expires first among the broker's path (or chain presented) and the
+    /// client certificate: (notAfter in Unix seconds, which certificate, its subject).
+    pub fn earliest_expiry(&self) -> Option<(i64, &'static str, &str)> {
+        let path: Vec<(&'static str, &CertSummary)> = match &self.chain {
+            Some(a) if !a.path.is_empty() => a
+                .path
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let role = match (i, l.anchor()) {
+                        (_, true) => "trust anchor",
+                        (0, false) => "server certificate",
+                        _ => "intermediate",
+                    };
+                    (role, &l.cert)
+                })
+                .collect(),
+            _ => self
+                .common_chain()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        if i == 0 {
+                            "server certificate"
+                        } else {
+                            "intermediate"
+                        },
+                        c,
+                    )
+                })
+                .collect(),
+        };
+        path.into_iter()
+            .chain(
+                self.inputs
+                    .client_cert
+                    .iter()
+                    .map(|c| ("client certificate", c)),
+            )
+            .min_by_key(|(_, c)| c.not_after_unix)
+            .map(|(role, c)| (c.not_after_unix, role, c.subject.as_str()))
     }
 
     /// The chain presented, if every backend that saw one saw the same.

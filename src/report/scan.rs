@@ -24,6 +24,36 @@ pub fn render_summary(summary: &ScanSummary, out: &mut dyn Write) -> io::Result<
     for (code, hosts) in by_frequency(summary) {
         writeln!(out, "  {hosts:>6}  {code}")?;
     }
+    render_expiries(summary, out)
+}
+
+/// How many hosts the summary lists by expiry; the rest are counted.
+const EXPIRIES_SHOWN: usize = 10;
+
+/// The hosts by the certificate that expires first, soonest first, with the days left.
+fn render_expiries(summary: &ScanSummary, out: &mut dyn Write) -> io::Result<()> {
+    if summary.expiries.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "earliest certificate expiry, soonest first:")?;
+    for e in summary.expiries.iter().take(EXPIRIES_SHOWN) {
+        writeln!(
+            out,
+            "  {:>6} days  {}  {} {} (notAfter {})",
+            e.days_left,
+            e.input,
+            e.certificate,
+            e.subject,
+            crate::x509::rfc3339(e.not_after_unix)
+        )?;
+    }
+    if summary.expiries.len() > EXPIRIES_SHOWN {
+        writeln!(
+            out,
+            "  … {} more host(s) in the JSON lines",
+            summary.expiries.len() - EXPIRIES_SHOWN
+        )?;
+    }
     Ok(())
 }
 
@@ -39,6 +69,23 @@ pub fn render_markdown(merge: &ScanMerge, out: &mut dyn Write) -> io::Result<()>
     writeln!(out, "| code | hosts |\n|---|---:|")?;
     for (code, hosts) in by_frequency(s) {
         writeln!(out, "| `{code}` | {hosts} |")?;
+    }
+    if !s.expiries.is_empty() {
+        writeln!(
+            out,
+            "\nEarliest certificate expiry, soonest first:\n\n| host | days left | certificate | notAfter |\n|---|---:|---|---|"
+        )?;
+        for e in &s.expiries {
+            writeln!(
+                out,
+                "| {} | {} | {} {} | {} |",
+                cell(&e.input),
+                e.days_left,
+                e.certificate,
+                cell(&e.subject),
+                crate::x509::rfc3339(e.not_after_unix)
+            )?;
+        }
     }
     let backends: Vec<Backend> = Backend::ALL
         .into_iter()

@@ -131,6 +131,7 @@ fn fixture() -> DiagnoseReport {
         offered_versions: &[],
         follow_ups: &FollowUps::default(),
         chain: Some(&chain),
+        warn_days: crate::classify::DEFAULT_WARN_DAYS,
     };
     let backends: Vec<BackendReport> = all
         .iter()

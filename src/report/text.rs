@@ -84,6 +84,21 @@ pub fn render(report: &DiagnoseReport, style: Style, out: &mut dyn Write) -> io:
             }
         }
     }
+    for (backends, warning) in report.distinct_warning_facts() {
+        let names: Vec<&str> = backends.iter().map(|b| b.name()).collect();
+        writeln!(
+            out,
+            "\n{}",
+            paint(
+                &format!("⚠ [{}] warning {}", names.join(", "), warning.code),
+                Color::Yellow,
+                style
+            )
+        )?;
+        for fact in &warning.facts {
+            writeln!(out, "  • {fact}")?;
+        }
+    }
     Ok(())
 }
 

@@ -36,6 +36,8 @@ pub struct ProbeTemplate {
     pub mqtt: ConnectSettings,
     /// Deadline of each phase.
     pub timeout: Duration,
+    /// `--at`: verify and judge at this instant (Unix seconds) instead of now.
+    pub verify_at: Option<i64>,
 }
 
 impl ProbeTemplate {
@@ -54,7 +56,7 @@ impl ProbeTemplate {
             alpn: self.alpn.clone(),
             mqtt: self.mqtt.clone(),
             timeout: self.timeout,
-            verify_at: None,
+            verify_at: self.verify_at,
         }
     }
 }
@@ -78,6 +80,8 @@ pub struct ScanConfig {
     pub jobs: usize,
     /// Deadline of each host, follow-ups included.
     pub deadline: Duration,
+    /// `--warn-days`.
+    pub warn_days: u32,
 }
 
 /// Where a JSON line came from: what a merge needs beyond the `diagnose` document.
@@ -151,6 +155,44 @@ pub struct ScanSummary {
     pub deadline_exceeded: usize,
     /// For each code, the hosts where at least one backend got it (sorted by code).
     pub by_code: BTreeMap<DiagnosisCode, usize>,
+    /// Per host that showed certificates, the one that expires first, soonest first.
+    #[serde(default)]
+    pub expiries: Vec<HostExpiry>,
+}
+
+/// The certificate of one host that expires first (its path or its client certificate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HostExpiry {
+    /// The target as written in the targets file.
+    pub input: String,
+    /// "server certificate", "intermediate", "trust anchor" or "client certificate".
+    pub certificate: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its notAfter, Unix seconds.
+    pub not_after_unix: i64,
+    /// Whole days from the scan's clock to notAfter (negative: expired).
+    pub days_left: i64,
+}
+
+impl HostExpiry {
+    /// The host's earliest expiry, judged at the report's clock.
+    pub fn of(input: &str, report: &DiagnoseReport) -> Option<HostExpiry> {
+        let (not_after_unix, certificate, subject) = report.earliest_expiry()?;
+        let checked_at = time::OffsetDateTime::parse(
+            &report.meta.checked_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?
+        .unix_timestamp();
+        Some(HostExpiry {
+            input: input.to_string(),
+            certificate: certificate.to_string(),
+            subject: subject.to_string(),
+            not_after_unix,
+            days_left: (not_after_unix - checked_at).div_euclid(86_400),
+        })
+    }
 }
 
 impl ScanSummary {
@@ -167,6 +209,13 @@ impl ScanSummary {
         }
         for code in host.codes() {
             *self.by_code.entry(code).or_default() += 1;
+        }
+        if let Some(expiry) = HostExpiry::of(&host.scan.input, &host.report) {
+            let at = self.expiries.partition_point(|e| {
+                (e.not_after_unix, e.input.as_str())
+                    <= (expiry.not_after_unix, expiry.input.as_str())
+            });
+            self.expiries.insert(at, expiry);
         }
     }
 }
@@ -196,9 +245,12 @@ pub async fn scan(
                     .request(host.target.clone(), sni, host.expect_name.clone());
             let backends = Arc::clone(&backends);
             let (deadline, partition) = (config.deadline, partition.clone());
+            let warn_days = config.warn_days;
             running.spawn(async move {
-                let (report, deadline_exceeded) =
-                    crate::diagnose::diagnose_within(request, &inputs, &backends, deadline).await;
+                let (report, deadline_exceeded) = crate::diagnose::diagnose_within(
+                    request, &inputs, &backends, deadline, warn_days,
+                )
+                .await;
                 HostResult {
                     scan: ScanInfo {
                         input: host.input,

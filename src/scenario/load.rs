@@ -97,6 +97,8 @@ pub struct Case {
     pub backends: Vec<Backend>,
     /// Per-phase deadline.
     pub timeout: Duration,
+    /// `warn_days`: the `cert_expires_soon` window.
+    pub warn_days: u32,
     /// What must happen.
     pub expect: Expectation,
 }
@@ -673,6 +675,10 @@ impl FileContext<'_> {
             },
             backends,
             timeout: Duration::from_secs_f64(timeout),
+            warn_days: spec
+                .warn_days
+                .or(defaults.warn_days)
+                .unwrap_or(crate::classify::DEFAULT_WARN_DAYS),
             expect,
         })
     }

@@ -89,6 +89,9 @@ pub struct CaseSpec {
     pub backends: Option<Vec<Backend>>,
     /// Per-phase deadline in seconds (default 5).
     pub timeout: Option<f64>,
+    /// Warn (`cert_expires_soon`) about a certificate that expires within this many days
+    /// (default 30).
+    pub warn_days: Option<u32>,
     /// What each backend must get.
     pub expect: Option<Expectation>,
 }

@@ -433,6 +433,8 @@ pub fn input_for(case: &Case, files: &CaseFiles) -> InspectInput {
         server_cert: Some(files.chain.clone()),
         expect_name: case.expected_peer_name.as_ref().map(|n| n.value.clone()),
         checked_at: checked_at(case),
+        // Limbo's expectations know nothing of expiry warnings.
+        warn_days: 0,
     }
 }
 

@@ -9,10 +9,11 @@ use crate::evidence::{Alert, CertProblem, Evidence, Failure, Phase};
 use crate::probe::TlsVersion;
 use crate::x509::CertSummary;
 
-use super::{Context, Diagnosis, DiagnosisCode as Code};
+use super::{Context, Diagnosis, DiagnosisCode as Code, WarningFacts};
 
 mod chain;
 mod client_cert;
+mod expiry;
 mod local;
 mod mqtt;
 mod negotiation;
@@ -244,7 +245,28 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     if matches!(ev.tls.version.as_deref(), Some("TLSv1" | "TLSv1.1")) {
         out.push(Code::LegacyTlsOnly);
     }
+    if !expiry::expiring(ev, cx).is_empty() {
+        out.push(Code::CertExpiresSoon);
+    }
     out
+}
+
+/// The facts of the warnings that carry some, in the order of `warnings`.
+pub(super) fn warning_facts(
+    warnings: &[Code],
+    ev: &Evidence,
+    cx: &Context<'_>,
+) -> Vec<WarningFacts> {
+    warnings
+        .iter()
+        .filter_map(|&code| match code {
+            Code::CertExpiresSoon => Some(WarningFacts {
+                code,
+                facts: expiry::facts(ev, cx),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 pub(super) fn cert_problem(ev: &Evidence) -> Option<&CertProblem> {
