@@ -32,10 +32,14 @@ fuzz_target!(|data: &[u8]| {
             cert,
             key,
             key_password: Some("fuzz".into()),
+            untrusted: Vec::new(),
+            // The chain analysis never touches the network here.
+            offline: true,
         },
         server_cert,
         expect_name: None,
         checked_at: CHECKED_AT,
+        warn_days: 30,
     };
     if let Ok(report) = inspect(&input) {
         let _ = render_text(&report, &mut std::io::sink());
