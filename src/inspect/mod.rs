@@ -184,12 +184,14 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
         let checked = std::thread::scope(|scope| {
             let rustls = scope.spawn(|| verify_rustls(anchors, ders, name.as_deref(), at));
             let openssl = verify_openssl(anchors, ders, name.as_deref(), at);
-            let rustls = rustls.join().unwrap_or_else(|_| StackVerdict {
-                backend: Backend::Rustls,
-                ok: false,
-                error: Some("internal error: the rustls verification panicked".into()),
-                problem: None,
-                code: Code::Unclassified,
+            let rustls = rustls.join().unwrap_or_else(|_| {
+                StackVerdict::from_result(
+                    Backend::Rustls,
+                    Err((
+                        "internal error: the rustls verification panicked".into(),
+                        None,
+                    )),
+                )
             });
             [rustls, openssl]
         });

@@ -67,19 +67,7 @@ pub(super) fn verify_rustls(
                 (e.to_string(), problem)
             })
     })();
-    let (error, problem) = result.err().unzip();
-    StackVerdict {
-        backend: Backend::Rustls,
-        ok: error.is_none(),
-        // Replaced by the classifier's code once both verdicts are in.
-        code: if error.is_none() {
-            Code::Ok
-        } else {
-            Code::Unclassified
-        },
-        error,
-        problem: problem.flatten(),
-    }
+    StackVerdict::from_result(Backend::Rustls, result)
 }
 
 pub(super) fn verify_openssl(
@@ -90,18 +78,28 @@ pub(super) fn verify_openssl(
 ) -> StackVerdict {
     let result = openssl_verify(anchors, chain, name, checked_at)
         .unwrap_or_else(|e| Err((format!("OpenSSL could not run the verification: {e}"), None)));
-    let (error, problem) = result.err().unzip();
-    StackVerdict {
-        backend: Backend::Openssl,
-        ok: error.is_none(),
-        // Replaced by the classifier's code once both verdicts are in.
-        code: if error.is_none() {
-            Code::Ok
-        } else {
-            Code::Unclassified
-        },
-        error,
-        problem: problem.flatten(),
+    StackVerdict::from_result(Backend::Openssl, result)
+}
+
+impl StackVerdict {
+    /// One stack's verification outcome: its words and, when the mapping names it, the
+    /// normalised reason. The code is filled in by the classifier once both verdicts are in.
+    pub(super) fn from_result(
+        backend: Backend,
+        result: Result<(), (String, Option<CertProblem>)>,
+    ) -> StackVerdict {
+        let (error, problem) = result.err().unzip();
+        StackVerdict {
+            backend,
+            ok: error.is_none(),
+            code: if error.is_none() {
+                Code::Ok
+            } else {
+                Code::Unclassified
+            },
+            error,
+            problem: problem.flatten(),
+        }
     }
 }
 
