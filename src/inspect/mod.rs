@@ -181,9 +181,27 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
         // The two stacks verify side by side, as `diagnose` probes them: on a hostile chain
         // webpki's path building alone takes tens of milliseconds.
         let (anchors, ders, at) = (&loaded.tls.anchors, &server.ders, input.checked_at);
+        let name_ref = name.as_deref();
         let checked = std::thread::scope(|scope| {
-            let rustls = scope.spawn(|| verify_rustls(anchors, ders, name.as_deref(), at));
-            let openssl = verify_openssl(anchors, ders, name.as_deref(), at);
+            let timed = |backend: Backend, verify: &dyn Fn() -> StackVerdict| {
+                let started = std::time::Instant::now();
+                let verdict = verify();
+                tracing::debug!(
+                    %backend,
+                    ok = verdict.ok,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "verified offline"
+                );
+                verdict
+            };
+            let rustls = scope.spawn(move || {
+                timed(Backend::Rustls, &|| {
+                    verify_rustls(anchors, ders, name_ref, at)
+                })
+            });
+            let openssl = timed(Backend::Openssl, &|| {
+                verify_openssl(anchors, ders, name_ref, at)
+            });
             let rustls = rustls.join().unwrap_or_else(|_| {
                 StackVerdict::from_result(
                     Backend::Rustls,
