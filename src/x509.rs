@@ -358,7 +358,7 @@ fn dn(name: &x509_parser::x509::X509Name<'_>) -> String {
     parts.join(", ")
 }
 
-/// Formats a DER-encoded X.509 `Name` (a CertificateRequest's CA names) like [`dn`]; the
+/// Formats a DER-encoded X.509 `Name` (a CertificateRequest's CA names) like certificate subjects (RFC 4514, in encoding order); the
 /// contents without the outer SEQUENCE (as rustls hands them over) are accepted too.
 pub fn dn_from_der(der: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
