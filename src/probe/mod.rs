@@ -291,6 +291,18 @@ impl Prober {
             return first;
         }
         let mut second = self.probe_once(backend, true, &self.request.mqtt).await;
+        // A silent hang-up before CONNECT is evidence about the handshake only when the broker
+        // asked for a certificate; otherwise the first attempt, which did send CONNECT, is the
+        // better evidence (a broker that closes on an MQTT version it does not speak, where a
+        // second connection may be dropped early for its own reasons).
+        let silent = second.notes.iter().any(|n| n == SILENT_AFTER_HANDSHAKE);
+        if silent && second.client_cert_requested != Some(true) {
+            let mut first = first;
+            first.notes.push(
+                "a second attempt that read before sending CONNECT saw the broker hang up without an alert; no certificate was requested, so that says nothing about the handshake and this first attempt stands".to_string(),
+            );
+            return first;
+        }
         second.notes.push(format!(
             "the first attempt ended with \"{}\" right after a TLS 1.3 handshake; this second attempt read before sending CONNECT",
             first.raw_error.as_deref().unwrap_or("a close")
