@@ -117,17 +117,12 @@ pub struct Link {
 impl Link {
     /// The broker sent it.
     pub fn sent(&self) -> bool {
-        self.sources
-            .iter()
-            .any(|s| matches!(s, Source::Broker { .. }))
+        broker_index(&self.sources).is_some()
     }
 
     /// Its position in what the broker sent.
     pub fn broker_index(&self) -> Option<usize> {
-        self.sources.iter().find_map(|s| match s {
-            Source::Broker { index } => Some(*index),
-            _ => None,
-        })
+        broker_index(&self.sources)
     }
 
     /// A trust anchor holds it.
@@ -268,6 +263,14 @@ impl ChainAnalysis {
     }
 }
 
+/// The position in what the broker sent, when one of `sources` is the broker.
+fn broker_index(sources: &[Source]) -> Option<usize> {
+    sources.iter().find_map(|s| match s {
+        Source::Broker { index } => Some(*index),
+        _ => None,
+    })
+}
+
 /// The candidates, each certificate once, parsed once.
 #[derive(Debug, Default)]
 pub struct Pool {
@@ -304,9 +307,7 @@ impl Node {
     }
 
     fn sent(&self) -> bool {
-        self.sources
-            .iter()
-            .any(|s| matches!(s, Source::Broker { .. }))
+        broker_index(&self.sources).is_some()
     }
 
     fn anchor(&self) -> bool {
@@ -518,22 +519,12 @@ impl Search<'_> {
         // Anchors first (as OpenSSL's trusted-first lookup), then what the broker sent, nearest
         // to the position after the child first (brokers send the chain in order), then the
         // rest: the first branch is the natural chain, and a budget cut keeps the likely path.
-        let after = c
-            .sources
-            .iter()
-            .find_map(|s| match s {
-                Source::Broker { index } => Some(index + 1),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let after = broker_index(&c.sources).map_or(0, |index| index + 1);
         out.sort_by_key(|&i| {
             self.node(i).map_or((3, 0), |n| {
                 if n.anchor() {
                     (0, 0)
-                } else if let Some(index) = n.sources.iter().find_map(|s| match s {
-                    Source::Broker { index } => Some(*index),
-                    _ => None,
-                }) {
+                } else if let Some(index) = broker_index(&n.sources) {
                     (1, index.abs_diff(after))
                 } else {
                     (2, 0)
