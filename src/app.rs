@@ -11,9 +11,11 @@ use crate::cli::{
 };
 use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
+use crate::evidence::MqttVersion;
+use crate::evidence::TlsVersion;
 use crate::inputs::{self, InputPaths};
-use crate::probe::mqtt::{ConnectSettings, MqttVersion};
-use crate::probe::{ProbeRequest, TlsVersion};
+use crate::probe::ProbeRequest;
+use crate::probe::mqtt::ConnectSettings;
 use crate::report::{self, DiagnoseReport, Style};
 use crate::scan::{HostResult, Partition, ProbeTemplate};
 use crate::target::Target;
@@ -139,9 +141,9 @@ fn explain(args: &ExplainArgs) -> Result<u8, Error> {
         })?;
         let report = explain::explain_log(&String::from_utf8_lossy(&bytes));
         if json {
-            explain::log::render_json(&report, &mut out)
+            report::explain::render_log_json(&report, &mut out)
         } else {
-            explain::log::render_text(&report, &mut out)
+            report::explain::render_log_text(&report, &mut out)
         }
         .map_err(Error::Output)?;
         !report.groups.is_empty()
@@ -161,9 +163,9 @@ fn explain(args: &ExplainArgs) -> Result<u8, Error> {
         };
         let explanation = explain::explain(&text);
         if json {
-            explain::render_json(&explanation, &mut out)
+            report::explain::render_json(&explanation, &mut out)
         } else {
-            explain::render_text(&explanation, &mut out)
+            report::explain::render_text(&explanation, &mut out)
         }
         .map_err(Error::Output)?;
         !explanation.matches.is_empty()
@@ -371,8 +373,8 @@ fn inspect(args: &InspectArgs) -> Result<u8, Error> {
     let report = crate::inspect::inspect(&input)?;
     let mut out = std::io::stdout().lock();
     match args.format {
-        TextOrJson::Json => crate::inspect::render_json(&report, &mut out),
-        TextOrJson::Text => crate::inspect::render_text(&report, &mut out),
+        TextOrJson::Json => report::inspect::render_json(&report, &mut out),
+        TextOrJson::Text => report::inspect::render_text(&report, &mut out),
     }
     .map_err(Error::Output)?;
     Ok(if report.has_errors() {

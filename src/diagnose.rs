@@ -7,14 +7,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::chain::{self, Candidate, ChainAnalysis, PathEnd, Source, gather};
 use crate::classify::{self, Context};
+use crate::evidence::TlsVersion;
 use crate::evidence::{Backend, Closer, Evidence, Failure};
+use crate::evidence::{FollowUpPlan, FollowUps, MqttVersionProbe};
 use crate::inputs::LoadedInputs;
-use crate::probe::followup::{FollowUpPlan, FollowUps, MqttVersionProbe};
-use crate::probe::{ProbeRequest, Prober, TlsVersion};
-use crate::report::{
+use crate::model::{
     BackendReport, DiagnoseReport, Inputs, Meta, SCHEMA_VERSION, TargetInfo, Tool,
     explain_disagreement,
 };
+use crate::probe::{ProbeRequest, Prober};
 
 /// How many issuers the analysis may download one after another (leaf → intermediate → ...).
 const AIA_ROUNDS: usize = 3;

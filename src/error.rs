@@ -59,7 +59,7 @@ pub enum Error {
     Targets(#[from] crate::scan::TargetsError),
     /// A scenario file could not be loaded.
     #[error(transparent)]
-    Scenario(#[from] crate::scenario::ScenarioError),
+    Scenario(#[from] ScenarioError),
     /// A lab broker could not be started.
     #[error("lab: {0}")]
     Lab(String),
@@ -95,4 +95,47 @@ impl Error {
         });
         e.kind() == std::io::ErrorKind::BrokenPipe || inner == Some(std::io::ErrorKind::BrokenPipe)
     }
+}
+
+/// Why a suite could not be loaded; always names the file, and the line when known.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A path given on the command line does not exist or cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A folder given on the command line holds no `*.yaml` file.
+    #[error("{path}: no scenario files (*.yaml, *.yml) found")]
+    Empty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A file is not valid YAML or does not fit the format.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// What is wrong, with the valid choices when the set is closed.
+        message: String,
+    },
+    /// A value is well-formed YAML but wrong for the format (unknown profile, missing file).
+    #[error("{path}:{line}: case {case:?}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the case (0 when unknown).
+        line: u64,
+        /// The case name (or index).
+        case: String,
+        /// What is wrong.
+        message: String,
+    },
 }

@@ -7,6 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+mod followups;
+mod protocol;
+
+pub use followups::{
+    FollowUpPlan, FollowUps, HandshakeProbe, MqttVersionProbe, PlainProbe, SILENT_AFTER_HANDSHAKE,
+};
+pub use protocol::{MqttVersion, TlsVersion};
+
 use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 

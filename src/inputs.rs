@@ -16,8 +16,8 @@ use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::CertificateDer;
 
 use crate::chain::{Candidate, Pool, Source, gather};
-use crate::classify::{IdentityProblem, TrustFacts, TrustSource};
 use crate::error::Error;
+use crate::facts::{IdentityProblem, TrustFacts, TrustSource};
 use crate::probe::{Anchors, Identity, TlsInputs};
 use crate::x509::{CertSummary, PemContents, read_pem};
 

@@ -446,6 +446,48 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The basicConstraints CA flag as certificates print it: `TRUE`, `FALSE` or `absent`.
+pub fn ca_flag(c: &CertSummary) -> &'static str {
+    match c.ca {
+        Some(true) => "TRUE",
+        Some(false) => "FALSE",
+        None => "absent",
+    }
+}
+
+/// True when one of `sans` (`DNS:x` / `IP:x`, as [`CertSummary::sans`]) covers `name`: exact
+/// DNS names case-insensitively, a `*.` wildcard for exactly one left-most label, IP addresses
+/// only against `IP:` entries.
+pub fn san_covers(sans: &[String], name: &str) -> bool {
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return sans
+            .iter()
+            .filter_map(|s| s.strip_prefix("IP:"))
+            .any(|s| s.parse::<std::net::IpAddr>().is_ok_and(|san| san == ip));
+    }
+    sans.iter()
+        .filter_map(|s| s.strip_prefix("DNS:"))
+        .any(|pattern| dns_matches(pattern, name))
+}
+
+/// True when the DNS name `pattern` (possibly `*.` for one left-most label) covers `name`,
+/// case-insensitively and ignoring a trailing dot.
+pub fn dns_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        // The wildcard stands for one whole non-empty label, and needs two labels after it.
+        Some(rest) => {
+            rest.contains('.')
+                && name
+                    .split_once('.')
+                    .is_some_and(|(label, tail)| !label.is_empty() && tail == rest)
+        }
+        None => !pattern.is_empty() && pattern == name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,5 +501,41 @@ mod tests {
         assert_eq!(dn_attr(&dn, "O").as_deref(), Some("Acme, Inc."));
         assert_eq!(dn_attr(&dn, "OU"), None);
         assert_eq!(dn_attr("", "CN"), None);
+    }
+}
+
+#[cfg(test)]
+mod san_tests {
+    use super::san_covers;
+
+    fn sans(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn dns_names_and_wildcards() {
+        let s = sans(&[
+            "DNS:*.example.com",
+            "DNS:Broker.Local",
+            "IP:127.0.0.1",
+            "IP:::1",
+        ]);
+        assert!(san_covers(&s, "a.example.com"));
+        assert!(san_covers(&s, "A.Example.COM."));
+        assert!(!san_covers(&s, "example.com"));
+        assert!(!san_covers(&s, "a.b.example.com"));
+        assert!(san_covers(&s, "broker.local"));
+        assert!(!san_covers(&s, "other.local"));
+        assert!(!san_covers(&sans(&["DNS:*.com"]), "example.com"));
+    }
+
+    #[test]
+    fn ip_addresses_only_match_ip_sans() {
+        let s = sans(&["DNS:127.0.0.2", "IP:127.0.0.1", "IP:::1"]);
+        assert!(san_covers(&s, "127.0.0.1"));
+        assert!(san_covers(&s, "::1"));
+        assert!(san_covers(&s, "[::1]"));
+        assert!(san_covers(&s, "0:0:0:0:0:0:0:1"));
+        assert!(!san_covers(&s, "127.0.0.2"));
     }
 }

@@ -415,7 +415,7 @@ fn cases() -> Vec<Case> {
             "tls_version_mismatch",
             lab(|p, s| {
                 tls(TlsServer {
-                    versions: vec![ServerVersion::Tls1_3],
+                    versions: vec![ServerVersion::Tls13],
                     ..serving(&p.server, s)
                 })
             }),
@@ -445,7 +445,7 @@ fn cases() -> Vec<Case> {
             "no_shared_cipher",
             openssl_lab(|p, _| {
                 let server = TlsServer {
-                    versions: vec![ServerVersion::Tls1_2],
+                    versions: vec![ServerVersion::Tls12],
                     ..serving(&p.server, ServerStack::Openssl)
                 };
                 let options = TlsOptions {

@@ -53,7 +53,7 @@ async fn client_cert_required_under_tls12() {
     let case = Case::new(
         "client_cert_required_tls12",
         Server::Tls(|p, s| TlsServer {
-            versions: vec![ServerVersion::Tls1_2],
+            versions: vec![ServerVersion::Tls12],
             ..mtls(p, s)
         }),
         Code::ClientCertRequired,
@@ -690,7 +690,7 @@ mod silent_brokers {
                     "tls13_required_none_sent_silent_close_after_handshake",
                     |p, s| {
                         (
-                            mtls_with(p, s, ServerVersion::Tls1_3),
+                            mtls_with(p, s, ServerVersion::Tls13),
                             TlsOptions {
                                 hangup: Hangup::Close,
                                 client_cert_check: CertCheck::AfterHandshake,
@@ -715,7 +715,7 @@ mod silent_brokers {
                     "tls13_unknown_ca_silent_close_after_handshake",
                     |p, s| {
                         (
-                            mtls_with(p, s, ServerVersion::Tls1_3),
+                            mtls_with(p, s, ServerVersion::Tls13),
                             TlsOptions {
                                 hangup: Hangup::Close,
                                 client_cert_check: CertCheck::AfterHandshake,
@@ -733,7 +733,7 @@ mod silent_brokers {
                     "tls12_unknown_ca_reset_during_handshake",
                     |p, s| {
                         (
-                            mtls_with(p, s, ServerVersion::Tls1_2),
+                            mtls_with(p, s, ServerVersion::Tls12),
                             TlsOptions {
                                 hangup: Hangup::Reset,
                                 ..TlsOptions::default()
@@ -759,7 +759,7 @@ mod silent_brokers {
                     |p, s| {
                         (
                             TlsServer {
-                                versions: vec![ServerVersion::Tls1_2],
+                                versions: vec![ServerVersion::Tls12],
                                 ..good(p, s)
                             },
                             TlsOptions {

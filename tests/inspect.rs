@@ -22,8 +22,9 @@ use mqtls::chain::PathEnd;
 use mqtls::classify::DiagnosisCode as Code;
 use mqtls::evidence::Backend;
 use mqtls::inputs::InputPaths;
-use mqtls::inspect::{InspectInput, InspectReport, Severity, inspect, render_json, render_text};
+use mqtls::inspect::{InspectInput, InspectReport, Severity, inspect};
 use mqtls::pki::{Pki, generate};
+use mqtls::report::inspect::{render_json, render_text};
 
 /// 2025-06-01T00:00:00Z: after every "good" notBefore, before every "good" notAfter.
 const CHECKED_AT: i64 = 1_748_736_000;

@@ -9,9 +9,9 @@ fuzz_target!(|data: &[u8]| {
     // The CLI reads both inputs lossily too.
     let text = String::from_utf8_lossy(data);
     let explanation = explain::explain(&text);
-    let _ = explain::render_text(&explanation, &mut std::io::sink());
-    let _ = explain::render_json(&explanation, &mut std::io::sink());
+    let _ = mqtls::report::explain::render_text(&explanation, &mut std::io::sink());
+    let _ = mqtls::report::explain::render_json(&explanation, &mut std::io::sink());
     let report = explain::explain_log(&text);
-    let _ = explain::log::render_text(&report, &mut std::io::sink());
+    let _ = mqtls::report::explain::render_log_text(&report, &mut std::io::sink());
     let _ = explain::log::render_json(&report, &mut std::io::sink());
 });

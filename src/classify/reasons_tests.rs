@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::cert_details::CertDetails;
+use crate::evidence::FollowUps;
 use crate::evidence::{Backend, CertProblem, ConnAck, Evidence, Failure, Phase, VerifyError};
-use crate::probe::followup::FollowUps;
 use crate::x509::CertSummary;
 
 const NOW: i64 = 1_795_000_000;

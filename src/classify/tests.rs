@@ -4,8 +4,8 @@
 use super::*;
 use crate::chain::ChainAnalysis;
 use crate::evidence::{Alert, Backend, CertProblem, ConnAck, Evidence, Failure, Phase};
+use crate::evidence::{PlainProbe, TlsVersion};
 use crate::probe::followup::{FollowUps, HandshakeProbe};
-use crate::probe::{PlainProbe, TlsVersion};
 use crate::x509::CertSummary;
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18
@@ -119,7 +119,7 @@ struct Extra {
     identity_problem: Option<IdentityProblem>,
     versions: Vec<HandshakeProbe>,
     sni: Option<HandshakeProbe>,
-    mqtt_version: Option<crate::probe::followup::MqttVersionProbe>,
+    mqtt_version: Option<crate::evidence::MqttVersionProbe>,
     offered: Vec<TlsVersion>,
     /// Certificates beside the user's files, for the stand-in analysis.
     beside: Vec<CertSummary>,
@@ -1093,12 +1093,7 @@ fn follow_up_rules_have_positive_and_negative_rows() {
 #[test]
 fn follow_ups_are_planned_only_when_the_evidence_needs_them() {
     let plan = |evs: Vec<Evidence>, sni: Option<&str>| {
-        plan_follow_ups(
-            &evs,
-            sni,
-            "localhost",
-            crate::probe::mqtt::MqttVersion::V311,
-        )
+        plan_follow_ups(&evs, sni, "localhost", crate::evidence::MqttVersion::V311)
     };
     assert!(plan(vec![ok()], Some("localhost")).is_empty());
     assert!(
@@ -1407,7 +1402,7 @@ fn silent_brokers_are_read_from_the_wire() {
         e.client_cert_requested = Some(true);
         e.client_cert_ca_names = vec![ROOT.into()];
         e.client_cert_sent = sent;
-        e.notes = vec![crate::probe::SILENT_AFTER_HANDSHAKE.into()];
+        e.notes = vec![crate::evidence::SILENT_AFTER_HANDSHAKE.into()];
         e
     };
     // TLS 1.2, the broker asked, then reset during the handshake.

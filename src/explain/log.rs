@@ -10,47 +10,14 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
+
 use std::net::{IpAddr, SocketAddr};
 
-use serde::{Deserialize, Serialize};
-
 use crate::classify::DiagnosisCode;
-use crate::report::SCHEMA_VERSION;
+use crate::model::SCHEMA_VERSION;
 
 use super::{Context, RejectedBy, explain_in};
-
-/// The result of `mqtls explain --log`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct LogReport {
-    /// Version of this document's shape (shared with `diagnose`).
-    pub schema_version: u32,
-    /// Lines read.
-    pub lines: usize,
-    /// Failures found (one per connection and cause).
-    pub failures: usize,
-    /// Failures grouped by client address and cause, most frequent first.
-    pub groups: Vec<LogGroup>,
-}
-
-/// Failures of one cause from one client address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct LogGroup {
-    /// The client's IP address as the broker logged it, or `unknown`.
-    pub client: String,
-    /// The catalogue code (from the client's point of view where the broker received an alert).
-    pub code: DiagnosisCode,
-    /// Who refused whom, seen from the broker.
-    pub rejected_by: RejectedBy,
-    /// The stack whose wording matched.
-    pub stack: String,
-    /// How many connections failed this way.
-    pub count: usize,
-    /// What it means.
-    pub meaning: String,
-    /// The first log line of this group.
-    pub example: String,
-}
+use crate::model::explain::{LogGroup, LogReport};
 
 /// Groups the failures of a broker log.
 pub fn explain_log(text: &str) -> LogReport {
@@ -162,46 +129,4 @@ fn address_in(line: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// Renders a log report for a terminal.
-pub fn render_text(report: &LogReport, out: &mut dyn Write) -> io::Result<()> {
-    if report.groups.is_empty() {
-        writeln!(
-            out,
-            "No TLS failures recognised in {} lines. To probe the broker directly:",
-            report.lines
-        )?;
-        writeln!(out, "  mqtls diagnose mqtts://HOST:8883 --cafile ca.crt")?;
-        return Ok(());
-    }
-    let clients: BTreeSet<&str> = report.groups.iter().map(|g| g.client.as_str()).collect();
-    writeln!(
-        out,
-        "{} failures from {} client address(es), in {} lines:",
-        report.failures,
-        clients.len(),
-        report.lines
-    )?;
-    for g in &report.groups {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}  x{}  {} (rejected by {}, {})",
-            g.client,
-            g.count,
-            g.code,
-            g.rejected_by.as_str(),
-            g.stack
-        )?;
-        writeln!(out, "  meaning: {}", g.meaning)?;
-        writeln!(out, "  example: {}", g.example)?;
-    }
-    Ok(())
-}
-
-/// Renders a log report as pretty JSON with a trailing newline.
-pub fn render_json(report: &LogReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
-    writeln!(out)
 }

@@ -14,80 +14,12 @@ pub mod patterns;
 #[cfg(test)]
 mod tests;
 
-use std::io::{self, Write};
-
-use serde::{Deserialize, Serialize};
-
 use crate::classify::DiagnosisCode;
-use crate::report::SCHEMA_VERSION;
+use crate::model::SCHEMA_VERSION;
 
-pub use log::{LogGroup, LogReport, explain_log};
+pub use crate::model::explain::{Explanation, LogGroup, LogReport, Match, RejectedBy};
+pub use log::explain_log;
 pub use patterns::{PATTERNS, Pattern, Reading};
-
-/// Which side refused whom, seen from the process that printed the message.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectedBy {
-    /// The process that printed the message refused its peer (its own verification failed).
-    Local,
-    /// The message reports a refusal from the other side (a received alert, a CONNACK refusal).
-    Peer,
-    /// Nobody refused anything (connection refused, timeouts, closed connections).
-    None,
-}
-
-impl RejectedBy {
-    /// The snake_case name, as in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectedBy::Local => "local",
-            RejectedBy::Peer => "peer",
-            RejectedBy::None => "none",
-        }
-    }
-}
-
-/// The result of `mqtls explain`: every reading of the text, best first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Explanation {
-    /// Version of this document's shape (shared with `diagnose`).
-    pub schema_version: u32,
-    /// The readings, ranked best first; empty when nothing was recognised.
-    pub matches: Vec<Match>,
-}
-
-/// One reading of the text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Match {
-    /// The catalogue code it may mean.
-    pub code: DiagnosisCode,
-    /// The stack whose wording matched (`openssl`, `rustls`, `python`, `mosquitto`, ...).
-    pub stack: String,
-    /// Who refused whom, seen from the process that printed the message.
-    pub rejected_by: RejectedBy,
-    /// What the message means, in plain words.
-    pub meaning: String,
-    /// What to check next.
-    pub next_steps: Vec<String>,
-    /// The one check that tells this reading apart from the others of the same text.
-    pub tell_apart: String,
-    /// The `mqtls diagnose` command that would confirm it.
-    pub confirm: String,
-    /// The line of the text that matched.
-    pub matched: String,
-}
 
 /// Who printed the text, as far as the text tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,61 +519,4 @@ pub fn confirm(code: DiagnosisCode, host: Option<&str>) -> String {
         cmd.push_str(" --username USER --password-env MQTT_PASSWORD");
     }
     cmd
-}
-
-/// Renders an explanation for a terminal.
-pub fn render_text(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-    if explanation.matches.is_empty() {
-        writeln!(out, "mqtls does not recognise this message.")?;
-        writeln!(
-            out,
-            "Probe the broker instead; it names the cause from what both TLS stacks see:"
-        )?;
-        writeln!(out, "  mqtls diagnose mqtts://HOST:8883 --cafile ca.crt")?;
-        return Ok(());
-    }
-    let many = explanation.matches.len() > 1;
-    if many {
-        writeln!(
-            out,
-            "{} possible readings, most likely first:",
-            explanation.matches.len()
-        )?;
-    }
-    for (i, m) in explanation.matches.iter().enumerate() {
-        if many {
-            writeln!(out)?;
-            write!(out, "{}. ", i + 1)?;
-        }
-        writeln!(out, "{} ({})", m.code, m.stack)?;
-        writeln!(out, "  matched:  {}", m.matched)?;
-        writeln!(out, "  rejected: {}", side_sentence(m.rejected_by))?;
-        writeln!(out, "  meaning:  {}", m.meaning)?;
-        for step in &m.next_steps {
-            writeln!(out, "  check:    {step}")?;
-        }
-        if many {
-            writeln!(out, "  tell:     {}", m.tell_apart)?;
-        }
-        writeln!(out, "  confirm:  {}", m.confirm)?;
-    }
-    Ok(())
-}
-
-/// Renders an explanation as pretty JSON with a trailing newline.
-pub fn render_json(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, explanation).map_err(io::Error::other)?;
-    writeln!(out)
-}
-
-fn side_sentence(side: RejectedBy) -> &'static str {
-    match side {
-        RejectedBy::Local => {
-            "local: the program that printed this refused its peer (its own check failed)"
-        }
-        RejectedBy::Peer => {
-            "peer: the other side refused (an alert or a CONNACK refusal was received)"
-        }
-        RejectedBy::None => "none: nobody refused anything; the connection itself failed",
-    }
 }

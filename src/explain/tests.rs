@@ -5,6 +5,7 @@ use crate::classify::DiagnosisCode as C;
 
 use super::RejectedBy::{Local, None as Nobody, Peer};
 use super::*;
+use crate::report::explain::{render_json, render_text};
 
 fn first(text: &str) -> (C, RejectedBy) {
     let e = explain(text);

@@ -1,6 +1,7 @@
 //! Findings about the CA file: what it holds and what each stack makes of it.
 
 use super::*;
+use crate::x509::ca_flag;
 
 // ---------------------------------------------------------------------------------------------
 // The CA file.

@@ -12,7 +12,6 @@
 //! touches the network and never reads the clock: `checked_at` comes from the caller. Reports
 //! are rendered by [`render_text`] and [`render_json`]; only the caller writes them out.
 
-use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,7 +25,6 @@ use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName};
-use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, ChainAnalysis};
 use crate::classify::{
@@ -34,24 +32,24 @@ use crate::classify::{
     Verdict,
 };
 use crate::error::Error;
+use crate::evidence::FollowUps;
 use crate::evidence::{Backend, CertProblem, Evidence, Failure, Phase};
 use crate::inputs::{self, InputPaths};
+pub use crate::model::inspect::{FileReport, Finding, InspectReport, Severity, StackVerdict};
+use crate::model::{SCHEMA_VERSION, Tool};
 use crate::probe::Anchors;
-use crate::probe::followup::FollowUps;
-use crate::report::{SCHEMA_VERSION, Tool};
 use crate::x509::{CertSummary, read_pem, rfc3339};
 
 mod ca_file;
 mod client;
 mod expiry;
 mod server;
-mod text;
 mod verify;
 
 use ca_file::check_ca_file;
 use client::{check_client, identity_finding};
 use server::{ServerContext, check_server};
-pub use text::render_text;
+
 use verify::{name_to_check, openssl_security_level, verify_openssl, verify_rustls};
 
 /// What to inspect: the user's files and the clock to check them against.
@@ -70,95 +68,6 @@ pub struct InspectInput {
     /// `--warn-days`: a certificate that expires within this many days of `checked_at` is a
     /// `cert_expires_soon` warning.
     pub warn_days: u32,
-}
-
-/// The result of `mqtls inspect`: what each file holds, the findings and the stacks' verdicts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct InspectReport {
-    /// Version of this document's shape (shared with `diagnose`).
-    pub schema_version: u32,
-    /// The tool that wrote it.
-    pub tool: Tool,
-    /// The clock used, RFC 3339.
-    pub checked_at: String,
-    /// The name the server certificate was checked against: `--expect-name`, else the leaf's
-    /// first DNS (or IP) SAN, else its CN. `None` without `--server-cert`.
-    pub name_checked: Option<String>,
-    /// The CA file(s); `None` when the system trust store is used.
-    pub ca_file: Option<FileReport>,
-    /// The broker's certificate file.
-    pub server_cert: Option<FileReport>,
-    /// The broker's certification path as the chain analysis built it.
-    pub server_chain: Option<ChainAnalysis>,
-    /// The client certificate file.
-    pub client_cert: Option<FileReport>,
-    /// Problems found, in the order checked (CA file, server chain, verification, client).
-    pub findings: Vec<Finding>,
-    /// Offline verification of the server chain by each stack (empty without `--server-cert`).
-    pub verification: Vec<StackVerdict>,
-}
-
-impl InspectReport {
-    /// True when a finding is an error or a stack rejects the server chain (exit code 1).
-    pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error)
-            || self.verification.iter().any(|v| !v.ok)
-    }
-}
-
-/// One file (or several `--cafile`s) and the certificates it holds, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct FileReport {
-    /// The path as given (several CA files are joined with `, `).
-    pub path: String,
-    /// The certificates.
-    pub certs: Vec<CertSummary>,
-}
-
-/// One problem in the user's files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Finding {
-    /// The catalogue code.
-    pub code: Code,
-    /// Whether it breaks connections (`error`) or only some stacks or clients (`warning`).
-    pub severity: Severity,
-    /// The subject DN of the certificate concerned, when there is one.
-    pub subject: Option<String>,
-    /// What is wrong: the file, the subject, expected vs presented.
-    pub message: String,
-    /// The evidence behind it, when it comes from a stack's refusal (the diagnosis's facts).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub facts: Vec<String>,
-    /// What to change, when the fix is clear.
-    pub remedy: Option<String>,
-}
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Connections will fail (on at least one stack).
-    Error,
-    /// Worth fixing; breaks some clients or stacks, or only in some setups.
-    Warning,
-}
-
-/// One stack's offline verdict on the server chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct StackVerdict {
-    /// The stack.
-    pub backend: Backend,
-    /// True when it accepts the chain for the name checked at the clock used.
-    pub ok: bool,
-    /// Its error text (OpenSSL: the verify error, its number and depth).
-    pub error: Option<String>,
-    /// The error as the probe normalises it (the same mapping), when it is a refusal of the
-    /// chain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub problem: Option<CertProblem>,
-    /// The diagnosis of this stack's verdict by the same rules as `diagnose` (`ok` when it
-    /// accepts): the code `diagnose` gives this backend for a broker that sends this chain.
-    pub code: Code,
 }
 
 /// Inspects the user's files. `Err` only when a file cannot be read, or when `--server-cert`
@@ -319,42 +228,7 @@ pub fn inspect(input: &InspectInput) -> Result<InspectReport, Error> {
     })
 }
 
-/// Writes the report as pretty JSON with a trailing newline.
-pub fn render_json(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
-    writeln!(out)
-}
-
-/// True when one of `sans` (`DNS:x` / `IP:x`, as [`CertSummary::sans`]) covers `name`: exact
-/// DNS names case-insensitively, a `*.` wildcard for exactly one left-most label, IP addresses
-/// only against `IP:` entries.
-pub fn san_covers(sans: &[String], name: &str) -> bool {
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = name.parse::<IpAddr>() {
-        return sans
-            .iter()
-            .filter_map(|s| s.strip_prefix("IP:"))
-            .any(|s| s.parse::<IpAddr>().is_ok_and(|san| san == ip));
-    }
-    sans.iter()
-        .filter_map(|s| s.strip_prefix("DNS:"))
-        .any(|pattern| dns_matches(pattern, name))
-}
-
-fn dns_matches(pattern: &str, name: &str) -> bool {
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    match pattern.strip_prefix("*.") {
-        // The wildcard stands for one whole non-empty label, and needs two labels after it.
-        Some(rest) => {
-            rest.contains('.')
-                && name
-                    .split_once('.')
-                    .is_some_and(|(label, tail)| !label.is_empty() && tail == rest)
-        }
-        None => !pattern.is_empty() && pattern == name,
-    }
-}
+pub use crate::x509::san_covers;
 
 /// The `--server-cert` file, read and parsed once.
 struct ServerFile {
@@ -532,13 +406,5 @@ impl Finding {
     fn remedy(mut self, remedy: impl Into<String>) -> Finding {
         self.remedy = Some(remedy.into());
         self
-    }
-}
-
-pub(super) fn ca_flag(c: &CertSummary) -> &'static str {
-    match c.ca {
-        Some(true) => "TRUE",
-        Some(false) => "FALSE",
-        None => "absent",
     }
 }

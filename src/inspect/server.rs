@@ -1,6 +1,8 @@
 //! Findings about the broker's certificate chain, walked link by link against the CA file.
 
 use super::*;
+use crate::x509::ca_flag;
+use crate::x509::dns_matches;
 
 // ---------------------------------------------------------------------------------------------
 // The server chain.

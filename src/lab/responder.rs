@@ -40,18 +40,8 @@ pub enum ServerStack {
     Rustls,
 }
 
-/// A TLS protocol version the server may be limited to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    /// TLS 1.0 (OpenSSL stack only; lowers the security level to 0).
-    Tls1_0,
-    /// TLS 1.1 (OpenSSL stack only; lowers the security level to 0).
-    Tls1_1,
-    /// TLS 1.2.
-    Tls1_2,
-    /// TLS 1.3.
-    Tls1_3,
-}
+/// A TLS protocol version the server may be limited to (the probes' own type).
+pub use crate::evidence::TlsVersion;
 
 /// Whether and how the server asks for a client certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -659,7 +649,7 @@ fn openssl_context(server: &TlsServer, options: &TlsOptions) -> io::Result<SslCo
         .map_err(e("session id context"))?;
 
     if let Some((lowest, highest)) = version_range(&server.versions) {
-        if lowest < TlsVersion::Tls1_2 {
+        if lowest < TlsVersion::Tls12 {
             // Debian's OpenSSL defaults to security level 2, which refuses TLS 1.0/1.1.
             b.set_security_level(0);
             b.set_cipher_list("DEFAULT:@SECLEVEL=0")
@@ -815,8 +805,8 @@ fn rustls_acceptor(server: &TlsServer, options: &TlsOptions) -> io::Result<Rustl
     let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
     for v in &server.versions {
         match v {
-            TlsVersion::Tls1_2 => versions.push(&rustls::version::TLS12),
-            TlsVersion::Tls1_3 => versions.push(&rustls::version::TLS13),
+            TlsVersion::Tls12 => versions.push(&rustls::version::TLS12),
+            TlsVersion::Tls13 => versions.push(&rustls::version::TLS13),
             old => {
                 return Err(config_error(
                     "rustls server versions",
@@ -952,10 +942,10 @@ fn version_range(versions: &[TlsVersion]) -> Option<(TlsVersion, TlsVersion)> {
 
 fn ssl_version(v: TlsVersion) -> SslVersion {
     match v {
-        TlsVersion::Tls1_0 => SslVersion::TLS1,
-        TlsVersion::Tls1_1 => SslVersion::TLS1_1,
-        TlsVersion::Tls1_2 => SslVersion::TLS1_2,
-        TlsVersion::Tls1_3 => SslVersion::TLS1_3,
+        TlsVersion::Tls10 => SslVersion::TLS1,
+        TlsVersion::Tls11 => SslVersion::TLS1_1,
+        TlsVersion::Tls12 => SslVersion::TLS1_2,
+        TlsVersion::Tls13 => SslVersion::TLS1_3,
     }
 }
 

@@ -18,76 +18,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::evidence::{Backend, Closer, ConnAck, Evidence, Failure, Phase};
+use crate::evidence::{Backend, Closer, Evidence, Failure, Phase};
+pub use crate::evidence::{PlainProbe, SILENT_AFTER_HANDSHAKE, TlsVersion};
 use crate::target::Target;
 use crate::x509::hex;
 use mqtt::{ConnectSettings, MqttError};
 use tap::{Tap, TapHandle};
-
-/// A TLS protocol version a probe may offer.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-pub enum TlsVersion {
-    /// TLS 1.0 (OpenSSL only, at security level 0).
-    #[serde(rename = "1.0")]
-    Tls10,
-    /// TLS 1.1 (OpenSSL only, at security level 0).
-    #[serde(rename = "1.1")]
-    Tls11,
-    /// TLS 1.2.
-    #[serde(rename = "1.2")]
-    Tls12,
-    /// TLS 1.3.
-    #[serde(rename = "1.3")]
-    Tls13,
-}
-
-impl TlsVersion {
-    /// Every version, newest first (the order follow-up probes report them in).
-    pub const ALL: [TlsVersion; 4] = [
-        TlsVersion::Tls13,
-        TlsVersion::Tls12,
-        TlsVersion::Tls11,
-        TlsVersion::Tls10,
-    ];
-
-    /// The version as written on the command line (`1.2`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsVersion::Tls10 => "1.0",
-            TlsVersion::Tls11 => "1.1",
-            TlsVersion::Tls12 => "1.2",
-            TlsVersion::Tls13 => "1.3",
-        }
-    }
-
-    /// Parses `1.0`, `1.1`, `1.2`, `1.3` (also `tlsv1.2`).
-    pub fn parse(s: &str) -> Option<TlsVersion> {
-        let s = s.trim().to_ascii_lowercase();
-        match s.trim_start_matches("tlsv").trim_start_matches("tls") {
-            "1.0" | "1" => Some(TlsVersion::Tls10),
-            "1.1" => Some(TlsVersion::Tls11),
-            "1.2" => Some(TlsVersion::Tls12),
-            "1.3" => Some(TlsVersion::Tls13),
-            _ => None,
-        }
-    }
-}
 
 /// What to probe and how; the same for every backend.
 #[derive(Debug, Clone)]
@@ -227,16 +166,6 @@ pub struct Prober {
     /// The local port of every connection made, follow-ups included: what ties a broker's log
     /// lines ("New connection from 127.0.0.1:PORT") to this diagnosis.
     client_ports: std::sync::Mutex<Vec<u16>>,
-}
-
-/// What a plain (non-TLS) MQTT CONNECT on a fresh connection got: the confirmation probe for
-/// `plaintext_port`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PlainProbe {
-    /// The CONNACK, if one came.
-    pub connack: Option<ConnAck>,
-    /// What happened otherwise.
-    pub detail: Option<String>,
 }
 
 impl Prober {
@@ -543,12 +472,6 @@ impl Prober {
         }
     }
 }
-
-/// The note a probe carries when the broker hung up right after a TLS 1.3 handshake, before
-/// any MQTT was sent: the classifier reads it as the broker's verdict on the handshake (its
-/// client-certificate check), not on CONNECT.
-pub const SILENT_AFTER_HANDSHAKE: &str =
-    "the broker hung up after the TLS handshake and before CONNECT was sent, without an alert";
 
 /// Sends DISCONNECT and closes, so the broker logs a clean disconnect rather than an error.
 async fn disconnect<S: AsyncWrite + Unpin>(stream: &mut S, timeout: Duration) {

@@ -11,35 +11,13 @@
 use std::io;
 
 use bytes::{Bytes, BytesMut};
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::evidence::ConnAck;
+pub use crate::evidence::MqttVersion;
 
 /// A CONNACK is tiny; v5 properties (reason string, user properties) stay far below this.
 const MAX_CONNACK_BODY: usize = 64 * 1024;
-
-/// The MQTT protocol version a probe speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum MqttVersion {
-    /// MQTT 3.1.1 (protocol level 4).
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-    /// MQTT 5.
-    #[serde(rename = "5")]
-    V5,
-}
-
-impl MqttVersion {
-    /// The version as people write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            MqttVersion::V311 => "3.1.1",
-            MqttVersion::V5 => "5",
-        }
-    }
-}
 
 /// What goes into the CONNECT packet.
 #[derive(Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::evidence::Backend;
-use crate::scan::{ScanMerge, ScanSummary};
+use crate::model::scan::{ScanMerge, ScanSummary};
 
 /// The summary a scan ends with: totals, then one line per code, most frequent first.
 pub fn render_summary(summary: &ScanSummary, out: &mut dyn Write) -> io::Result<()> {

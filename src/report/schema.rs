@@ -2,10 +2,10 @@
 //! generated from the Rust types and committed at `reports/schema.json`; a test keeps the two
 //! equal.
 
-use crate::explain::{Explanation, LogReport};
-use crate::inspect::InspectReport;
-use crate::run::RunReport;
-use crate::scan::{ScanInfo, ScanMerge};
+use crate::model::explain::{Explanation, LogReport};
+use crate::model::inspect::InspectReport;
+use crate::model::run::RunReport;
+use crate::model::scan::{ScanInfo, ScanMerge};
 
 use super::DiagnoseReport;
 
@@ -31,7 +31,7 @@ enum Document {
 }
 
 /// One line of `mqtls scan`: the `diagnose` document with a `scan` object added (how
-/// [`crate::scan::HostResult::to_json_line`] writes it). For the schema only.
+/// [`crate::model::scan::HostResult::to_json_line`] writes it). For the schema only.
 #[derive(schemars::JsonSchema)]
 #[expect(dead_code, reason = "describes the documents; never constructed")]
 struct ScanLine {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::Style;
-use crate::run::{CaseResult, RunReport};
+use crate::model::run::{CaseResult, RunReport};
 
 /// The terminal table: one row per case × broker × backend, then each failure explained.
 pub fn render_text(

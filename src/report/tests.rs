@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::chain::{ChainAnalysis, Link, PathEnd, Source};
-use crate::classify::{Context, DiagnosisCode, TrustFacts, TrustSource, classify};
-use crate::evidence::{CertProblem, Evidence, Failure};
+use crate::classify::{Context, DiagnosisCode, classify};
+use crate::evidence::{Alert, Backend, CertProblem, Evidence, Failure, Phase, Timings};
+use crate::facts::{TrustFacts, TrustSource};
 use crate::x509::CertSummary;
 
 fn cert(subject: &str, issuer: &str, ca: bool) -> CertSummary {

@@ -470,7 +470,7 @@ pub fn with_mqtt(pki: &Pki, stack: ServerStack, mqtt: MqttBehaviour) -> TlsServe
 /// A TLS 1.1-only broker (the responder lowers its security level to 0 for it).
 pub fn legacy(pki: &Pki) -> TlsServer {
     TlsServer {
-        versions: vec![ServerVersion::Tls1_1],
+        versions: vec![ServerVersion::Tls11],
         ..serving(&pki.server, ServerStack::Openssl)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::chain::{ChainAnalysis, Link, PathEnd};
+use crate::x509::ca_flag;
 
 pub(super) fn server_cert_as_ca(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let leaf = leaf(ev, cx)?;
@@ -425,7 +426,7 @@ pub(super) fn name_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
     let cn_names_it = !is_ip
         && cn
             .as_deref()
-            .is_some_and(|cn| crate::inspect::san_covers(&[format!("DNS:{cn}")], expected));
+            .is_some_and(|cn| crate::x509::san_covers(&[format!("DNS:{cn}")], expected));
     let (code, summary) = if leaf.sans.is_empty() && cn_names_it {
         (
             Code::CnOnlyNoSan,
@@ -448,7 +449,7 @@ pub(super) fn name_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis
         && !leaf.sans.iter().any(|s| s.starts_with("DNS:"))
         && leaf
             .subject_attr("CN")
-            .is_some_and(|cn| crate::inspect::san_covers(&[format!("DNS:{cn}")], expected))
+            .is_some_and(|cn| crate::x509::san_covers(&[format!("DNS:{cn}")], expected))
     {
         (
             Code::CnOnlyNoSan,
@@ -645,8 +646,8 @@ fn untrusted_root(ev: &Evidence, cx: &Context<'_>, a: &ChainAnalysis) -> Diagnos
     let where_root = a.top().map_or(String::new(), Link::found_in);
     let sent_root = a.top().is_some_and(Link::sent);
     let trusted = match &cx.trust.source {
-        crate::classify::TrustSource::System => String::new(),
-        crate::classify::TrustSource::Files { .. } => {
+        crate::facts::TrustSource::System => String::new(),
+        crate::facts::TrustSource::Files { .. } => {
             format!(
                 "; {} holds: {}",
                 cx.trust.phrase(),

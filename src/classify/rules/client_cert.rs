@@ -61,7 +61,7 @@ pub(super) fn silent_rejection(ev: &Evidence, cx: &Context<'_>) -> Option<Diagno
     let before_connect = ev
         .notes
         .iter()
-        .any(|n| n == crate::probe::SILENT_AFTER_HANDSHAKE);
+        .any(|n| n == crate::evidence::SILENT_AFTER_HANDSHAKE);
     let sent = ev.client_cert_sent || (cx.client_cert.is_some() && !requested_here);
     let (when, alternatives) = match ev.failure {
         Some(Failure::PeerClosed { reset }) if ev.phase == Phase::Tls => {

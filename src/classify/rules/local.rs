@@ -1,7 +1,7 @@
 //! Rules for the user's own files, found before connecting: CA file, client certificate and key.
 
 use super::*;
-use crate::classify::{IdentityProblem, TrustSource};
+use crate::facts::{IdentityProblem, TrustSource};
 
 /// The client certificate or key could not be used (found before connecting). The probes ran
 /// without a client certificate; whatever else they met, this is the first thing to fix.

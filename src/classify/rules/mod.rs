@@ -5,8 +5,8 @@
 //! client (mosquitto_pub, paho-python, rumqttc), plus an `openssl` command that shows it.
 
 use crate::chain::PathEnd;
+use crate::evidence::TlsVersion;
 use crate::evidence::{Alert, CertProblem, Evidence, Failure, Phase};
-use crate::probe::TlsVersion;
 use crate::x509::CertSummary;
 
 use super::{Context, Diagnosis, DiagnosisCode as Code, WarningFacts};
@@ -344,14 +344,6 @@ pub(super) fn subjects(certs: &[CertSummary]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-pub(super) fn ca_flag(c: &CertSummary) -> &'static str {
-    match c.ca {
-        Some(true) => "TRUE",
-        Some(false) => "FALSE",
-        None => "absent",
-    }
 }
 
 pub(super) fn failure_fact(ev: &Evidence) -> String {

@@ -204,7 +204,7 @@ pub(super) fn peer_closed(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> 
         return None;
     };
     Some(
-        Diagnosis::new(Code::PeerClosed, format!("{} {} the connection {} without sending an alert.", cx.target, if reset { "reset" } else { "closed" }, if ev.notes.iter().any(|n| n == crate::probe::SILENT_AFTER_HANDSHAKE) { "right after the TLS handshake, before CONNECT was sent," } else { "during the TLS handshake" }))
+        Diagnosis::new(Code::PeerClosed, format!("{} {} the connection {} without sending an alert.", cx.target, if reset { "reset" } else { "closed" }, if ev.notes.iter().any(|n| n == crate::evidence::SILENT_AFTER_HANDSHAKE) { "right after the TLS handshake, before CONNECT was sent," } else { "during the TLS handshake" }))
             .fact(format!("{} bytes received before the close", ev.bytes_received))
             .fact(ev.raw_error.clone().unwrap_or_default())
             .remedy("Check the broker's log for why it dropped the connection (a TLS library error, a connection limit, an IP filter).")

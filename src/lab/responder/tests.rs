@@ -381,7 +381,7 @@ async fn alpn_is_enforced() {
 async fn openssl_stack_serves_tls_1_1_and_rustls_refuses_it() {
     let (_dir, pki) = lab_pki();
     let mut server = tls(&pki, ServerStack::Openssl, MqttBehaviour::Accept);
-    server.versions = vec![TlsVersion::Tls1_1];
+    server.versions = vec![TlsVersion::Tls11];
     let r = Responder::start(Behaviour::Tls(server.clone()))
         .await
         .expect("start");
@@ -678,7 +678,7 @@ async fn cipher_list_and_security_level() {
     let mut server = tls(&pki, ServerStack::Openssl, MqttBehaviour::Accept);
     server.chain_pem = pki.server_sha1.chain_pem().to_vec();
     server.key_pem = pki.server_sha1.key_pem.clone();
-    server.versions = vec![TlsVersion::Tls1_2];
+    server.versions = vec![TlsVersion::Tls12];
     // Debian's default level 2 refuses to load a SHA-1 signed certificate.
     let err = Responder::start(Behaviour::Tls(server.clone()))
         .await

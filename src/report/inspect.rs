@@ -1,7 +1,12 @@
-//! The text rendering of an inspect report.
+//! Renders an inspect report: text for a person at a terminal, or JSON.
 
-use super::*;
+use std::io::{self, Write};
+
+use crate::chain::ChainAnalysis;
 use crate::chain::PathEnd;
+use crate::model::inspect::{FileReport, InspectReport, Severity};
+use crate::x509::CertSummary;
+use crate::x509::ca_flag;
 
 /// Writes the report for a person at a terminal (no colour).
 pub fn render_text(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
@@ -167,38 +172,8 @@ pub(super) fn write_chain(out: &mut dyn Write, chain: &ChainAnalysis) -> io::Res
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::san_covers;
-
-    fn sans(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn dns_names_and_wildcards() {
-        let s = sans(&[
-            "DNS:*.example.com",
-            "DNS:Broker.Local",
-            "IP:127.0.0.1",
-            "IP:::1",
-        ]);
-        assert!(san_covers(&s, "a.example.com"));
-        assert!(san_covers(&s, "A.Example.COM."));
-        assert!(!san_covers(&s, "example.com"));
-        assert!(!san_covers(&s, "a.b.example.com"));
-        assert!(san_covers(&s, "broker.local"));
-        assert!(!san_covers(&s, "other.local"));
-        assert!(!san_covers(&sans(&["DNS:*.com"]), "example.com"));
-    }
-
-    #[test]
-    fn ip_addresses_only_match_ip_sans() {
-        let s = sans(&["DNS:127.0.0.2", "IP:127.0.0.1", "IP:::1"]);
-        assert!(san_covers(&s, "127.0.0.1"));
-        assert!(san_covers(&s, "::1"));
-        assert!(san_covers(&s, "[::1]"));
-        assert!(san_covers(&s, "0:0:0:0:0:0:0:1"));
-        assert!(!san_covers(&s, "127.0.0.2"));
-    }
+/// Writes the report as pretty JSON with a trailing newline.
+pub fn render_json(r: &InspectReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
+    writeln!(out)
 }
