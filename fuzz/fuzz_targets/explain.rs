@@ -13,5 +13,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = mqtls::report::explain::render_json(&explanation, &mut std::io::sink());
     let report = explain::explain_log(&text);
     let _ = mqtls::report::explain::render_log_text(&report, &mut std::io::sink());
-    let _ = explain::log::render_json(&report, &mut std::io::sink());
+    let _ = mqtls::report::explain::render_log_json(&report, &mut std::io::sink());
 });

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mqtls::inputs::InputPaths;
-use mqtls::inspect::{InspectInput, inspect, render_json, render_text};
+use mqtls::inspect::{InspectInput, inspect};
+use mqtls::report::inspect::{render_json, render_text};
 
 /// 2025-06-15, inside the seed certificates' validity.
 const CHECKED_AT: i64 = 1_750_000_000;
