@@ -10,12 +10,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod app;
 pub mod cert_details;
 pub mod chain;
 pub mod classify;
 pub mod cli;
-pub mod demo;
+pub mod commands;
+
 pub mod diagnose;
 pub mod error;
 pub mod evidence;

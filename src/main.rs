@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&mqtls::error::Error::Output(e)),
     };
-    match runtime.block_on(mqtls::app::run(cli)) {
+    match runtime.block_on(mqtls::commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => fail(&e),
     }

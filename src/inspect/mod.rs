@@ -10,7 +10,7 @@
 //!
 //! The module reads files only through [`inputs::load`] and the one `--server-cert` file, never
 //! touches the network and never reads the clock: `checked_at` comes from the caller. Reports
-//! are rendered by [`render_text`] and [`render_json`]; only the caller writes them out.
+//! are rendered by `report::inspect`; only the command writes them out.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

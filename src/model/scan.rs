@@ -149,7 +149,7 @@ impl ScanSummary {
 /// by input, and the summary recounted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScanMerge {
-    /// Always [`SCHEMA_VERSION`].
+    /// The document version, the same as `diagnose`'s.
     pub schema_version: u32,
     /// Totals.
     pub summary: ScanSummary,

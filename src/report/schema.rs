@@ -30,8 +30,8 @@ enum Document {
     ExplainLog(Box<LogReport>),
 }
 
-/// One line of `mqtls scan`: the `diagnose` document with a `scan` object added (how
-/// [`crate::model::scan::HostResult::to_json_line`] writes it). For the schema only.
+/// One line of `mqtls scan`: the `diagnose` document with a `scan` object added as its last
+/// key. For the schema only.
 #[derive(schemars::JsonSchema)]
 #[expect(dead_code, reason = "describes the documents; never constructed")]
 struct ScanLine {

@@ -151,30 +151,33 @@ pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
 /// The bundled scenario suite, compiled in so that the demo runs anywhere; a test keeps this
 /// list equal to the files under `scenarios/`.
 pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
-    ("profiles.yaml", include_str!("../scenarios/profiles.yaml")),
+    (
+        "profiles.yaml",
+        include_str!("../../scenarios/profiles.yaml"),
+    ),
     (
         "seed/story.yaml",
-        include_str!("../scenarios/seed/story.yaml"),
+        include_str!("../../scenarios/seed/story.yaml"),
     ),
     (
         "seed/negotiation.yaml",
-        include_str!("../scenarios/seed/negotiation.yaml"),
+        include_str!("../../scenarios/seed/negotiation.yaml"),
     ),
     (
         "chain/chain.yaml",
-        include_str!("../scenarios/chain/chain.yaml"),
+        include_str!("../../scenarios/chain/chain.yaml"),
     ),
     (
         "chain/names.yaml",
-        include_str!("../scenarios/chain/names.yaml"),
+        include_str!("../../scenarios/chain/names.yaml"),
     ),
     (
         "client/mtls.yaml",
-        include_str!("../scenarios/client/mtls.yaml"),
+        include_str!("../../scenarios/client/mtls.yaml"),
     ),
     (
         "mqtt/auth.yaml",
-        include_str!("../scenarios/mqtt/auth.yaml"),
+        include_str!("../../scenarios/mqtt/auth.yaml"),
     ),
 ];
 
@@ -207,7 +210,7 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
     };
     let names: Vec<&str> = labs.iter().map(|l| l.name()).collect();
     let suite = crate::scenario::load_with(&[scenarios], Some(&dir.join("certs")))?;
-    crate::app::write_stdout(&format!(
+    super::write_stdout(&format!(
         "\nThe bundled suite: {} scenarios on {}, both backends{}\n",
         suite.cases.len(),
         names.join(" and "),
