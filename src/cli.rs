@@ -101,8 +101,8 @@ pub enum LabCommand {
         #[arg(required = true, value_name = "SUITE")]
         suites: Vec<PathBuf>,
         /// The broker to render for.
-        #[arg(long, value_enum)]
-        broker: crate::lab::render::BrokerKind,
+        #[arg(long, value_parser = crate::lab::BrokerKind::renderable())]
+        broker: crate::lab::BrokerKind,
         /// Only this profile.
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
@@ -347,8 +347,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// Start these brokers locally for cases with a broker profile.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "BROKERS")]
-    pub lab: Vec<crate::run::LabKind>,
+    #[arg(long, value_parser = crate::lab::BrokerKind::startable(), value_delimiter = ',', value_name = "BROKERS")]
+    pub lab: Vec<crate::lab::BrokerKind>,
     /// Cases in flight at once (default: 4 per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -380,8 +380,8 @@ pub struct DemoArgs {
     pub no_mosquitto: bool,
     /// Brokers to run the bundled suite on (default: every lab broker installed, else the
     /// in-process responder).
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "BROKERS")]
-    pub lab: Vec<crate::run::LabKind>,
+    #[arg(long, value_parser = crate::lab::BrokerKind::startable(), value_delimiter = ',', value_name = "BROKERS")]
+    pub lab: Vec<crate::lab::BrokerKind>,
     /// Skip the bundled suite; show only the three failures of the story.
     #[arg(long)]
     pub story_only: bool,

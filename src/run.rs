@@ -15,35 +15,12 @@ use tokio::sync::Semaphore;
 use crate::classify::DiagnosisCode;
 use crate::error::Error;
 use crate::inputs::{LoadedInputs, LoadedOnce};
-use crate::lab::{self, Mosquitto};
+use crate::lab::{self, BrokerKind, Mosquitto};
 use crate::model::Tool;
 pub use crate::model::run::{BackendVerdict, CaseResult, RunReport, Summary, merge};
 use crate::probe::ProbeRequest;
 use crate::scenario::{Case, CaseTarget, Profile, Suite};
 use crate::target::Target;
-
-/// A broker kind the lab can start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
-pub enum LabKind {
-    /// mosquitto (Debian package): one process, one listener per profile.
-    Mosquitto,
-    /// RabbitMQ's MQTT plugin (Erlang/OTP TLS): one node per profile.
-    Rabbitmq,
-    /// mqtls's in-process OpenSSL TLS/MQTT responder: no broker needed, serves exactly the
-    /// files of the profile (it never completes a chain).
-    Inprocess,
-}
-
-impl LabKind {
-    /// The name used in reports and in `expect.brokers`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LabKind::Mosquitto => "mosquitto",
-            LabKind::Rabbitmq => "rabbitmq",
-            LabKind::Inprocess => "inprocess",
-        }
-    }
-}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -53,7 +30,7 @@ pub struct RunConfig {
     /// Target for cases that name none.
     pub target: Option<Target>,
     /// Lab brokers to start for cases with a broker profile.
-    pub lab: Vec<LabKind>,
+    pub lab: Vec<BrokerKind>,
     /// Cases in flight at once.
     pub jobs: usize,
 }
@@ -68,7 +45,7 @@ pub struct Lab {
 impl Lab {
     /// Starts the requested brokers with one listener (or node) per profile used.
     pub async fn start(
-        kinds: &[LabKind],
+        kinds: &[BrokerKind],
         profiles: &BTreeMap<String, Profile>,
     ) -> Result<Lab, Error> {
         let mut lab = Lab {
@@ -81,7 +58,12 @@ impl Lab {
         }
         for kind in kinds {
             match kind {
-                LabKind::Mosquitto => {
+                BrokerKind::Emqx => {
+                    return Err(Error::Lab(
+                        "EMQX cannot be started by mqtls; run it yourself and pass --target".into(),
+                    ));
+                }
+                BrokerKind::Mosquitto => {
                     let listeners = profiles
                         .iter()
                         .filter(|(_, p)| renders(p, *kind))
@@ -95,7 +77,7 @@ impl Lab {
                     .map_err(|e| Error::Lab(format!("mosquitto: {e}")))?;
                     lab.mosquitto = Some(broker);
                 }
-                LabKind::Inprocess => {
+                BrokerKind::Inprocess => {
                     for (name, p) in profiles.iter().filter(|(_, p)| renders(p, *kind)) {
                         let responder = lab::Responder::start(responder_behaviour(p)?)
                             .await
@@ -105,7 +87,7 @@ impl Lab {
                         lab.inprocess.insert(name.clone(), responder);
                     }
                 }
-                LabKind::Rabbitmq => {
+                BrokerKind::Rabbitmq => {
                     let nodes: Vec<(String, lab::SslOptions)> = profiles
                         .iter()
                         .filter(|(_, p)| renders(p, *kind))
@@ -134,11 +116,12 @@ impl Lab {
     }
 
     /// The address of `profile` on the broker `kind`.
-    fn port(&self, kind: LabKind, profile: &str) -> Option<u16> {
+    fn port(&self, kind: BrokerKind, profile: &str) -> Option<u16> {
         match kind {
-            LabKind::Mosquitto => self.mosquitto.as_ref()?.port(profile),
-            LabKind::Rabbitmq => self.rabbitmq.get(profile).map(lab::RabbitNode::port),
-            LabKind::Inprocess => self.inprocess.get(profile).map(lab::Responder::port),
+            BrokerKind::Mosquitto => self.mosquitto.as_ref()?.port(profile),
+            BrokerKind::Rabbitmq => self.rabbitmq.get(profile).map(lab::RabbitNode::port),
+            BrokerKind::Inprocess => self.inprocess.get(profile).map(lab::Responder::port),
+            BrokerKind::Emqx => None,
         }
     }
 
@@ -160,19 +143,19 @@ impl Lab {
         }
     }
 
-    fn log_len(&self, kind: LabKind, profile: &str) -> usize {
+    fn log_len(&self, kind: BrokerKind, profile: &str) -> usize {
         self.log(kind, profile).len()
     }
 
-    fn log(&self, kind: LabKind, profile: &str) -> String {
+    fn log(&self, kind: BrokerKind, profile: &str) -> String {
         match kind {
-            LabKind::Mosquitto => self
+            BrokerKind::Mosquitto => self
                 .mosquitto
                 .as_ref()
                 .map(Mosquitto::log)
                 .unwrap_or_default(),
-            LabKind::Inprocess => String::new(),
-            LabKind::Rabbitmq => self
+            BrokerKind::Inprocess | BrokerKind::Emqx => String::new(),
+            BrokerKind::Rabbitmq => self
                 .rabbitmq
                 .get(profile)
                 .map(lab::RabbitNode::log)
@@ -182,8 +165,8 @@ impl Lab {
 }
 
 /// True when `profile` is rendered on `kind` (its `labs` list, if any, names it).
-fn renders(profile: &Profile, kind: LabKind) -> bool {
-    let plain_ok = !(profile.plain && kind == LabKind::Rabbitmq);
+fn renders(profile: &Profile, kind: BrokerKind) -> bool {
+    let plain_ok = !(profile.plain && kind == BrokerKind::Rabbitmq);
     plain_ok
         && profile
             .labs
@@ -195,7 +178,7 @@ fn renders(profile: &Profile, kind: LabKind) -> bool {
 #[derive(Debug, Clone)]
 struct Placement {
     broker: String,
-    kind: Option<LabKind>,
+    kind: Option<BrokerKind>,
     profile: Option<String>,
     target: Target,
 }
@@ -254,7 +237,7 @@ pub async fn run(
     // and filtering the whole log per failing case made a run quadratic in its failures (the
     // log grows with the cases). Each failing case then keeps its own lines: on mosquitto those
     // of its connections (by client port) written while it ran.
-    let mut excerpts: BTreeMap<(LabKind, String, u16), Vec<String>> = BTreeMap::new();
+    let mut excerpts: BTreeMap<(BrokerKind, String, u16), Vec<String>> = BTreeMap::new();
     if finished.iter().any(|(r, p, _)| !r.pass && p.kind.is_some()) {
         lab.settle_logs().await;
     }
@@ -268,7 +251,7 @@ pub async fn run(
                 .entry((kind, profile.to_string(), port))
                 .or_insert_with(|| lab_logs.lines_since(&lab.log(kind, profile), kind, profile));
             let own = match kind {
-                LabKind::Mosquitto => {
+                BrokerKind::Mosquitto => {
                     own_mosquitto_lines(lines, port, window, &result.report.meta.client_ports)
                 }
                 _ => lines.clone(),
@@ -324,7 +307,7 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                     ),
                 });
             }
-            let rendered: Vec<LabKind> = config
+            let rendered: Vec<BrokerKind> = config
                 .lab
                 .iter()
                 .copied()
@@ -416,7 +399,7 @@ async fn run_case(case: &Case, placement: &Placement, loaded: &LoadedInputs) -> 
 
 /// Where each broker's log stood when the run began, to cut out a failing case's lines.
 struct LabLogs {
-    start: BTreeMap<(LabKind, String), usize>,
+    start: BTreeMap<(BrokerKind, String), usize>,
 }
 
 impl LabLogs {
@@ -435,7 +418,7 @@ impl LabLogs {
     /// Lines the broker wrote for this listener since the run began: those naming its port,
     /// and the TLS errors between them (mosquitto logs them without the port).
     /// `log` is the broker's whole log, read once for the run.
-    fn lines_since(&self, log: &str, kind: LabKind, profile: &str) -> Vec<String> {
+    fn lines_since(&self, log: &str, kind: BrokerKind, profile: &str) -> Vec<String> {
         let from = self
             .start
             .get(&(kind, profile.to_string()))
@@ -445,11 +428,11 @@ impl LabLogs {
         let lines: Vec<String> = tail
             .lines()
             .filter(|l| match kind {
-                LabKind::Inprocess => false,
+                BrokerKind::Inprocess | BrokerKind::Emqx => false,
                 // Every line: `own_mosquitto_lines` picks a case's own by client port and time.
-                LabKind::Mosquitto => !l.trim().is_empty(),
+                BrokerKind::Mosquitto => !l.trim().is_empty(),
                 // Erlang error reports span many lines; keep the headline of each.
-                LabKind::Rabbitmq => {
+                BrokerKind::Rabbitmq => {
                     l.get(..4)
                         .is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()))
                         && ["TLS", "tls_alert", "ssl", "MQTT", "mqtt", "certificate"]

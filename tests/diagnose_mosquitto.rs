@@ -28,7 +28,7 @@ const CLIENT_CERT_RUNS: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_cases_on_both_backends() {
-    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "diagnose_mosquitto") {
+    if !mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "diagnose_mosquitto") {
         return;
     }
     mqtls::logging::init(0);
@@ -63,7 +63,7 @@ async fn mosquitto_cases_on_both_backends() {
 /// both backends every time. It starts its own broker with only that listener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_cert_required_under_tls12() {
-    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "diagnose_mosquitto") {
+    if !mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "diagnose_mosquitto") {
         return;
     }
     mqtls::logging::init(0);

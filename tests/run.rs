@@ -24,7 +24,7 @@ fn labs() -> &'static str {
 
 #[test]
 fn bundled_suite_passes_on_the_lab_brokers_and_writes_every_report() {
-    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "run") {
+    if !mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "run") {
         return;
     }
     let labs = labs();
@@ -89,7 +89,7 @@ fn bundled_suite_passes_on_the_lab_brokers_and_writes_every_report() {
 
 #[test]
 fn a_wrong_expectation_fails_the_run_and_says_why() {
-    if !mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "run") {
+    if !mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "run") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

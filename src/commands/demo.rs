@@ -21,11 +21,12 @@ use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::evidence::Backend;
 use crate::evidence::MqttVersion;
 use crate::inputs::{self, InputPaths};
+use crate::lab::BrokerKind;
 use crate::lab::{self, Behaviour, Mosquitto, MqttBehaviour, Responder, ServerStack, TlsServer};
 use crate::probe::ProbeRequest;
 use crate::probe::mqtt::ConnectSettings;
 use crate::report::{self, DiagnoseReport, Format, Style};
-use crate::run::{Lab, LabKind, RunConfig};
+use crate::run::{Lab, RunConfig};
 use crate::target::Target;
 
 /// One situation of the story.
@@ -196,13 +197,13 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
     let labs = if args.lab.is_empty() {
         let mut labs = Vec::new();
         if !args.no_mosquitto && lab::mosquitto_binary().is_some() {
-            labs.push(LabKind::Mosquitto);
+            labs.push(BrokerKind::Mosquitto);
         }
         if lab::rabbitmq_binary().is_some() {
-            labs.push(LabKind::Rabbitmq);
+            labs.push(BrokerKind::Rabbitmq);
         }
         if labs.is_empty() {
-            labs.push(LabKind::Inprocess);
+            labs.push(BrokerKind::Inprocess);
         }
         labs
     } else {
@@ -214,7 +215,7 @@ async fn bundled_suite(dir: &Path, args: &DemoArgs, style: Style) -> Result<bool
         "\nThe bundled suite: {} scenarios on {}, both backends{}\n",
         suite.cases.len(),
         names.join(" and "),
-        if labs.contains(&LabKind::Rabbitmq) {
+        if labs.contains(&BrokerKind::Rabbitmq) {
             " (RabbitMQ nodes take ~10 s each to boot)"
         } else {
             ""

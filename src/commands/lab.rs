@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use super::write_stdout;
 use crate::error::{EXIT_OK, Error};
-use crate::lab::render::{BrokerKind, render as render_profile};
+use crate::lab::BrokerKind;
+use crate::lab::render::render as render_profile;
 
 pub(super) fn render(
     suites: &[PathBuf],
@@ -17,7 +18,9 @@ pub(super) fn render(
     for (name, p) in &suite.profiles {
         if profile.as_deref().is_none_or(|want| want == name) {
             found = true;
-            write_stdout(&format!("{}\n", render_profile(broker, name, p, port)))?;
+            if let Some(config) = render_profile(broker, name, p, port) {
+                write_stdout(&format!("{config}\n"))?;
+            }
         }
     }
     if !found {

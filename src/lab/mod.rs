@@ -5,12 +5,14 @@
 //! Used by `mqtls demo`, by the probe tests and by broker-backed integration tests. Nothing
 //! here listens beyond 127.0.0.1, and nothing here prints.
 
+pub mod kind;
 pub mod mosquitto;
 pub mod rabbitmq;
 pub mod render;
 pub mod responder;
 pub mod wire;
 
+pub use kind::BrokerKind;
 pub use mosquitto::{LabError, Listener, ListenerTls, Mosquitto, mosquitto_binary};
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
@@ -18,22 +20,13 @@ pub use responder::{
     TlsOptions, TlsServer, TlsVersion,
 };
 
-/// A broker a test needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needed {
-    /// The `mosquitto` binary.
-    Mosquitto,
-    /// `rabbitmq-server` with its MQTT plugin.
-    Rabbitmq,
-}
-
 /// The one way a broker test decides whether it can run: true when the broker is installed;
 /// otherwise, under CI (`CI` set) a failure, elsewhere a "SKIPPED" line on stderr naming the
 /// test and the reason, and false, so the test returns without asserting anything. A skipped
 /// test never counts as evidence: CI installs the brokers and fails without them.
-pub fn broker_available(needed: Needed, test: &str) -> bool {
+pub fn broker_available(needed: BrokerKind, test: &str) -> bool {
     let (found, what, how) = match needed {
-        Needed::Mosquitto => (
+        BrokerKind::Mosquitto => (
             mosquitto_binary().is_some(),
             "mosquitto is not installed",
             format!(
@@ -41,13 +34,19 @@ pub fn broker_available(needed: Needed, test: &str) -> bool {
                 mosquitto::MOSQUITTO_ENV
             ),
         ),
-        Needed::Rabbitmq => (
+        BrokerKind::Rabbitmq => (
             rabbitmq_binary().is_some(),
             "rabbitmq-server is not installed",
             format!(
                 "apt-get install rabbitmq-server, or set {}",
                 rabbitmq::RABBITMQ_ENV
             ),
+        ),
+        BrokerKind::Inprocess => return true,
+        BrokerKind::Emqx => (
+            false,
+            "EMQX cannot be started by mqtls",
+            "run it yourself and pass --target".to_string(),
         ),
     };
     if found {

@@ -5,26 +5,18 @@
 
 use std::fmt::Write as _;
 
+use super::BrokerKind;
 use crate::scenario::Profile;
 
-/// A broker whose configuration can be rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BrokerKind {
-    /// mosquitto.conf.
-    Mosquitto,
-    /// rabbitmq.conf (new-style sysctl format).
-    Rabbitmq,
-    /// EMQX 5 HOCON (`emqx.conf`).
-    Emqx,
-}
-
-/// The configuration of `profile` for `broker`, listening on `port`.
-pub fn render(broker: BrokerKind, name: &str, profile: &Profile, port: u16) -> String {
-    match broker {
+/// The configuration of `profile` for `broker`, listening on `port`; `None` for a broker that
+/// has no configuration file (the in-process responder).
+pub fn render(broker: BrokerKind, name: &str, profile: &Profile, port: u16) -> Option<String> {
+    Some(match broker {
         BrokerKind::Mosquitto => mosquitto(name, profile, port),
         BrokerKind::Rabbitmq => rabbitmq(name, profile, port),
         BrokerKind::Emqx => emqx(name, profile, port),
-    }
+        BrokerKind::Inprocess => return None,
+    })
 }
 
 fn mosquitto(name: &str, p: &Profile, port: u16) -> String {
@@ -164,21 +156,22 @@ mod tests {
 
     #[test]
     fn each_broker_gets_its_own_keys() {
-        let m = render(BrokerKind::Mosquitto, "mtls", &mtls(), 8883);
+        let m = render(BrokerKind::Mosquitto, "mtls", &mtls(), 8883).expect("mosquitto.conf");
         assert!(
             m.contains("listener 8883")
                 && m.contains("require_certificate true")
                 && m.contains("tls_version tlsv1.2"),
             "{m}"
         );
-        let r = render(BrokerKind::Rabbitmq, "mtls", &mtls(), 8883);
+        let r = render(BrokerKind::Rabbitmq, "mtls", &mtls(), 8883).expect("rabbitmq.conf");
         assert!(
             r.contains("ssl_options.verify = verify_peer")
                 && r.contains("ssl_options.fail_if_no_peer_cert = true"),
             "{r}"
         );
         assert!(r.contains("ssl_options.versions.2 = tlsv1.2"), "{r}");
-        let e = render(BrokerKind::Emqx, "mtls", &mtls(), 8883);
+        let e = render(BrokerKind::Emqx, "mtls", &mtls(), 8883).expect("emqx.conf");
+        assert!(render(BrokerKind::Inprocess, "mtls", &mtls(), 8883).is_none());
         assert!(
             e.contains("listeners.ssl.default {")
                 && e.contains("cacertfile = \"/etc/certs/ca.crt\""),

@@ -617,7 +617,7 @@ pub fn encrypted_key(pki: &Pki) -> PathBuf {
 
 /// Broker tests run wherever mosquitto exists; in CI a missing broker is a failure.
 pub fn mosquitto_available() -> bool {
-    mqtls::lab::broker_available(mqtls::lab::Needed::Mosquitto, "catalogue_on_mosquitto")
+    mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "catalogue_on_mosquitto")
 }
 
 pub fn tail(text: &str, lines: usize) -> String {

@@ -84,7 +84,7 @@ fn exchange(s: &mut (impl Read + Write), connect: &[u8]) -> io::Result<Vec<u8>> 
 
 #[test]
 fn plain_and_tls_listeners_answer_connect() {
-    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
+    if !crate::lab::broker_available(crate::lab::BrokerKind::Mosquitto, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
@@ -162,7 +162,7 @@ fn plain_and_tls_listeners_answer_connect() {
 
 #[test]
 fn refusals_for_anonymous_and_bad_credentials() {
-    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
+    if !crate::lab::broker_available(crate::lab::BrokerKind::Mosquitto, module_path!()) {
         return;
     }
     let closed = Listener {
@@ -219,7 +219,7 @@ fn refusals_for_anonymous_and_bad_credentials() {
 
 #[test]
 fn a_broker_that_cannot_start_explains_why() {
-    if !crate::lab::broker_available(crate::lab::Needed::Mosquitto, module_path!()) {
+    if !crate::lab::broker_available(crate::lab::BrokerKind::Mosquitto, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();

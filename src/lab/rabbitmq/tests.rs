@@ -153,7 +153,7 @@ where
 /// takes 10-15 s). Observed on RabbitMQ 3.10.8, Erlang/OTP 25.2.3, OpenSSL 3.0.19.
 #[test]
 fn two_nodes_boot_in_parallel_and_speak_mqtt_over_tls() {
-    if !crate::lab::broker_available(crate::lab::Needed::Rabbitmq, module_path!()) {
+    if !crate::lab::broker_available(crate::lab::BrokerKind::Rabbitmq, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
@@ -369,7 +369,7 @@ async fn client_certificate_rejections(pki: &Pki, mtls: &RabbitNode) {
 
 #[test]
 fn a_node_that_cannot_boot_explains_why() {
-    if !crate::lab::broker_available(crate::lab::Needed::Rabbitmq, module_path!()) {
+    if !crate::lab::broker_available(crate::lab::BrokerKind::Rabbitmq, module_path!()) {
         return;
     }
     let (_dir, pki) = lab_pki();
