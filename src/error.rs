@@ -56,7 +56,7 @@ pub enum Error {
     Certs(#[from] crate::pki::PkiError),
     /// A line of a `scan` targets file is bad.
     #[error(transparent)]
-    Targets(#[from] crate::scan::TargetsError),
+    Targets(#[from] TargetsError),
     /// A scenario file could not be loaded.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -138,4 +138,15 @@ pub enum ScenarioError {
         /// What is wrong.
         message: String,
     },
+}
+/// A bad line of a targets file: exit code 2, naming `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {reason}", path.display())]
+pub struct TargetsError {
+    /// The targets file.
+    pub path: PathBuf,
+    /// The line (1-based; 0 when the file as a whole is at fault).
+    pub line: usize,
+    /// What is wrong and what is expected.
+    pub reason: String,
 }

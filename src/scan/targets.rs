@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::error::TargetsError;
 use crate::target::Target;
 
 /// The CSV columns understood, in the order the error message lists them.
@@ -47,18 +48,6 @@ pub struct HostEntry {
     /// Per-host intermediates for the chain analysis (CSV `untrusted`, `;`-separated); empty:
     /// the command line's `--untrusted`.
     pub untrusted: Vec<PathBuf>,
-}
-
-/// A bad line of a targets file: exit code 2, naming `file:line`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {reason}", path.display())]
-pub struct TargetsError {
-    /// The targets file.
-    pub path: PathBuf,
-    /// The line (1-based; 0 when the file as a whole is at fault).
-    pub line: usize,
-    /// What is wrong and what is expected.
-    pub reason: String,
 }
 
 /// A share of the fleet: `K/N`, 1-based.
