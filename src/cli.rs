@@ -16,7 +16,7 @@ pub struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// When to use colour: auto (on a terminal, unless NO_COLOR), always, never.
+    /// When to use colour: auto (on a terminal, unless NO_COLOR; CLICOLOR_FORCE forces it), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
     /// What to do.
@@ -27,7 +27,7 @@ pub struct Cli {
 /// Colour choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour on a terminal, unless NO_COLOR is set.
+    /// Colour on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE colours anywhere.
     Auto,
     /// Always colour.
     Always,

@@ -40,8 +40,9 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         color: match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // anstream's reading of the terminal and of NO_COLOR, CLICOLOR and CLICOLOR_FORCE.
             ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
             }
         },
     };

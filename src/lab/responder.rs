@@ -22,6 +22,7 @@ use openssl::stack::Stack;
 use openssl::x509::X509;
 use openssl::x509::store::X509Lookup;
 use openssl::x509::verify::X509VerifyFlags;
+use rumqttc::mqttbytes::PacketType;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -533,10 +534,10 @@ where
     let Some(packet) = wire::read_packet(stream, wire::MAX_REMAINING_LENGTH).await? else {
         return Ok(());
     };
-    if packet.kind() != wire::CONNECT {
+    if packet.packet_type() != Some(PacketType::Connect) {
         return stream.shutdown().await;
     }
-    let connect = match wire::parse_connect(&packet.body) {
+    let connect = match packet.connect() {
         Ok(c) => c,
         Err(_) => return stream.shutdown().await,
     };
@@ -562,7 +563,7 @@ where
         }
     };
     stream
-        .write_all(&wire::connack(connect.level, code))
+        .write_all(&wire::connack(connect.protocol, code))
         .await?;
     stream.flush().await?;
     if code != 0 {
@@ -571,12 +572,12 @@ where
     }
     // Stay connected like a broker: answer pings until the client disconnects.
     while let Some(p) = wire::read_packet(stream, wire::MAX_REMAINING_LENGTH).await? {
-        match p.kind() {
-            wire::PINGREQ => {
-                stream.write_all(&[0xd0, 0x00]).await?;
+        match p.packet_type() {
+            Some(PacketType::PingReq) => {
+                stream.write_all(&wire::pingresp()).await?;
                 stream.flush().await?;
             }
-            wire::DISCONNECT => break,
+            Some(PacketType::Disconnect) => break,
             _ => {}
         }
     }
@@ -590,10 +591,10 @@ fn login_code(connect: &wire::Connect, username: &str, password: &str) -> u8 {
     } else {
         (5, 4)
     };
-    match (&connect.username, &connect.password) {
-        (None, _) => not_authorized,
-        (Some(u), Some(p)) if u == username && p.as_slice() == password.as_bytes() => 0,
-        _ => bad_credentials,
+    match &connect.login {
+        None => not_authorized,
+        Some(login) if login.validate(username, password) => 0,
+        Some(_) => bad_credentials,
     }
 }
 

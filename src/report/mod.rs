@@ -51,7 +51,8 @@ pub enum DiagnoseFormat {
 /// Options that change how text is drawn, never what it says.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
-    /// Use ANSI colours (only when stdout is a terminal and NO_COLOR is unset).
+    /// Use ANSI colours: `--color`, or in auto mode what anstream reads (a terminal, NO_COLOR,
+    /// CLICOLOR, CLICOLOR_FORCE).
     pub color: bool,
 }
 

@@ -197,7 +197,16 @@ fn json_snapshot() {
 #[test]
 fn colour_only_when_asked() {
     assert!(!rendered(Format::Text, Style::default()).contains('\x1b'));
-    assert!(rendered(Format::Text, Style { color: true }).contains("\x1b["));
+    let coloured = rendered(Format::Text, Style { color: true });
+    assert!(
+        coloured.starts_with("\x1b[1mmqtls diagnose\x1b[0m "),
+        "{coloured}"
+    );
+    // Colour changes how the text looks, never what it says.
+    assert_eq!(
+        anstream::adapter::strip_str(&coloured).to_string(),
+        rendered(Format::Text, Style::default())
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use anstyle::AnsiColor;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 
 use super::{BackendReport, DiagnoseReport, Outcome, Style};
@@ -279,21 +280,23 @@ fn short_date(rfc3339: &str) -> &str {
 }
 
 fn bold(s: &str, style: Style) -> String {
-    if style.color {
-        format!("\x1b[1m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
+    styled(s, anstyle::Style::new().bold(), style)
 }
 
 fn paint(s: &str, color: Color, style: Style) -> String {
-    if !style.color {
-        return s.to_string();
-    }
-    let code = match color {
-        Color::Green => 32,
-        Color::Yellow => 33,
-        _ => 31,
+    let color = match color {
+        Color::Green => AnsiColor::Green,
+        Color::Yellow => AnsiColor::Yellow,
+        _ => AnsiColor::Red,
     };
-    format!("\x1b[1;{code}m{s}\x1b[0m")
+    styled(s, color.on_default().bold(), style)
+}
+
+/// `s` between `ansi`'s escape codes and its reset, or plain when the caller asked for no colour.
+fn styled(s: &str, ansi: anstyle::Style, style: Style) -> String {
+    if style.color {
+        format!("{ansi}{s}{ansi:#}")
+    } else {
+        s.to_string()
+    }
 }

@@ -3,7 +3,9 @@
 //! Two formats, told apart by the first line that is neither blank nor a `#` comment:
 //! - one target per line (`mqtts://host:port`, `host:port`, `[::1]:8883`);
 //! - CSV whose header starts with `target` and names more columns from [`COLUMNS`], e.g.
-//!   `target,cafile,cert,key`, for hosts that need their own trust anchors or identity.
+//!   `target,cafile,cert,key`, for hosts that need their own trust anchors or identity. It is
+//!   read by the `csv` crate, one record per line: a field in double quotes (the quote right
+//!   after the comma) may hold a comma, `h:8883,"certs/acme, inc.pem"`, and `""` is a quote.
 //!
 //! Parsing only: files named in the CSV are resolved against the targets file's folder but not
 //! read here. Every error names the file and the line.
@@ -118,14 +120,30 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<HostEntry>, TargetsError> {
     Ok(entries)
 }
 
+/// One line of the CSV, split by the `csv` crate: fields trimmed, a field in double quotes may
+/// hold a comma. Each line is its own record, so every error names its line (the crate's record
+/// positions count from where a read started, before skipped comments and blank lines), and a
+/// quoted field cannot span lines, which no column needs.
+fn csv_record(line: &str) -> Result<csv::StringRecord, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    match reader.records().next() {
+        Some(record) => record.map_err(|e| format!("not CSV: {e}")),
+        None => Ok(csv::StringRecord::new()),
+    }
+}
+
 /// `Some(columns)` when `line` is a CSV header, `None` when it is a target.
 fn csv_header(line: &str) -> Result<Option<Vec<&'static str>>, String> {
-    let names: Vec<&str> = line.split(',').map(str::trim).collect();
-    if names.first() != Some(&"target") {
+    let names = csv_record(line)?;
+    if names.get(0) != Some("target") {
         return Ok(None);
     }
     let mut columns = Vec::new();
-    for name in names {
+    for name in &names {
         match COLUMNS.iter().find(|c| **c == name) {
             Some(c) if columns.contains(c) => return Err(format!("column {name:?} twice")),
             Some(c) => columns.push(*c),
@@ -155,16 +173,16 @@ fn csv_line(
     no: usize,
     line: &str,
 ) -> Result<HostEntry, String> {
-    let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+    let fields = csv_record(line)?;
     if fields.len() != columns.len() {
         return Err(format!(
-            "{} field(s) where the header names {} ({}); quoting is not supported, so a field cannot hold a comma",
+            "{} field(s) where the header names {} ({}); quote a field that holds a comma",
             fields.len(),
             columns.len(),
             columns.join(",")
         ));
     }
-    let mut host = entry(no, fields.first().copied().unwrap_or_default())?;
+    let mut host = entry(no, fields.get(0).unwrap_or_default())?;
     let file = |f: &str| (!f.is_empty()).then(|| base.join(f));
     for (column, field) in columns.iter().zip(&fields).skip(1) {
         match *column {
@@ -258,6 +276,28 @@ h2:8883,,
             ]
         );
         assert!(hosts[1].untrusted.is_empty());
+    }
+
+    #[test]
+    fn csv_fields_may_be_quoted() {
+        // Before the csv crate, a comma inside quotes split the field: "3 field(s) where the
+        // header names 2".
+        let text = "# fleet\ntarget,cafile\n  # indented comment\n\n   \n\
+                    h1:8883,\"certs/acme, inc.pem\"\n\
+                    \"h2:8883\",\"a.pem;b,c.pem\"\n\
+                    h3:8883,\"say \"\"hi\"\".pem\"\n";
+        let hosts = parse_text(text).unwrap();
+        let got: Vec<_> = hosts.iter().map(|h| (h.line, h.input.as_str())).collect();
+        assert_eq!(got, [(6, "h1:8883"), (7, "h2:8883"), (8, "h3:8883")]);
+        assert_eq!(
+            hosts[0].cafiles,
+            [PathBuf::from("fleet/certs/acme, inc.pem")]
+        );
+        assert_eq!(
+            hosts[1].cafiles,
+            [PathBuf::from("fleet/a.pem"), PathBuf::from("fleet/b,c.pem")]
+        );
+        assert_eq!(hosts[2].cafiles, [PathBuf::from("fleet/say \"hi\".pem")]);
     }
 
     #[test]
