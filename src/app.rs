@@ -261,7 +261,8 @@ async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error> {
 async fn scan(args: &ScanArgs) -> Result<u8, Error> {
     let (mut template, backends) = probe_template(&args.probe)?;
     template.verify_at = args.at.as_deref().map(parse_instant).transpose()?;
-    let defaults = input_paths(&args.files)?;
+    let mut defaults = input_paths(&args.files)?;
+    defaults.psk = psk_flags(&args.probe)?;
     let jobs = jobs_flag(args.jobs, 16)?;
     let deadline = match &args.deadline {
         Some(value) => parse_seconds("--deadline", value)?,
@@ -547,7 +548,24 @@ fn input_paths(files: &FileArgs) -> Result<InputPaths, Error> {
         key_password,
         untrusted: files.untrusted.clone(),
         offline: files.offline,
+        psk: None,
     })
+}
+
+/// `--psk-identity` with the hex key read from the variable `--psk-key-env` names. Errors name
+/// the variable, never its value.
+fn psk_flags(args: &crate::cli::ProbeArgs) -> Result<Option<crate::probe::psk::Psk>, Error> {
+    let (Some(identity), Some(var)) = (&args.psk_identity, &args.psk_key_env) else {
+        return Ok(None);
+    };
+    let key = env(var, "--psk-key-env")?;
+    crate::probe::psk::Psk::new(identity, &key)
+        .map(Some)
+        .map_err(|e| Error::Flag {
+            flag: "--psk-key-env",
+            value: var.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// `--cert` and `--key` go together.
@@ -586,7 +604,8 @@ pub fn diagnose_config(
     args: &DiagnoseArgs,
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
-    let paths = input_paths(&args.files)?;
+    let mut paths = input_paths(&args.files)?;
+    paths.psk = psk_flags(&args.probe)?;
     let (template, backends) = probe_template(&args.probe)?;
     let sni = if args.no_sni {
         None

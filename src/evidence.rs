@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 
+pub mod psk;
+
 /// A TLS client implementation that mqtls probes with.
 #[derive(
     Debug,
@@ -452,6 +454,9 @@ pub struct Evidence {
     pub elapsed_ms: f64,
     /// Observations about how the probe ran (retries and why).
     pub notes: Vec<String>,
+    /// What the PSK handshake showed, when the user gave a pre-shared key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psk: Option<psk::PskEvidence>,
 }
 
 impl Evidence {
@@ -482,6 +487,7 @@ impl Evidence {
             timings: Timings::default(),
             elapsed_ms: 0.0,
             notes: Vec::new(),
+            psk: None,
         }
     }
 

@@ -158,6 +158,7 @@ mod tests {
             allow_anonymous: true,
             users: Vec::new(),
             plain: false,
+            psk: None,
             labs: None,
         }
     }

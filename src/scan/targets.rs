@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::target::Target;
 
 /// The CSV columns understood, in the order the error message lists them.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 9] = [
     "target",
     "cafile",
     "cert",
@@ -23,6 +23,8 @@ pub const COLUMNS: [&str; 7] = [
     "sni",
     "expect_name",
     "untrusted",
+    "psk_identity",
+    "psk_key_env",
 ];
 
 /// One host of the fleet, as the targets file describes it.
@@ -47,6 +49,9 @@ pub struct HostEntry {
     /// Per-host intermediates for the chain analysis (CSV `untrusted`, `;`-separated); empty:
     /// the command line's `--untrusted`.
     pub untrusted: Vec<PathBuf>,
+    /// Per-host pre-shared key (CSV `psk_identity` and `psk_key_env`, the variable holding
+    /// the hex key, read when the file is parsed); `None`: the command line's.
+    pub psk: Option<crate::probe::psk::Psk>,
 }
 
 /// A bad line of a targets file: exit code 2, naming `file:line`.
@@ -177,6 +182,7 @@ fn csv_line(
     }
     let mut host = entry(no, fields.first().copied().unwrap_or_default())?;
     let file = |f: &str| (!f.is_empty()).then(|| base.join(f));
+    let (mut psk_identity, mut psk_key_env) = ("", "");
     for (column, field) in columns.iter().zip(&fields).skip(1) {
         match *column {
             "cafile" => host.cafiles = field.split(';').filter_map(file).collect(),
@@ -185,9 +191,25 @@ fn csv_line(
             "key" => host.key = file(field),
             "sni" => host.sni = (!field.is_empty()).then(|| field.to_string()),
             "expect_name" => host.expect_name = (!field.is_empty()).then(|| field.to_string()),
+            "psk_identity" => psk_identity = field,
+            "psk_key_env" => psk_key_env = field,
             _ => {}
         }
     }
+    host.psk = match (psk_identity, psk_key_env) {
+        ("", "") => None,
+        ("", _) => return Err("a psk_key_env without a psk_identity".into()),
+        (_, "") => return Err("a psk_identity without a psk_key_env".into()),
+        (identity, var) => {
+            // The error names the variable, never its value.
+            let key = std::env::var(var)
+                .map_err(|_| format!("psk_key_env: the environment variable {var} is not set"))?;
+            Some(
+                crate::probe::psk::Psk::new(identity, &key)
+                    .map_err(|e| format!("psk_key_env {var}: {e}"))?,
+            )
+        }
+    };
     match (&host.cert, &host.key) {
         (Some(_), None) => {
             Err("a cert without a key (the client certificate needs its key)".into())
@@ -209,6 +231,7 @@ fn entry(line: usize, input: &str) -> Result<HostEntry, String> {
         sni: None,
         expect_name: None,
         untrusted: Vec::new(),
+        psk: None,
     })
 }
 
