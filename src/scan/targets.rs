@@ -317,6 +317,23 @@ h2:8883,,
                 "target,cert,key\nh:1,c.pem,\n",
                 "fleet/hosts.txt:2: a cert without a key",
             ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,\n",
+                "fleet/hosts.txt:2: a psk_identity without a psk_key_env",
+            ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,,MQTLS_SURELY_UNSET_PSK\n",
+                "fleet/hosts.txt:2: a psk_key_env without a psk_identity",
+            ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,MQTLS_SURELY_UNSET_PSK\n",
+                "fleet/hosts.txt:2: psk_key_env: the environment variable MQTLS_SURELY_UNSET_PSK is not set",
+            ),
+            // PATH is set and is no hex key: the message names the variable, not its value.
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,PATH\n",
+                "fleet/hosts.txt:2: psk_key_env PATH: not a hex key",
+            ),
             ("# nothing\n", "fleet/hosts.txt:0: holds no target"),
             (
                 "target,cafile\n",
