@@ -249,7 +249,7 @@ fn follow_up_facts(mut d: Diagnosis, cx: &Context<'_>) -> Diagnosis {
 }
 
 fn psk_remedies(d: Diagnosis, cx: &Context<'_>, identity: &str) -> Diagnosis {
-    d.remedy(format!("Broker: mosquitto's `psk_file` needs the line `{identity}:HEXKEY` with the device's key (hex, no 0x); a changed psk_file is read again on SIGHUP."))
+    d.remedy(format!("Broker: mosquitto's `psk_file` needs the line `{identity}:HEXKEY` with the device's key (hex, no 0x), in the block of the listener the device uses."))
         .remedy("Client: the key is hex on both sides (mosquitto_pub `--psk`, mqtls `--psk-key-env`); a key given as text or base64 on one side never matches.")
         .remedy(format!("See it: `openssl s_client -connect {} -tls1_2 -psk_identity {identity} -psk HEX` (TLS 1.2 names the problem: alert 115 for the identity, 20 for the key).", cx.target))
 }
