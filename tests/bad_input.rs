@@ -409,6 +409,11 @@ fn bad_scenario_files_name_the_file_the_line_and_the_value() {
             "psk-two-keys.yaml:2: case \"a\": psk: give exactly one of key_env and key_file",
         ),
         (
+            "psk-with-cert.yaml",
+            "profiles:\n  both:\n    certfile: x.crt\n    keyfile: x.key\n    psk: {hint: h, keys: []}\n    labs: [mosquitto]\ncases:\n  - name: a\n    broker: both\n    expect: ok\n",
+            "psk-with-cert.yaml:2: case \"both\": psk with certfile: mosquitto refuses both on one listener (\"Cannot use both certificate and psk encryption in a single listener\"); use two profiles",
+        ),
+        (
             "psk-unset.yaml",
             "cases:\n  - name: a\n    target: localhost:1\n    psk: {identity: dev1, key_env: MQTLS_TEST_UNSET}\n    expect: ok\n",
             "psk-unset.yaml:2: case \"a\": psk.key_env: environment variable MQTLS_TEST_UNSET is not set",

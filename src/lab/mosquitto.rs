@@ -178,7 +178,8 @@ pub struct ListenerTls {
     pub crlfile: Option<PathBuf>,
     /// `ciphers`: the OpenSSL cipher list for TLS 1.2 and below; `None` keeps the default.
     pub ciphers: Option<String>,
-    /// `psk_hint` and `psk_file`; with an empty `certfile` the listener serves PSK only.
+    /// `psk_hint` and `psk_file`; leave `certfile` empty (mosquitto refuses both on one
+    /// listener).
     pub psk: Option<ListenerPsk>,
 }
 

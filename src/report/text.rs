@@ -258,6 +258,9 @@ fn timings(b: &BackendReport) -> String {
         .iter()
         .filter_map(|(n, v)| v.map(|ms| format!("{n} {ms:.1}")))
         .collect();
+    if b.outcome == Outcome::NotSupported {
+        return "—".into();
+    }
     format!("{} (total {:.1} ms)", parts.join(", "), b.elapsed_ms)
 }
 

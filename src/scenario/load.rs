@@ -514,6 +514,12 @@ impl FileContext<'_> {
         };
         let psk = match &p.psk {
             Some(psk) => {
+                if !p.certfile.is_empty() {
+                    return Err(self.invalid(
+                        name,
+                        "psk with certfile: mosquitto refuses both on one listener (\"Cannot use both certificate and psk encryption in a single listener\"); use two profiles",
+                    ));
+                }
                 if p.labs.as_deref() != Some(&["mosquitto".to_string()][..]) {
                     return Err(self.invalid(
                         name,

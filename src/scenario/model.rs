@@ -174,8 +174,8 @@ pub struct Profile {
     /// `certfile`/`keyfile` are then not used. The RabbitMQ lab renders TLS listeners only.
     #[serde(default)]
     pub plain: bool,
-    /// Accept TLS-PSK (mosquitto `psk_hint`, `psk_file`); without `certfile` the listener
-    /// serves PSK only. Rendered by the mosquitto lab only.
+    /// Accept TLS-PSK (mosquitto `psk_hint`, `psk_file`), without `certfile`: mosquitto serves
+    /// PSK or certificates on a listener, never both. Rendered by the mosquitto lab only.
     #[serde(default)]
     pub psk: Option<ProfilePsk>,
     /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`, `inprocess`); default: every one

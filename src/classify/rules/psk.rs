@@ -184,7 +184,7 @@ pub(super) fn psk_required(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis>
             "Client: offer the device's identity and key: `mqtls diagnose {} --psk-identity ID --psk-key-env VAR`; mosquitto_pub `--psk HEX --psk-identity ID` (no --cafile); rustls-based clients (rumqttc) cannot do PSK.",
             cx.target
         ))
-        .remedy("Broker, if certificates are meant to work here: give the listener `certfile` and `keyfile` (mosquitto serves PSK and certificates on one listener when both are set).")
+        .remedy("Broker, if certificates are meant to work too: serve them on a second listener (mosquitto refuses `certfile` and `psk_hint` on one listener: \"Cannot use both certificate and psk encryption in a single listener\").")
         .remedy(format!("See it: `openssl s_client -connect {} -tls1_2 -psk_identity ID -psk HEX` prints the broker's hint and its verdict on the identity.", cx.target)),
     )
 }

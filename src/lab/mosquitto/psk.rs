@@ -6,8 +6,9 @@ use std::path::Path;
 
 use super::{LabError, write};
 
-/// TLS-PSK settings of a [`super::ListenerTls`]. With an empty `certfile` the listener serves
-/// PSK only, as a constrained-device broker does.
+/// TLS-PSK settings of a [`super::ListenerTls`], whose `certfile` must then be empty: mosquitto
+/// 2.0 refuses both on one listener ("Cannot use both certificate and psk encryption in a
+/// single listener"), so a PSK listener serves PSK only.
 #[derive(Clone, Default)]
 pub struct ListenerPsk {
     /// `psk_hint`: mosquitto enables PSK on a listener only when it has one; TLS 1.2 sends it
