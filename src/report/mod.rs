@@ -295,9 +295,11 @@ pub struct DiagnoseReport {
 }
 
 impl DiagnoseReport {
-    /// True when every backend connected, or could not try (exit code 0).
+    /// True when every backend connected or could not try, and at least one connected (exit
+    /// code 0): a run where no stack could try tested nothing.
     pub fn all_ok(&self) -> bool {
         self.backends.iter().all(|b| b.outcome != Outcome::Failed)
+            && self.backends.iter().any(|b| b.outcome == Outcome::Ok)
     }
 
     /// The diagnoses, deduplicated by code, in backend order: what the user must act on.

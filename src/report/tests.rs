@@ -326,6 +326,23 @@ fn a_stack_that_cannot_try_is_shown_and_does_not_fail_the_report() {
     let json: serde_json::Value = serde_json::from_str(&render_to(Format::Json)).expect("JSON");
     assert_eq!(json["backends"][0]["outcome"], "not_supported");
     assert_eq!(json["backends"][0]["psk"]["identity"], "dev1");
+    let mut metrics = Vec::new();
+    crate::report::openmetrics::render(&[&report], &mut metrics).expect("renders");
+    let metrics = String::from_utf8(metrics).expect("UTF-8");
+    let success = |backend: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("probe_success{") && l.contains(&format!("backend=\"{backend}\""))
+        })
+    };
+    assert!(success("openssl"), "{metrics}");
+    assert!(!success("rustls"), "no probe, no probe_success: {metrics}");
+    assert!(
+        metrics.contains("backend=\"rustls\",code=\"not_supported_by_stack\"} 1"),
+        "{metrics}"
+    );
     report.backends[1].outcome = Outcome::Failed;
+    assert!(!report.all_ok());
+    // No stack could try: nothing was tested, which is not a pass.
+    report.backends[1].outcome = Outcome::NotSupported;
     assert!(!report.all_ok());
 }
