@@ -46,7 +46,7 @@ async fn psk_cases_against_mosquitto() {
 
     let mut failures = Vec::new();
     for case in cases() {
-        let report = run(&case, &broker).await;
+        let report = run(&case, &broker, &pki).await;
         if let Err(e) = check(&case, &report) {
             failures.push(format!("{}: {e}\n{}", case.name, describe(&report)));
         }
@@ -90,7 +90,11 @@ fn listeners(pki: &Pki) -> Vec<Listener> {
             allow_anonymous: true,
             tls: Some(ListenerTls {
                 cafile: Some(pki.root.cert.clone()),
-                certfile: pki.server.cert.clone(),
+                certfile: pki
+                    .server
+                    .fullchain
+                    .clone()
+                    .unwrap_or_else(|| pki.server.cert.clone()),
                 keyfile: pki.server.key.clone(),
                 ..ListenerTls::default()
             }),
@@ -109,6 +113,10 @@ struct Case {
     openssl: (Code, Confidence),
     /// For `ok`: the version negotiated.
     negotiated: Option<&'static str>,
+    /// Trust the lab root (a device that also holds the broker's CA).
+    trust_lab_root: bool,
+    /// Warnings OpenSSL must carry.
+    warnings: Vec<Code>,
 }
 
 fn case(
@@ -124,6 +132,8 @@ fn case(
         tls_versions: Vec::new(),
         openssl,
         negotiated: None,
+        trust_lab_root: false,
+        warnings: Vec::new(),
     }
 }
 
@@ -212,14 +222,31 @@ fn cases() -> Vec<Case> {
             Some(("dev1", KEY)),
             (Code::PskNotAccepted, Confirmed),
         ),
+        // The same with the broker's CA: it connects on the certificate, the PSK unused.
+        Case {
+            trust_lab_root: true,
+            warnings: vec![Code::PskNotAccepted],
+            negotiated: Some("TLSv1.3"),
+            ..case(
+                "psk_unused_on_certificates",
+                "certs",
+                Some(("dev1", KEY)),
+                (Code::Ok, Confirmed),
+            )
+        },
         // No PSK to a PSK-only listener: both stacks get the same answer.
         case("psk_required", "psk", None, (Code::PskRequired, Confirmed)),
     ]
 }
 
-async fn run(case: &Case, broker: &Mosquitto) -> DiagnoseReport {
+async fn run(case: &Case, broker: &Mosquitto, pki: &Pki) -> DiagnoseReport {
     let port = broker.port(case.listener).expect("listener");
     let paths = InputPaths {
+        cafiles: if case.trust_lab_root {
+            vec![pki.root.cert.clone()]
+        } else {
+            Vec::new()
+        },
         psk: case
             .psk
             .map(|(identity, key)| Psk::new(identity, key).expect("valid test key")),
@@ -284,8 +311,8 @@ fn check(case: &Case, report: &DiagnoseReport) -> Result<(), String> {
             if psk.identity != identity || !psk.supported {
                 return Err(format!("openssl PSK evidence {psk:?}"));
             }
-            if d.code == Code::Ok && !psk.used {
-                return Err("ok without the PSK in use".into());
+            if d.code == Code::Ok && psk.used == case.warnings.contains(&Code::PskNotAccepted) {
+                return Err(format!("ok, PSK used: {}", psk.used));
             }
         }
         // Both stacks see the same refusal.
@@ -295,12 +322,15 @@ fn check(case: &Case, report: &DiagnoseReport) -> Result<(), String> {
             }
         }
     }
+    if openssl.warnings != case.warnings {
+        return Err(format!("openssl warnings {:?}", openssl.warnings));
+    }
     if let Some(version) = case.negotiated {
         if openssl.tls.version.as_deref() != Some(version) {
             return Err(format!("negotiated {:?}", openssl.tls.version));
         }
         // TLS 1.2 PSK shows in the suite and carries the broker's hint.
-        if version == "TLSv1.2" {
+        if version == "TLSv1.2" && case.warnings.is_empty() {
             let cipher = openssl.tls.cipher.as_deref().unwrap_or_default();
             let hint = openssl.psk.as_ref().and_then(|p| p.hint.as_deref());
             if !cipher.contains("PSK") || hint != Some(HINT) {

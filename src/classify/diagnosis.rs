@@ -155,7 +155,8 @@ pub enum DiagnosisCode {
     /// bad_record_mac on the Finished; TLS 1.3 a binder it cannot verify).
     PskKeyMismatch,
     /// A pre-shared key was offered and the broker answered with a certificate: the listener
-    /// expects certificate-based TLS, not PSK.
+    /// expects certificate-based TLS, not PSK (a warning when the certificate verified and the
+    /// connection succeeded without the key).
     PskNotAccepted,
     /// The broker expects a pre-shared key (TLS-PSK) and the client offered certificates only.
     PskRequired,

@@ -171,6 +171,11 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
         // Connected without the client certificate the user meant to send.
         out.push(problem.code());
     }
+    if ev.psk.as_ref().is_some_and(|p| p.supported && !p.used) {
+        // Connected on the broker's certificate: the pre-shared key the device relies on was
+        // not used, so a device without the CA file would fail.
+        out.push(Code::PskNotAccepted);
+    }
     let chain = chain(ev, cx);
     if let Some(leaf) = chain.first() {
         if leaf.sans.is_empty() {

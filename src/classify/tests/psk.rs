@@ -236,3 +236,25 @@ fn psk_follow_up_is_planned_for_psk_failures_and_bare_handshake_failures() {
     assert!(!plan(with_psk(ok(), true)));
     assert!(!plan(rejected(CertProblem::UnknownIssuer, vec![leaf()])));
 }
+
+#[test]
+fn a_connection_on_certificates_despite_a_psk_warns() {
+    let unused = with_psk(ok(), false);
+    let v = verdict(&unused, &Extra::default());
+    assert_eq!(v.diagnosis.code, C::Ok);
+    assert!(v.warnings.contains(&C::PskNotAccepted), "{:?}", v.warnings);
+    let mut used = with_psk(ok(), true);
+    if let Some(p) = used.psk.as_mut() {
+        p.used = true;
+    }
+    assert!(
+        !verdict(&used, &Extra::default())
+            .warnings
+            .contains(&C::PskNotAccepted)
+    );
+    assert!(
+        !verdict(&ok(), &Extra::default())
+            .warnings
+            .contains(&C::PskNotAccepted)
+    );
+}
