@@ -85,6 +85,14 @@ fn listeners(pki: &Pki) -> Vec<Listener> {
     vec![
         psk_listener("psk", None),
         psk_listener("psk-tls13", Some("tlsv1.3")),
+        // TLS 1.2 suites without PSK (TLS 1.3 PSK still works).
+        Listener {
+            tls: Some(ListenerTls {
+                ciphers: Some("ECDHE-RSA-AES128-GCM-SHA256".into()),
+                ..psk_listener("", None).tls.expect("tls")
+            }),
+            ..psk_listener("psk-no-psk-suites", None)
+        },
         Listener {
             name: "certs".into(),
             allow_anonymous: true,
@@ -140,6 +148,7 @@ fn case(
 fn cases() -> Vec<Case> {
     use Confidence::{Confirmed, Likely};
     let tls12 = vec![TlsVersion::Tls12];
+    // (psk-no-psk-suites is used below with its own versions.)
     vec![
         Case {
             negotiated: Some("TLSv1.3"),
@@ -213,6 +222,26 @@ fn cases() -> Vec<Case> {
                 "psk-tls13",
                 Some(("dev1", KEY)),
                 (Code::TlsVersionMismatch, Confirmed),
+            )
+        },
+        // A TLS 1.2-only device against a broker whose TLS 1.2 cipher list has no PSK suite.
+        Case {
+            tls_versions: vec![TlsVersion::Tls12],
+            ..case(
+                "cipher_mismatch_tls12",
+                "psk-no-psk-suites",
+                Some(("dev1", KEY)),
+                (Code::PskCipherMismatch, Confirmed),
+            )
+        },
+        // The same broker over TLS 1.3: PSK needs no PSK suite there.
+        Case {
+            negotiated: Some("TLSv1.3"),
+            ..case(
+                "ok_tls13_without_psk_suites",
+                "psk-no-psk-suites",
+                Some(("dev1", KEY)),
+                (Code::Ok, Confirmed),
             )
         },
         // PSK to a certificate listener (no CA given, as a PSK device has none).

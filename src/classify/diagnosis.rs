@@ -160,6 +160,9 @@ pub enum DiagnosisCode {
     PskNotAccepted,
     /// The broker expects a pre-shared key (TLS-PSK) and the client offered certificates only.
     PskRequired,
+    /// A pre-shared key was offered under TLS 1.2 and the broker chose no PSK cipher suite
+    /// (its cipher list has none the client offers); TLS 1.3 needs no PSK suite.
+    PskCipherMismatch,
     /// No code fits: the report carries each stack's own words (please report it).
     Unclassified,
 }

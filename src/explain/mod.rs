@@ -397,6 +397,9 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::PskRequired => {
             "The listener expects a pre-shared key (TLS-PSK) and the client offered certificates only."
         }
+        C::PskCipherMismatch => {
+            "Under TLS 1.2 the broker serves no PSK cipher suite the client offers, so the pre-shared key is never used."
+        }
         C::Ok | C::Unclassified => "See the catalogue.",
     };
     text.to_string()
@@ -510,6 +513,9 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::PskNotAccepted => &[
             "See what the listener serves: openssl s_client -connect HOST:PORT -tls1_2 -cipher PSK -psk_identity ID -psk HEX fails with handshake_failure without PSK suites.",
             "mosquitto: psk_hint and psk_file in this listener's block enable PSK.",
+        ],
+        C::PskCipherMismatch => &[
+            "List the suites each side has: openssl ciphers -v PSK, and the broker's ciphers option; TLS 1.3 PSK needs none.",
         ],
         C::PskRequired => &[
             "Offer the device's identity and key: mosquitto_pub --psk HEX --psk-identity ID, or mqtls diagnose HOST:PORT --psk-identity ID --psk-key-env VAR",

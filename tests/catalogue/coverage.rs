@@ -13,7 +13,7 @@ pub enum Coverage {
 
 /// Every code, in catalogue order. A new code must be added here and to [`coverage`] (whose
 /// match does not compile without it).
-pub const ALL_CODES: [Code; 65] = [
+pub const ALL_CODES: [Code; 66] = [
     Code::Ok,
     Code::DnsFailure,
     Code::ConnectionRefused,
@@ -78,6 +78,7 @@ pub const ALL_CODES: [Code; 65] = [
     Code::PskKeyMismatch,
     Code::PskNotAccepted,
     Code::PskRequired,
+    Code::PskCipherMismatch,
     Code::Unclassified,
 ];
 
@@ -104,7 +105,8 @@ pub fn coverage(code: Code) -> Coverage {
         | Code::PskIdentityUnknown
         | Code::PskKeyMismatch
         | Code::PskNotAccepted
-        | Code::PskRequired => Elsewhere("tests/diagnose_psk.rs"),
+        | Code::PskRequired
+        | Code::PskCipherMismatch => Elsewhere("tests/diagnose_psk.rs"),
         Code::Ok
         | Code::UnknownCa
         | Code::ServerCertAsCa

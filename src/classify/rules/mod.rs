@@ -44,6 +44,7 @@ pub(super) const RULES: &[Rule] = &[
     psk::psk_key_mismatch,
     psk::psk_identity_unknown,
     psk::psk_not_accepted,
+    psk::psk_cipher_mismatch,
     psk::psk_required,
     client_cert::client_cert_required,
     client_cert::client_cert_rejected_by_broker,

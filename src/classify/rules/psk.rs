@@ -65,7 +65,10 @@ pub(super) fn psk_identity_unknown(ev: &Evidence, cx: &Context<'_>) -> Option<Di
     let follow = decisive_follow_up(cx);
     let direct = ev.alert_received == Some(UNKNOWN_PSK_IDENTITY);
     let by_follow_up = follow.is_some_and(|f| f.alert == Some(UNKNOWN_PSK_IDENTITY));
-    let tls13_silence = ev.alert_received == Some(Alert::HANDSHAKE_FAILURE)
+    // The key went out in a TLS 1.3 ClientHello (OpenSSL asks for it before sending one; under
+    // TLS 1.2 only once the broker chose a PSK suite).
+    let tls13_silence = psk.offered
+        && ev.alert_received == Some(Alert::HANDSHAKE_FAILURE)
         && ev.peer_chain.is_empty()
         && follow.is_none();
     if !(direct || by_follow_up || tls13_silence) {
@@ -97,7 +100,8 @@ pub(super) fn psk_key_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagno
     let follow = decisive_follow_up(cx);
     let direct = ev.alert_received == Some(BAD_RECORD_MAC) && psk.offered;
     let by_follow_up = follow.is_some_and(|f| f.alert == Some(BAD_RECORD_MAC) && f.psk_chosen);
-    let binder = matches!(ev.alert_received, Some(a) if a == ILLEGAL_PARAMETER || a == DECRYPT_ERROR)
+    let binder = psk.offered
+        && matches!(ev.alert_received, Some(a) if a == ILLEGAL_PARAMETER || a == DECRYPT_ERROR)
         && ev.peer_chain.is_empty()
         && follow.is_none();
     if !(direct || by_follow_up || binder) {
@@ -155,6 +159,40 @@ pub(super) fn psk_not_accepted(ev: &Evidence, cx: &Context<'_>) -> Option<Diagno
         d.remedy("Broker, if PSK is meant to work here: mosquitto needs `psk_hint` and `psk_file` on this listener (with `per_listener_settings true`, in its block); a listener without `psk_hint` never does PSK.")
             .remedy(format!("Client, if this listener is meant for certificates: drop the PSK and verify the broker, `mqtls diagnose {} --cafile ca.crt`.", cx.target))
             .remedy(format!("See it: `openssl s_client -connect {} -tls1_2 -cipher PSK -psk_identity {} -psk HEX` fails with handshake_failure when no PSK suite is served.", cx.target, psk.identity)),
+    )
+}
+
+/// A PSK was offered only in TLS 1.2 cipher suites (OpenSSL never asked for the key: the broker
+/// chose none of them) and the broker answered handshake_failure without a certificate.
+pub(super) fn psk_cipher_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
+    let psk = offered(ev)?;
+    if psk.offered
+        || ev.alert_received != Some(Alert::HANDSHAKE_FAILURE)
+        || !ev.peer_chain.is_empty()
+    {
+        return None;
+    }
+    let follow = cx.follow_ups.psk.as_ref().filter(|f| !f.throwaway);
+    if follow.is_some_and(|f| f.psk_chosen || f.completed) {
+        return None;
+    }
+    let mut d = Diagnosis::new(
+        Code::PskCipherMismatch,
+        "A pre-shared key was offered under TLS 1.2 and the broker chose none of the PSK cipher suites offered.",
+    )
+    .fact(format!("identity offered: {}", psk.identity))
+    .fact(alert_fact(ev))
+    .fact("the key was never asked for: under TLS 1.2 a PSK is used only once the broker picks a PSK suite (TLS 1.3 needs none)");
+    d = follow_up_facts(d, cx);
+    if !follow.is_some_and(|f| f.alert == Some(Alert::HANDSHAKE_FAILURE)) {
+        d = d
+            .fact("no TLS 1.2 follow-up offering only PSK suites confirmed that the broker serves none")
+            .likely([Code::NoSharedCipher]);
+    }
+    Some(
+        d.remedy("Broker: mosquitto `ciphers` must list PSK suites for TLS 1.2 devices (e.g. `ECDHE-PSK-AES128-CBC-SHA256:DHE-PSK-AES128-GCM-SHA256:PSK-AES128-GCM-SHA256`), or be left out; `openssl ciphers -v PSK` lists them.")
+            .remedy("Client: allow TLS 1.3 if the device can (its PSK needs no PSK cipher suite), or offer the suite the broker serves.")
+            .remedy(format!("See it: `openssl s_client -connect {} -tls1_2 -cipher PSK -psk_identity {} -psk HEX` fails with handshake_failure.", cx.target, psk.identity)),
     )
 }
 

@@ -127,6 +127,21 @@ fn psk_rules_have_positive_and_negative_rows() {
             C::PskNotAccepted,
             Confidence::Likely,
         ),
+        // TLS 1.2 only, no PSK suite chosen: the key was never asked for.
+        (
+            "tls1.2 alert 40, key never asked, follow-up 40",
+            with_psk(alert(40, false), false),
+            with_follow_up(follow_up(Some(40), false, false)),
+            C::PskCipherMismatch,
+            Confidence::Confirmed,
+        ),
+        (
+            "tls1.2 alert 40, key never asked, no follow-up",
+            with_psk(alert(40, false), false),
+            Extra::default(),
+            C::PskCipherMismatch,
+            Confidence::Likely,
+        ),
         // The broker wants PSK.
         (
             "no psk, 40, throwaway gets 115",
@@ -194,6 +209,20 @@ fn psk_rules_have_positive_and_negative_rows() {
             alert(40, false),
             with_follow_up(follow_up(Some(40), false, true)),
             C::PskRequired,
+        ),
+        // The key went out (TLS 1.3): not a cipher-suite problem.
+        (
+            "40 with the key sent",
+            with_psk(alert(40, false), true),
+            Extra::default(),
+            C::PskCipherMismatch,
+        ),
+        // The key was never asked for: not an identity the broker saw.
+        (
+            "40, key never asked",
+            with_psk(alert(40, false), false),
+            with_follow_up(follow_up(Some(70), false, false)),
+            C::PskIdentityUnknown,
         ),
         // No follow-up ran: nothing says the broker speaks PSK.
         (
