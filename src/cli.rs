@@ -229,6 +229,13 @@ pub struct ProbeArgs {
     /// Environment variable holding the MQTT password (never on the command line).
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// TLS-PSK identity to offer (mosquitto `psk_file`: the part before the colon). OpenSSL
+    /// probes with it; rustls has no external PSK and says so. Needs --psk-key-env.
+    #[arg(long, value_name = "ID", requires = "psk_key_env")]
+    pub psk_identity: Option<String>,
+    /// Environment variable holding the pre-shared key in hex (never on the command line).
+    #[arg(long, value_name = "VAR", requires = "psk_identity")]
+    pub psk_key_env: Option<String>,
     /// Deadline of each phase of each probe, in seconds.
     #[arg(
         long,
@@ -243,7 +250,8 @@ pub struct ProbeArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// One target per line (`mqtts://host:port`, `host:port`; `#` comments), or CSV with a
-    /// header naming `target` and any of `cafile,cert,key,sni,expect_name,untrusted`.
+    /// header naming `target` and any of
+    /// `cafile,cert,key,sni,expect_name,untrusted,psk_identity,psk_key_env`.
     #[arg(value_name = "TARGETS_FILE")]
     pub targets: PathBuf,
     /// The user's own files, for hosts whose CSV row names none.

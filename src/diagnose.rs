@@ -350,7 +350,14 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
             }
         })
     });
+    let psk = plan.psk.then(|| {
+        let p = Arc::clone(prober);
+        tokio::spawn(async move { p.probe_psk().await })
+    });
     let mut out = FollowUps::default();
+    if let Some(task) = psk {
+        out.psk = task.await.ok();
+    }
     if let Some(task) = mqtt_version {
         out.mqtt_version = task.await.ok();
     }

@@ -18,6 +18,8 @@ pub use protocol::{MqttVersion, TlsVersion};
 use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 
+pub mod psk;
+
 /// A TLS client implementation that mqtls probes with.
 #[derive(
     Debug,
@@ -460,6 +462,9 @@ pub struct Evidence {
     pub elapsed_ms: f64,
     /// Observations about how the probe ran (retries and why).
     pub notes: Vec<String>,
+    /// What the PSK handshake showed, when the user gave a pre-shared key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psk: Option<psk::PskEvidence>,
 }
 
 impl Evidence {
@@ -490,6 +495,7 @@ impl Evidence {
             timings: Timings::default(),
             elapsed_ms: 0.0,
             notes: Vec::new(),
+            psk: None,
         }
     }
 

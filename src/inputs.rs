@@ -105,6 +105,8 @@ pub struct InputPaths {
     pub untrusted: Vec<PathBuf>,
     /// `--offline`: the chain analysis downloads no AIA caIssuers URL.
     pub offline: bool,
+    /// The pre-shared key to offer, already read from the environment (redacted in `Debug`).
+    pub psk: Option<crate::probe::psk::Psk>,
 }
 
 /// Each distinct set of files, loaded once and shared by every probe that names it: the cases
@@ -148,8 +150,10 @@ pub fn load(paths: &InputPaths) -> Result<LoadedInputs, Error> {
             Err(problem) => identity_problem = Some(problem),
         }
     }
+    let mut tls = TlsInputs::new(anchors, identity);
+    tls.psk = paths.psk.clone();
     Ok(LoadedInputs {
-        tls: TlsInputs::new(anchors, identity),
+        tls,
         trust,
         client_cert,
         identity_problem,
@@ -398,6 +402,7 @@ mod tests {
             key_password: password.map(str::to_string),
             untrusted: Vec::new(),
             offline: false,
+            psk: None,
         };
         let mut once = LoadedOnce::default();
         let first = once.get_or_load(&paths(None)).expect("loads");

@@ -526,8 +526,37 @@ fn profile_users(p: &Profile) -> Result<Vec<(String, String)>, Error> {
         .collect()
 }
 
+/// The profile's PSK identities with their keys, read again from their variables or files
+/// (the loaded profile holds only the references, so no key sits in a report or a log).
+fn profile_psk(p: &Profile) -> Result<Option<lab::ListenerPsk>, Error> {
+    let Some(psk) = &p.psk else { return Ok(None) };
+    let mut keys = Vec::new();
+    for k in &psk.keys {
+        let hex = match (&k.key_env, &k.key_file) {
+            (Some(var), _) => std::env::var(var).map_err(|_| Error::MissingEnv {
+                flag: "profile psk.keys.key_env",
+                var: var.clone(),
+            })?,
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .map_err(|e| Error::Lab(format!("psk key_file {file}: {e}")))?
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or_default()
+                .to_string(),
+            (None, None) => String::new(),
+        };
+        keys.push((k.identity.clone(), hex));
+    }
+    Ok(Some(lab::ListenerPsk {
+        hint: psk.hint.clone(),
+        keys,
+    }))
+}
+
 fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
     let users = profile_users(p)?;
+    let psk = profile_psk(p)?;
     Ok(lab::Listener {
         name: name.to_string(),
         tls: (!p.plain).then(|| lab::ListenerTls {
@@ -539,6 +568,7 @@ fn mosquitto_listener(name: &str, p: &Profile) -> Result<lab::Listener, Error> {
             use_identity_as_username: false,
             ciphers: p.ciphers.clone(),
             crlfile: p.crlfile.as_ref().map(PathBuf::from),
+            psk,
         }),
         allow_anonymous: p.allow_anonymous,
         users,

@@ -296,6 +296,64 @@ fn unusable_files_are_diagnoses_saying_what_the_file_holds() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A bad pre-shared key is named by the variable (or file) that holds it, never quoted.
+#[test]
+fn bad_psk_keys_name_the_variable_never_the_key() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("key.hex"), "# test key\nsecretsecret\n").expect("write");
+    std::fs::write(
+        dir.path().join("psk.yaml"),
+        "cases:\n  - name: a\n    target: localhost:1\n    psk: {identity: dev1, key_file: key.hex}\n    expect: ok\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        cargo_bin_cmd!("mqtls")
+            .current_dir(dir.path())
+            .env("MQTLS_TEST_PSK", "secretsecret")
+            .env("MQTLS_TEST_PSK_ODD", "abc")
+            .env_remove("MQTLS_TEST_UNSET")
+            .args(args)
+            .output()
+            .expect("run mqtls")
+    };
+    let not_hex = "not a hex key (expected an even number of hex digits, as in mosquitto's psk_file; a character that is not a hex digit)";
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["diagnose", "localhost:1", "--psk-identity", "dev1", "--psk-key-env", "MQTLS_TEST_PSK"],
+            format!("invalid --psk-key-env \"MQTLS_TEST_PSK\": {not_hex}"),
+        ),
+        (
+            vec!["diagnose", "localhost:1", "--psk-identity", "dev1", "--psk-key-env", "MQTLS_TEST_PSK_ODD"],
+            "invalid --psk-key-env \"MQTLS_TEST_PSK_ODD\": not a hex key (expected an even number of hex digits, as in mosquitto's psk_file; an odd number of digits)".into(),
+        ),
+        (
+            vec!["diagnose", "localhost:1", "--psk-identity", "dev1", "--psk-key-env", "MQTLS_TEST_UNSET"],
+            "environment variable MQTLS_TEST_UNSET (named by --psk-key-env) is not set".into(),
+        ),
+        (
+            vec!["run", "psk.yaml"],
+            format!("psk.yaml:2: case \"a\": psk \"dev1\": {not_hex}"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (args, message) in &cases {
+        let out = run(args);
+        if let Err(e) = check_error(&out, message) {
+            failures.push(format!("{args:?}: {e}"));
+        }
+        if String::from_utf8_lossy(&out.stderr).contains("secretsecret") {
+            failures.push(format!("{args:?}: the key is in the message"));
+        }
+    }
+    // clap: one flag without the other.
+    let out = run(&["diagnose", "localhost:1", "--psk-identity", "dev1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() != Some(2) || !stderr.contains("--psk-key-env <VAR>") {
+        failures.push(format!("--psk-identity alone: {stderr}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn bad_scenario_files_name_the_file_the_line_and_the_value() {
     let dir = workspace();
@@ -308,7 +366,7 @@ fn bad_scenario_files_name_the_file_the_line_and_the_value() {
         (
             "unknown.yaml",
             "cases:\n  - name: a\n    target: localhost:1\n    expct: ok\n",
-            "unknown.yaml:4:5: unknown field `expct`, expected one of name, description, target, broker, plain_client, cafile, untrusted, cert, key, key_password_env, tls_versions, sni, no_sni, expect_name, alpn, mqtt, backends, timeout, warn_days, expect (in `expct: ok`)",
+            "unknown.yaml:4:5: unknown field `expct`, expected one of name, description, target, broker, plain_client, cafile, untrusted, cert, key, key_password_env, psk, tls_versions, sni, no_sni, expect_name, alpn, mqtt, backends, timeout, warn_days, expect (in `expct: ok`)",
         ),
         (
             "type.yaml",
@@ -344,6 +402,21 @@ fn bad_scenario_files_name_the_file_the_line_and_the_value() {
             "bad-code.yaml",
             "cases:\n  - name: a\n    target: localhost:1\n    expect: okay\n",
             "bad-code.yaml:4:13: unknown variant `okay`",
+        ),
+        (
+            "psk-two-keys.yaml",
+            "cases:\n  - name: a\n    target: localhost:1\n    psk: {identity: dev1, key_env: A, key_file: k.hex}\n    expect: ok\n",
+            "psk-two-keys.yaml:2: case \"a\": psk: give exactly one of key_env and key_file",
+        ),
+        (
+            "psk-with-cert.yaml",
+            "profiles:\n  both:\n    certfile: x.crt\n    keyfile: x.key\n    psk: {hint: h, keys: []}\n    labs: [mosquitto]\ncases:\n  - name: a\n    broker: both\n    expect: ok\n",
+            "psk-with-cert.yaml:2: case \"both\": psk with certfile: mosquitto refuses both on one listener (\"Cannot use both certificate and psk encryption in a single listener\"); use two profiles",
+        ),
+        (
+            "psk-unset.yaml",
+            "cases:\n  - name: a\n    target: localhost:1\n    psk: {identity: dev1, key_env: MQTLS_TEST_UNSET}\n    expect: ok\n",
+            "psk-unset.yaml:2: case \"a\": psk.key_env: environment variable MQTLS_TEST_UNSET is not set",
         ),
         (
             "no-profile.yaml",

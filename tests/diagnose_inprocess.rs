@@ -464,6 +464,7 @@ async fn run_case(case: &Case, stack: Option<ServerStack>, pki: &Pki) -> Result<
         key_password: None,
         untrusted: Vec::new(),
         offline: false,
+        psk: None,
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {
@@ -569,6 +570,7 @@ async fn verify_at_moves_the_verification_clock() {
     let loaded = inputs::load(&InputPaths {
         cafiles: vec![pki.root.cert.clone()],
         offline: true,
+        psk: None,
         ..InputPaths::default()
     })
     .expect("inputs");
@@ -916,6 +918,7 @@ mod silent_brokers {
             key_password: None,
             untrusted: Vec::new(),
             offline: true,
+            psk: None,
         };
         let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
         let scheme = if row.plain { "mqtt" } else { "mqtts" };

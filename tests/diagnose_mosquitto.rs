@@ -307,6 +307,7 @@ async fn run_case(case: &Case, broker: &Mosquitto, pki: &Pki) -> Result<(), Stri
         key_password: None,
         untrusted: Vec::new(),
         offline: false,
+        psk: None,
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let request = ProbeRequest {

@@ -72,6 +72,7 @@ impl Run<'_> {
                 key_password: self.password.map(str::to_string),
                 untrusted: Vec::new(),
                 offline: false,
+                psk: None,
             },
             server_cert: self.server.map(Path::to_path_buf),
             expect_name: self.expect.map(str::to_string),

@@ -279,6 +279,7 @@ async fn run_live(case: &Case) -> Ran {
     let paths = InputPaths {
         cafiles: vec![files.anchors.clone()],
         offline: true,
+        psk: None,
         ..InputPaths::default()
     };
     let input = InspectInput {

@@ -257,3 +257,118 @@ async fn secrets_stay_out_of_run_reports_merges_and_inspect() {
         );
     }
 }
+
+/// A pre-shared key (a wrong one and the right one, in lower and upper case) never appears in
+/// `diagnose` (every format, `-vv`), `run` (terminal and reports, keys from a variable and a
+/// file) or `scan` (CSV columns), against a real mosquitto PSK listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psk_keys_stay_out_of_diagnose_run_and_scan() {
+    if !mqtls::lab::broker_available(mqtls::lab::BrokerKind::Mosquitto, "secrets (PSK)") {
+        return;
+    }
+    const KEY: &str = "5eed0fc0ffee5eed0fc0ffee5eed0fc0";
+    const WRONG: &str = "5eed0fc0ffee5eed0fc0ffee5eed0fc1";
+    let secrets: Vec<(String, String)> = [KEY, WRONG]
+        .iter()
+        .flat_map(|k| [k.to_string(), k.to_uppercase()])
+        .map(|k| ("PSK".to_string(), k))
+        .collect();
+    let listener = mqtls::lab::Listener {
+        name: "psk".into(),
+        allow_anonymous: true,
+        tls: Some(mqtls::lab::ListenerTls {
+            psk: Some(mqtls::lab::ListenerPsk {
+                hint: "lab".into(),
+                keys: vec![("dev1".into(), KEY.into())],
+            }),
+            ..mqtls::lab::ListenerTls::default()
+        }),
+        ..mqtls::lab::Listener::default()
+    };
+    let broker = tokio::task::spawn_blocking(move || {
+        mqtls::lab::Mosquitto::start(&[listener], std::time::Duration::from_secs(10))
+    })
+    .await
+    .expect("joins")
+    .expect("mosquitto starts");
+    let target = format!("localhost:{}", broker.port("psk").expect("port"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mqtls = |args: Vec<String>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mqtls"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("MQTLS_TEST_PSK", KEY)
+            .env("MQTLS_TEST_PSK_WRONG", WRONG)
+            .output()
+            .expect("runs");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for format in ["text", "json", "markdown"] {
+        for var in ["MQTLS_TEST_PSK", "MQTLS_TEST_PSK_WRONG"] {
+            let (stdout, stderr) = mqtls(args(&[
+                "-vv",
+                "diagnose",
+                &target,
+                "--format",
+                format,
+                "--psk-identity",
+                "dev1",
+                "--psk-key-env",
+                var,
+            ]));
+            // The wrong key is diagnosed; the right one connects (and rustls says it cannot try).
+            let want = if var == "MQTLS_TEST_PSK" {
+                "not supported by this stack"
+            } else {
+                "psk_key_mismatch"
+            };
+            assert!(stdout.contains(want), "{format} {var}: {stdout}");
+            assert_clean(&format!("diagnose {format} {var}"), &stdout, &secrets);
+            assert_clean(
+                &format!("diagnose {format} {var} -vv log"),
+                &stderr,
+                &secrets,
+            );
+        }
+    }
+    std::fs::write(dir.path().join("dev1.hex"), format!("# test key\n{KEY}\n")).expect("write");
+    std::fs::write(
+        dir.path().join("psk.yaml"),
+        format!(
+            "defaults:\n  target: {target}\n  backends: [openssl]\ncases:\n  - name: from-file\n    psk: {{identity: dev1, key_file: dev1.hex}}\n    expect: ok\n  - name: wrong-from-env\n    psk: {{identity: dev1, key_env: MQTLS_TEST_PSK_WRONG}}\n    expect: ok\n"
+        ),
+    )
+    .expect("write suite");
+    let (stdout, stderr) = mqtls(args(&[
+        "-vv",
+        "run",
+        "psk.yaml",
+        "--json",
+        "run.json",
+        "--markdown",
+        "run.md",
+        "--junit",
+        "run.xml",
+    ]));
+    assert!(stdout.contains("psk_key_mismatch"), "{stdout}");
+    assert_clean("run terminal output", &stdout, &secrets);
+    assert_clean("run -vv log", &stderr, &secrets);
+    for name in ["run.json", "run.md", "run.xml"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).expect("report written");
+        assert!(text.contains("psk_key_mismatch"), "{name}");
+        assert_clean(name, &text, &secrets);
+    }
+    std::fs::write(
+        dir.path().join("fleet.csv"),
+        format!("target,psk_identity,psk_key_env\n{target},dev1,MQTLS_TEST_PSK_WRONG\n"),
+    )
+    .expect("write csv");
+    let (stdout, stderr) = mqtls(args(&["-vv", "scan", "fleet.csv", "--backend", "openssl"]));
+    assert!(stdout.contains("psk_key_mismatch"), "{stdout}\n{stderr}");
+    assert_clean("scan output", &stdout, &secrets);
+    assert_clean("scan -vv log", &stderr, &secrets);
+}

@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
             untrusted: Vec::new(),
             // The chain analysis never touches the network here.
             offline: true,
+            psk: None,
         },
         server_cert,
         expect_name: None,

@@ -145,6 +145,24 @@ pub enum DiagnosisCode {
     /// client certificate) expires within `--warn-days` (default 30): a warning, with the
     /// certificate and the days left as facts.
     CertExpiresSoon,
+    /// This TLS stack cannot make the connection asked for (rustls has no external pre-shared
+    /// keys): no probe was made, which says nothing about the broker.
+    NotSupportedByStack,
+    /// The broker does not know the TLS-PSK identity offered (TLS 1.2 alert
+    /// unknown_psk_identity; under TLS 1.3 a handshake_failure, confirmed by a TLS 1.2 retry).
+    PskIdentityUnknown,
+    /// The broker knows the TLS-PSK identity but holds another key for it (TLS 1.2
+    /// bad_record_mac on the Finished; TLS 1.3 a binder it cannot verify).
+    PskKeyMismatch,
+    /// A pre-shared key was offered and the broker answered with a certificate: the listener
+    /// expects certificate-based TLS, not PSK (a warning when the certificate verified and the
+    /// connection succeeded without the key).
+    PskNotAccepted,
+    /// The broker expects a pre-shared key (TLS-PSK) and the client offered certificates only.
+    PskRequired,
+    /// A pre-shared key was offered under TLS 1.2 and the broker chose no PSK cipher suite
+    /// (its cipher list has none the client offers); TLS 1.3 needs no PSK suite.
+    PskCipherMismatch,
     /// No code fits: the report carries each stack's own words (please report it).
     Unclassified,
 }

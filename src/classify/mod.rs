@@ -198,6 +198,7 @@ pub fn plan_follow_ups(
         versions,
         sni: other_sni.filter(|_| all.iter().any(sni_trouble)),
         tls: false,
+        psk: all.iter().any(rules::psk_follow_up_needed),
     }
 }
 

@@ -10,6 +10,8 @@ use crate::x509::CertSummary;
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18
 
+mod psk;
+
 fn cert(subject: &str, issuer: &str, ca: Option<bool>) -> CertSummary {
     CertSummary {
         subject: subject.into(),
@@ -129,6 +131,8 @@ struct Extra {
     plain: bool,
     /// The TLS follow-up of a plain target.
     tls: Option<HandshakeProbe>,
+    /// The TLS 1.2 PSK follow-up.
+    psk: Option<crate::evidence::psk::PskProbe>,
 }
 
 /// A stand-in for the chain analysis over summaries: links a certificate to the first
@@ -245,6 +249,7 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         sni: extra.sni.clone(),
         mqtt_version: extra.mqtt_version.clone(),
         tls: extra.tls.clone(),
+        psk: extra.psk.clone(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());

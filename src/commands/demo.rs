@@ -150,7 +150,8 @@ pub async fn run(args: &DemoArgs, style: Style) -> Result<u8, Error> {
 }
 
 /// The bundled scenario suite, compiled in so that the demo runs anywhere; a test keeps this
-/// list equal to the files under `scenarios/`.
+/// list equal to the files under `scenarios/` (suites, and the test-only `.psk` key files they
+/// name).
 pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
     (
         "profiles.yaml",
@@ -179,6 +180,20 @@ pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
     (
         "mqtt/auth.yaml",
         include_str!("../../scenarios/mqtt/auth.yaml"),
+    ),
+    ("psk/psk.yaml", include_str!("../../scenarios/psk/psk.yaml")),
+    (
+        "psk/no-psk.yaml",
+        include_str!("../../scenarios/psk/no-psk.yaml"),
+    ),
+    // The lab's public test-only keys, which the PSK cases name as key_file.
+    (
+        "psk/lab-test-only.psk",
+        include_str!("../../scenarios/psk/lab-test-only.psk"),
+    ),
+    (
+        "psk/lab-wrong.psk",
+        include_str!("../../scenarios/psk/lab-wrong.psk"),
     ),
 ];
 
@@ -380,7 +395,10 @@ mod tests {
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "psk")
+                {
                     let rel = path.strip_prefix(&root).expect("under scenarios/");
                     on_disk.push(rel.to_string_lossy().replace('\\', "/"));
                 }

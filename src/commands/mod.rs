@@ -120,7 +120,24 @@ pub(crate) fn input_paths(files: &FileArgs) -> Result<InputPaths, Error> {
         key_password,
         untrusted: files.untrusted.clone(),
         offline: files.offline,
+        psk: None,
     })
+}
+
+/// `--psk-identity` with the hex key read from the variable `--psk-key-env` names. Errors name
+/// the variable, never its value.
+pub(crate) fn psk_flags(args: &ProbeArgs) -> Result<Option<crate::probe::psk::Psk>, Error> {
+    let (Some(identity), Some(var)) = (&args.psk_identity, &args.psk_key_env) else {
+        return Ok(None);
+    };
+    let key = env(var, "--psk-key-env")?;
+    crate::probe::psk::Psk::new(identity, &key)
+        .map(Some)
+        .map_err(|e| Error::Flag {
+            flag: "--psk-key-env",
+            value: var.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// `--cert` and `--key` go together.
@@ -162,7 +179,8 @@ pub fn diagnose_config(
     args: &DiagnoseArgs,
 ) -> Result<(ProbeRequest, InputPaths, Vec<Backend>), Error> {
     let target = Target::parse(&args.target)?;
-    let paths = input_paths(&args.files)?;
+    let mut paths = input_paths(&args.files)?;
+    paths.psk = psk_flags(&args.probe)?;
     let (template, backends) = probe_template(&args.probe)?;
     let sni = if args.no_sni {
         None

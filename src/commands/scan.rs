@@ -7,14 +7,15 @@ use crate::error::{EXIT_OK, EXIT_PROBLEM, Error};
 use crate::report::{self, DiagnoseReport};
 use crate::scan::Partition;
 
-use super::{input_paths, jobs_flag, parse_instant, parse_seconds, probe_template};
+use super::{input_paths, jobs_flag, parse_instant, parse_seconds, probe_template, psk_flags};
 
 /// `mqtls scan`: one JSON line per host as it finishes (stdout or `--output`), the summary by
 /// code on stderr; exit 0 when every host connected on every backend, 1 otherwise.
 pub(super) async fn scan(args: &ScanArgs) -> Result<u8, Error> {
     let (mut template, backends) = probe_template(&args.probe)?;
     template.verify_at = args.at.as_deref().map(parse_instant).transpose()?;
-    let defaults = input_paths(&args.files)?;
+    let mut defaults = input_paths(&args.files)?;
+    defaults.psk = psk_flags(&args.probe)?;
     let jobs = jobs_flag(args.jobs, 16)?;
     let deadline = match &args.deadline {
         Some(value) => parse_seconds("--deadline", value)?,

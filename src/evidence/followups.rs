@@ -22,6 +22,9 @@ pub struct FollowUps {
     /// a hang-up (for `tls_port_plain_client`).
     #[serde(default)]
     pub tls: Option<HandshakeProbe>,
+    /// A TLS 1.2 handshake offering only PSK cipher suites (for the `psk_*` codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psk: Option<super::psk::PskProbe>,
 }
 
 /// What a CONNECT of the other MQTT version got.
@@ -49,6 +52,8 @@ pub struct FollowUpPlan {
     pub mqtt_version: Option<MqttVersion>,
     /// Try a TLS handshake on a plain (`mqtt://`) target.
     pub tls: bool,
+    /// Try a TLS 1.2 PSK-only handshake (the user's PSK, or a throwaway identity).
+    pub psk: bool,
 }
 
 impl FollowUpPlan {
@@ -59,6 +64,7 @@ impl FollowUpPlan {
             && self.sni.is_none()
             && self.mqtt_version.is_none()
             && !self.tls
+            && !self.psk
     }
 }
 

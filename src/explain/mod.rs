@@ -314,6 +314,24 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::UnsupportedAlgorithm => {
             "A certificate uses a signature or key algorithm the verifier does not implement (DSA, P-192, Ed448)."
         }
+        C::NotSupportedByStack => {
+            "This TLS stack cannot make the connection asked for (rustls has no TLS-PSK); it says nothing about the broker."
+        }
+        C::PskIdentityUnknown => {
+            "The broker does not know the PSK identity the client offered (no line for it in mosquitto's psk_file)."
+        }
+        C::PskKeyMismatch => {
+            "The broker knows the PSK identity but holds another key for it: the handshake's Finished (TLS 1.2) or binder (TLS 1.3) does not verify."
+        }
+        C::PskNotAccepted => {
+            "The client offered a pre-shared key to a listener that does certificate-based TLS only."
+        }
+        C::PskRequired => {
+            "The listener expects a pre-shared key (TLS-PSK) and the client offered certificates only."
+        }
+        C::PskCipherMismatch => {
+            "Under TLS 1.2 the broker serves no PSK cipher suite the client offers, so the pre-shared key is never used."
+        }
         C::Ok | C::Unclassified => "See the catalogue.",
     };
     text.to_string()
@@ -416,6 +434,23 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::BadSignature | C::MalformedCertificate | C::UnsupportedAlgorithm => &[
             "Check the chain offline with both stacks: mqtls inspect --cafile ca.crt --server-cert fullchain.pem",
             "Re-issue it from the CA with a standard tool (openssl x509 -req, cfssl, step) and ECDSA P-256 or RSA 2048+.",
+        ],
+        C::NotSupportedByStack => &[
+            "Probe with a stack that has TLS-PSK: mqtls diagnose HOST:PORT --backend openssl --psk-identity ID --psk-key-env VAR",
+        ],
+        C::PskIdentityUnknown | C::PskKeyMismatch => &[
+            "Ask in TLS 1.2, where the broker names the problem: openssl s_client -connect HOST:PORT -tls1_2 -psk_identity ID -psk HEX (alert 115: identity, alert 20: key)",
+            "Compare with the broker's psk_file line for the identity: ID:HEXKEY, hex on both sides.",
+        ],
+        C::PskNotAccepted => &[
+            "See what the listener serves: openssl s_client -connect HOST:PORT -tls1_2 -cipher PSK -psk_identity ID -psk HEX fails with handshake_failure without PSK suites.",
+            "mosquitto: psk_hint and psk_file in this listener's block enable PSK.",
+        ],
+        C::PskCipherMismatch => &[
+            "List the suites each side has: openssl ciphers -v PSK, and the broker's ciphers option; TLS 1.3 PSK needs none.",
+        ],
+        C::PskRequired => &[
+            "Offer the device's identity and key: mosquitto_pub --psk HEX --psk-identity ID, or mqtls diagnose HOST:PORT --psk-identity ID --psk-key-env VAR",
         ],
         C::Ok | C::Unclassified => &[],
     };

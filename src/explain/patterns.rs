@@ -786,6 +786,30 @@ pub const PATTERNS: &[Pattern] = &[
         "error:0A00014D:SSL routines:tls_process_key_exchange:legacy sigalg disallowed or unsupported"),
     p("openssl", &["no suitable signature algorithm"], C::LegacyTlsOnly, Local, Any,
         "OpenSSL Error[0]: error:0A000076:SSL routines::no suitable signature algorithm"),
+    // A PSK-only listener has no certificate to sign with: a TLS 1.3 client without a PSK (or
+    // with an identity the broker does not know) leaves it nothing to authenticate with.
+    pm("openssl", &["no suitable signature algorithm"], C::PskRequired, Local, Broker,
+        "On a PSK-only listener (mosquitto psk_hint without certfile): a TLS 1.3 client offered no pre-shared key the broker knows, and the broker has no certificate to fall back on.",
+        "OpenSSL Error[0]: error:0A000076:SSL routines::no suitable signature algorithm"),
+    // --- TLS-PSK, captured from mosquitto 2.0.11 (OpenSSL 3.0) and its clients ---
+    pm("openssl", &["psk identity not found"], C::PskIdentityUnknown, Local, Broker,
+        "The broker has no key for the PSK identity the client sent (no line for it in mosquitto's psk_file); TLS 1.2 clients see alert 115 unknown_psk_identity.",
+        "1796578374: OpenSSL Error[0]: error:0A0000DF:SSL routines::psk identity not found\n1796578374: Client connection from 127.0.0.1 failed: error:0A0000DF:SSL routines::psk identity not found."),
+    pm("openssl", &["binder does not verify"], C::PskKeyMismatch, Local, Broker,
+        "TLS 1.3: the broker knows the PSK identity but the client's key differs (the ClientHello's PSK binder does not verify); OpenSSL answers with alert 47 illegal_parameter.",
+        "1796578373: Client connection from 127.0.0.1 failed: error:0A0000FD:SSL routines::binder does not verify."),
+    pm("openssl", &["alert unknown psk identity"], C::PskIdentityUnknown, Peer, Any,
+        "The broker does not know the PSK identity this client sent (TLS 1.2 alert 115).",
+        "OpenSSL Error[0]: error:0A00045B:SSL routines::tlsv1 alert unknown psk identity"),
+    pm("openssl", &["alert bad record mac"], C::PskKeyMismatch, Peer, Client,
+        "With a pre-shared key under TLS 1.2, the broker could not decrypt this client's Finished: the broker holds another key for the identity (alert 20).",
+        "OpenSSL Error[0]: error:0A0003FC:SSL routines::sslv3 alert bad record mac\nError: A TLS error occurred."),
+    pm("openssl", &["alert illegal parameter"], C::PskKeyMismatch, Peer, Client,
+        "With a pre-shared key under TLS 1.3, an OpenSSL broker answers a binder it cannot verify (a wrong key) with alert 47 illegal_parameter; without a PSK it is a malformed handshake message.",
+        "Client (null) sending CONNECT\nOpenSSL Error[0]: error:0A000417:SSL routines::sslv3 alert illegal parameter\nError: A TLS error occurred."),
+    pm("mqtls", &["rustls implements no external pre-shared keys"], C::NotSupportedByStack, Nobody, Any,
+        "rustls has no TLS-PSK: mqtls made no connection with it; probe with OpenSSL.",
+        "not supported by this stack: rustls implements no external pre-shared keys (TLS-PSK)"),
     p("openssl", &["no protocols available"], C::TlsVersionMismatch, Local, Any,
         "error:141E70BF:SSL routines:tls_construct_client_hello:no protocols available"),
     p("openssl", &["unsupported protocol"], C::TlsVersionMismatch, Local, Any,
@@ -1009,6 +1033,10 @@ const ALERTS: &[(u32, &str, &[C], &[C])] = &[
     (112, "unrecognizedname", &[C::SniRequired], &[]),
     (116, "certificaterequired", &[C::ClientCertRequired], &[]),
     (120, "noapplicationprotocol", &[C::AlpnRejected], &[C::AlpnRejected]),
+    (115, "unknownpskidentity", &[C::PskIdentityUnknown], &[]),
+    // Measured with a pre-shared key (TLS 1.2 and 1.3): the key differs.
+    (20, "badrecordmac", &[C::PskKeyMismatch], &[]),
+    (47, "illegalparameter", &[C::PskKeyMismatch], &[]),
 ];
 
 /// OpenSSL verify results (`X509_V_ERR_*`): number, constant name and the reading.
@@ -1100,6 +1128,8 @@ const VERIFY: &[(u32, &str, C)] = &[
 const SSL_REASONS: &[(u32, C, S, Reading)] = &[
     (0x0C7, C::ClientCertRequired, Local, Any),
     (0x0C1, C::NoSharedCipher, Local, Any),
+    (0x0DF, C::PskIdentityUnknown, Local, Any),
+    (0x0FD, C::PskKeyMismatch, Local, Any),
     (0x10B, C::NotTls, Local, Any),
     (0x0FC, C::NotTls, Local, Any),
     (0x102, C::TlsVersionMismatch, Local, Any),

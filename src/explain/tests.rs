@@ -723,3 +723,59 @@ fn log_without_addresses_counts_each_failure() {
     );
     assert_eq!(r.failures, 4);
 }
+
+/// TLS-PSK messages captured from mosquitto 2.0.11 and its OpenSSL 3.0 clients (`openssl
+/// s_client -psk`, `mosquitto_pub --psk`) against a PSK listener.
+#[test]
+fn psk_messages_from_mosquitto_and_its_clients() {
+    let captured: &[(&str, &str, C, RejectedBy)] = &[
+        (
+            "s_client -tls1_2, unknown identity",
+            "800BEF96A47F0000:error:0A00045B:SSL routines:ssl3_read_bytes:tlsv1 alert unknown psk identity:../ssl/record/rec_layer_s3.c:1601:SSL alert number 115",
+            C::PskIdentityUnknown,
+            Peer,
+        ),
+        (
+            "s_client -tls1_2, wrong key",
+            "80DB0BDC657F0000:error:0A0003FC:SSL routines:ssl3_read_bytes:sslv3 alert bad record mac:../ssl/record/rec_layer_s3.c:1601:SSL alert number 20",
+            C::PskKeyMismatch,
+            Peer,
+        ),
+        (
+            "mosquitto_pub, wrong key (TLS 1.3)",
+            "Error: A TLS error occurred.\nClient (null) sending CONNECT\nOpenSSL Error[0]: error:0A000417:SSL routines::sslv3 alert illegal parameter",
+            C::PskKeyMismatch,
+            Peer,
+        ),
+        (
+            "mosquitto log, wrong key (TLS 1.3)",
+            "1796578373: Client connection from 127.0.0.1 failed: error:0A0000FD:SSL routines::binder does not verify.",
+            C::PskKeyMismatch,
+            Local,
+        ),
+        (
+            "mosquitto log, unknown identity (TLS 1.2)",
+            "1796578374: OpenSSL Error[0]: error:0A0000DF:SSL routines::psk identity not found",
+            C::PskIdentityUnknown,
+            Local,
+        ),
+        (
+            "mqtls rustls column",
+            "not supported by this stack: rustls implements no external pre-shared keys (TLS-PSK)",
+            C::NotSupportedByStack,
+            Nobody,
+        ),
+    ];
+    for (what, text, code, side) in captured {
+        assert_first(what, text, *code, *side);
+    }
+    // A PSK-only listener's log line for a client without a (known) PSK: one of the readings.
+    let e = explain(
+        "1796578373: Client connection from 127.0.0.1 failed: error:0A000076:SSL routines::no suitable signature algorithm.",
+    );
+    assert!(
+        e.matches.iter().any(|m| m.code == C::PskRequired),
+        "{:?}",
+        e.matches.iter().map(|m| m.code).collect::<Vec<_>>()
+    );
+}

@@ -13,7 +13,7 @@ pub mod responder;
 pub mod wire;
 
 pub use kind::BrokerKind;
-pub use mosquitto::{LabError, Listener, ListenerTls, Mosquitto, mosquitto_binary};
+pub use mosquitto::{LabError, Listener, ListenerPsk, ListenerTls, Mosquitto, mosquitto_binary};
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
     Behaviour, CertCheck, ClientAuth, Hangup, MqttBehaviour, Responder, ServerStack, SniPolicy,

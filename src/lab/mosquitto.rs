@@ -178,6 +178,9 @@ pub struct ListenerTls {
     pub crlfile: Option<PathBuf>,
     /// `ciphers`: the OpenSSL cipher list for TLS 1.2 and below; `None` keeps the default.
     pub ciphers: Option<String>,
+    /// `psk_hint` and `psk_file`; leave `certfile` empty (mosquitto refuses both on one
+    /// listener).
+    pub psk: Option<ListenerPsk>,
 }
 
 /// A running mosquitto broker. Dropping it kills and reaps the process.
@@ -412,8 +415,13 @@ fn write_config(
             if let Some(ca) = &tls.cafile {
                 let _ = writeln!(c, "cafile {}", ca.display());
             }
-            let _ = writeln!(c, "certfile {}", tls.certfile.display());
-            let _ = writeln!(c, "keyfile {}", tls.keyfile.display());
+            if !tls.certfile.as_os_str().is_empty() {
+                let _ = writeln!(c, "certfile {}", tls.certfile.display());
+                let _ = writeln!(c, "keyfile {}", tls.keyfile.display());
+            }
+            if let Some(psk) = &tls.psk {
+                psk::write_psk(&mut c, dir, i, &l.name, psk)?;
+            }
             let _ = writeln!(c, "require_certificate {}", tls.require_certificate);
             if let Some(v) = &tls.tls_version {
                 let _ = writeln!(c, "tls_version {v}");
@@ -493,6 +501,9 @@ fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+mod psk;
+pub use psk::ListenerPsk;
 
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,19 @@ pub fn render(broker: BrokerKind, name: &str, profile: &Profile, port: u16) -> O
 
 fn mosquitto(name: &str, p: &Profile, port: u16) -> String {
     let mut s = format!("# profile {name}\nper_listener_settings true\nlistener {port}\n");
-    let _ = writeln!(s, "certfile {}\nkeyfile {}", p.certfile, p.keyfile);
+    if !p.certfile.is_empty() {
+        let _ = writeln!(s, "certfile {}\nkeyfile {}", p.certfile, p.keyfile);
+    }
+    if let Some(psk) = &p.psk {
+        let ids: Vec<&str> = psk.keys.iter().map(|k| k.identity.as_str()).collect();
+        // The keys stay where the profile keeps them: the rendering never holds one.
+        let _ = writeln!(
+            s,
+            "psk_hint {}\npsk_file /etc/mosquitto/psk   # one IDENTITY:HEXKEY line each: {}",
+            psk.hint,
+            ids.join(", ")
+        );
+    }
     if let Some(ca) = &p.cafile {
         let _ = writeln!(s, "cafile {ca}");
     }
@@ -150,6 +162,7 @@ mod tests {
             allow_anonymous: true,
             users: Vec::new(),
             plain: false,
+            psk: None,
             labs: None,
         }
     }

@@ -96,6 +96,9 @@ pub enum Outcome {
     Ok,
     /// Anything else.
     Failed,
+    /// This stack cannot make the connection asked for (rustls and TLS-PSK): no probe was
+    /// made. Not a failure: it does not change the exit code.
+    NotSupported,
 }
 
 /// One backend's result: the evidence and its verdict.
@@ -148,6 +151,9 @@ pub struct BackendReport {
     pub addresses: Vec<String>,
     /// The address connected to.
     pub connected_to: Option<String>,
+    /// The PSK side of the probe, when a pre-shared key was given (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psk: Option<crate::evidence::psk::PskEvidence>,
 }
 
 impl BackendReport {
@@ -158,6 +164,8 @@ impl BackendReport {
             library: ev.library,
             outcome: if ev.failure.is_none() && ev.phase == Phase::Done {
                 Outcome::Ok
+            } else if ev.psk.as_ref().is_some_and(|p| !p.supported) {
+                Outcome::NotSupported
             } else {
                 Outcome::Failed
             },
@@ -183,6 +191,7 @@ impl BackendReport {
             first_bytes: ev.first_bytes,
             addresses: ev.addresses,
             connected_to: ev.connected_to,
+            psk: ev.psk,
         }
     }
 }
@@ -227,9 +236,11 @@ pub struct DiagnoseReport {
 }
 
 impl DiagnoseReport {
-    /// True when every backend connected (exit code 0).
+    /// True when every backend connected or could not try, and at least one connected (exit
+    /// code 0): a run where no stack could try tested nothing.
     pub fn all_ok(&self) -> bool {
-        self.backends.iter().all(|b| b.outcome == Outcome::Ok)
+        self.backends.iter().all(|b| b.outcome != Outcome::Failed)
+            && self.backends.iter().any(|b| b.outcome == Outcome::Ok)
     }
 
     /// The diagnoses, deduplicated by code, in backend order: what the user must act on.
@@ -368,6 +379,9 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         .map(|b| match b.outcome {
             Outcome::Ok => format!("{} connected", b.backend),
             Outcome::Failed => format!("{} failed with {}", b.backend, b.diagnosis.code),
+            Outcome::NotSupported => {
+                format!("{} could not try (not supported by this stack)", b.backend)
+            }
         })
         .collect();
     let why = backends.iter().find_map(|b| match b.diagnosis.code {
@@ -378,6 +392,7 @@ pub fn explain_disagreement(backends: &[BackendReport]) -> Option<String> {
         DiagnosisCode::ExpiredTrustAnchor => Some("OpenSSL checks the trust anchor's validity; rustls does not"),
         DiagnosisCode::WeakSignature | DiagnosisCode::WeakKey => Some("rustls always refuses SHA-1 and small RSA keys; OpenSSL decides by its security level"),
         DiagnosisCode::LegacyTlsOnly => Some("rustls implements only TLS 1.2 and 1.3"),
+        DiagnosisCode::NotSupportedByStack => Some("rustls implements no external pre-shared keys (TLS-PSK); OpenSSL does"),
         DiagnosisCode::SameSubjectCaAndServer => Some("OpenSSL looks the issuer up by name and, without distinct key identifiers, takes a leaf named like its CA for self-signed; rustls follows the signature"),
         DiagnosisCode::NoSharedCipher => Some("rustls offers only AEAD suites with ECDHE; OpenSSL also offers CBC and DHE"),
         DiagnosisCode::MalformedCertificate => Some("rustls (webpki) reads certificates as strict DER and refuses what it cannot parse unambiguously; OpenSSL is more lenient"),

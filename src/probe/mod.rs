@@ -9,6 +9,7 @@
 pub mod followup;
 pub mod mqtt;
 pub mod openssl;
+pub mod psk;
 pub mod rustls;
 pub mod tap;
 
@@ -93,6 +94,8 @@ pub struct TlsInputs {
     pub anchors: Anchors,
     /// Who to be, if the broker asks.
     pub identity: Option<Identity>,
+    /// The external pre-shared key to offer (`--psk-identity`, `--psk-key-env`).
+    pub psk: Option<psk::Psk>,
     /// The backend state built from `anchors` and `identity`, shared by every probe that uses
     /// these inputs (inputs are never changed after loading).
     pub prepared: Arc<PreparedCache>,
@@ -104,6 +107,7 @@ impl TlsInputs {
         TlsInputs {
             anchors,
             identity,
+            psk: None,
             prepared: Arc::default(),
         }
     }
@@ -163,6 +167,8 @@ pub struct Prober {
     request: ProbeRequest,
     rustls: rustls::RustlsPrepared,
     openssl: openssl::OpensslPrepared,
+    /// The PSK offered, if any: rustls then records "not supported by this stack".
+    psk: Option<psk::Psk>,
     /// The local port of every connection made, follow-ups included: what ties a broker's log
     /// lines ("New connection from 127.0.0.1:PORT") to this diagnosis.
     client_ports: std::sync::Mutex<Vec<u16>>,
@@ -176,6 +182,7 @@ impl Prober {
             client_ports: std::sync::Mutex::new(Vec::new()),
             rustls: inputs.prepared.rustls(inputs),
             openssl: inputs.prepared.openssl(inputs, &request),
+            psk: inputs.psk.clone(),
             request,
         }
     }
@@ -261,6 +268,12 @@ impl Prober {
     ) -> Evidence {
         let started = Instant::now();
         let mut ev = Evidence::new(backend, library(backend));
+        if let (Backend::Rustls, Some(psk)) = (backend, &self.psk) {
+            // Nothing to try: a certificate handshake would not test what the user asked.
+            psk::unsupported(psk, &mut ev);
+            ev.phase = Phase::Tls;
+            return ev;
+        }
         if let Some((tcp, _)) = self.connect(&mut ev).await {
             let (tap, handle) = Tap::new(tcp);
             ev.phase = Phase::Tls;

@@ -63,6 +63,7 @@ pub fn library() -> String {
 #[derive(Clone)]
 pub struct OpensslPrepared {
     context: Result<SslContext, String>,
+    psk: Option<super::psk::Psk>,
 }
 
 impl OpensslPrepared {
@@ -70,6 +71,7 @@ impl OpensslPrepared {
     pub fn new(inputs: &TlsInputs, request: &ProbeRequest) -> OpensslPrepared {
         OpensslPrepared {
             context: build_context(inputs, request),
+            psk: inputs.psk.clone(),
         }
     }
 
@@ -95,7 +97,13 @@ impl OpensslPrepared {
             }
         };
         let errors = Arc::new(Mutex::new(Vec::<VerifyError>::new()));
-        let ssl = match new_ssl(context, request, Arc::clone(&errors)) {
+        let mut psk_record = None;
+        let ssl = match new_ssl(context, request, Arc::clone(&errors)).and_then(|mut ssl| {
+            if self.psk.is_some() {
+                psk_record = Some(super::psk::attach(&mut ssl)?);
+            }
+            Ok(ssl)
+        }) {
             Ok(ssl) => ssl,
             Err(e) => {
                 ev.raw_error = Some(e.to_string());
@@ -113,6 +121,9 @@ impl OpensslPrepared {
         };
         let result = tokio::time::timeout(request.timeout, Pin::new(&mut stream).connect()).await;
         record_session(stream.ssl(), ev);
+        if let Some(psk) = &self.psk {
+            super::psk::record(psk, psk_record.as_ref(), stream.ssl(), ev);
+        }
         ev.verify_errors = lock(&errors).clone();
         // The certificate callback ran: the broker sent a CertificateRequest (OpenSSL calls it
         // for nothing else), and the configured certificate, if any, was sent in answer.
@@ -197,6 +208,9 @@ fn build_context(inputs: &TlsInputs, request: &ProbeRequest) -> Result<SslContex
             .map_err(|e| format!("OpenSSL refuses the client key: {e}"))?;
         b.check_private_key()
             .map_err(|e| format!("the client key does not match the client certificate: {e}"))?;
+    }
+    if let Some(psk) = &inputs.psk {
+        super::psk::configure(&mut b, psk);
     }
     mqtls_ossl_certreq::record_certificate_requests(&mut b);
     let (min, max) = version_bounds(&request.tls_versions);

@@ -26,6 +26,7 @@ pub fn render(report: &DiagnoseReport, out: &mut dyn Write) -> io::Result<()> {
         ("outcome", |b| match b.outcome {
             Outcome::Ok => "✅ ok".into(),
             Outcome::Failed => format!("❌ `{}`", b.diagnosis.code),
+            Outcome::NotSupported => "➖ not supported by this stack".into(),
         }),
         ("library", |b| b.library.clone()),
         ("phase", |b| b.phase.name().to_string()),

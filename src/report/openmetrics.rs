@@ -29,6 +29,15 @@ pub fn render(reports: &[&DiagnoseReport], out: &mut dyn Write) -> io::Result<()
         let t = escape(&target);
         for b in &report.backends {
             let labels = format!("target=\"{t}\",backend=\"{}\"", b.backend);
+            if b.outcome == Outcome::NotSupported {
+                // No probe was made (rustls and TLS-PSK): a probe_success of 0 would page
+                // someone for a stack, not a broker. The code still says why.
+                diagnosis.push((
+                    format!("{labels},code=\"{}\"", b.diagnosis.code),
+                    "1".into(),
+                ));
+                continue;
+            }
             let ok = u8::from(b.outcome == Outcome::Ok);
             success.push((labels.clone(), ok.to_string()));
             duration.push((labels.clone(), seconds(b.elapsed_ms)));

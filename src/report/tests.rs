@@ -303,3 +303,56 @@ fn run_text_snapshot() {
     suite::render_text(&run_fixture(), Style::default(), false, &mut out).expect("renders");
     insta::assert_snapshot!(String::from_utf8(out).expect("UTF-8"));
 }
+
+/// A stack that cannot make the connection asked for (rustls and TLS-PSK) is shown as such in
+/// every format and does not fail the report; the other backend still decides the exit code.
+#[test]
+fn a_stack_that_cannot_try_is_shown_and_does_not_fail_the_report() {
+    let mut report = fixture();
+    report.backends[0].outcome = Outcome::NotSupported;
+    report.backends[0].diagnosis = crate::classify::Diagnosis::new(
+        DiagnosisCode::NotSupportedByStack,
+        "Not supported by this stack: rustls has no external pre-shared keys (TLS-PSK).",
+    );
+    report.backends[0].psk = Some(crate::evidence::psk::PskEvidence {
+        identity: "dev1".into(),
+        ..Default::default()
+    });
+    report.backends[1].outcome = Outcome::Ok;
+    assert!(report.all_ok());
+    let render_to = |format| {
+        let mut out = Vec::new();
+        render(format, &report, Style::default(), &mut out).expect("renders");
+        String::from_utf8(out).expect("UTF-8")
+    };
+    let text = render_to(Format::Text);
+    assert!(text.contains("– not supported by this stack"), "{text}");
+    assert!(text.contains("not tried"), "{text}");
+    let markdown = render_to(Format::Markdown);
+    assert!(
+        markdown.contains("➖ not supported by this stack"),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render_to(Format::Json)).expect("JSON");
+    assert_eq!(json["backends"][0]["outcome"], "not_supported");
+    assert_eq!(json["backends"][0]["psk"]["identity"], "dev1");
+    let mut metrics = Vec::new();
+    crate::report::openmetrics::render(&[&report], &mut metrics).expect("renders");
+    let metrics = String::from_utf8(metrics).expect("UTF-8");
+    let success = |backend: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("probe_success{") && l.contains(&format!("backend=\"{backend}\""))
+        })
+    };
+    assert!(success("openssl"), "{metrics}");
+    assert!(!success("rustls"), "no probe, no probe_success: {metrics}");
+    assert!(
+        metrics.contains("backend=\"rustls\",code=\"not_supported_by_stack\"} 1"),
+        "{metrics}"
+    );
+    report.backends[1].outcome = Outcome::Failed;
+    assert!(!report.all_ok());
+    // No stack could try: nothing was tested, which is not a pass.
+    report.backends[1].outcome = Outcome::NotSupported;
+    assert!(!report.all_ok());
+}

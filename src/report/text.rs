@@ -164,6 +164,7 @@ fn backend_table(report: &DiagnoseReport, style: Style) -> Table {
         let (text, color) = match b.outcome {
             Outcome::Ok => ("✔ ok".to_string(), Color::Green),
             Outcome::Failed => (format!("✘ {}", b.diagnosis.code), Color::Red),
+            Outcome::NotSupported => ("– not supported by this stack".to_string(), Color::Yellow),
         };
         let cell = Cell::new(text).add_attribute(Attribute::Bold);
         if style.color { cell.fg(color) } else { cell }
@@ -235,6 +236,7 @@ fn new_table(style: Style) -> Table {
 fn reached(b: &BackendReport) -> String {
     match b.outcome {
         Outcome::Ok => "resolve ✔ tcp ✔ tls ✔ mqtt ✔".into(),
+        Outcome::NotSupported => "not tried".into(),
         Outcome::Failed => {
             let order = ["resolve", "tcp", "tls", "mqtt"];
             let failed_at = b.phase.name();
@@ -257,6 +259,9 @@ fn timings(b: &BackendReport) -> String {
         .iter()
         .filter_map(|(n, v)| v.map(|ms| format!("{n} {ms:.1}")))
         .collect();
+    if b.outcome == Outcome::NotSupported {
+        return "—".into();
+    }
     format!("{} (total {:.1} ms)", parts.join(", "), b.elapsed_ms)
 }
 

@@ -158,6 +158,7 @@ fn host_paths(host: &HostEntry, defaults: &InputPaths) -> InputPaths {
             host.untrusted.clone()
         },
         offline: defaults.offline,
+        psk: host.psk.clone().or_else(|| defaults.psk.clone()),
     }
 }
 

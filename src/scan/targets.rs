@@ -18,7 +18,7 @@ pub use crate::error::TargetsError;
 use crate::target::Target;
 
 /// The CSV columns understood, in the order the error message lists them.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 9] = [
     "target",
     "cafile",
     "cert",
@@ -26,6 +26,8 @@ pub const COLUMNS: [&str; 7] = [
     "sni",
     "expect_name",
     "untrusted",
+    "psk_identity",
+    "psk_key_env",
 ];
 
 /// One host of the fleet, as the targets file describes it.
@@ -50,6 +52,9 @@ pub struct HostEntry {
     /// Per-host intermediates for the chain analysis (CSV `untrusted`, `;`-separated); empty:
     /// the command line's `--untrusted`.
     pub untrusted: Vec<PathBuf>,
+    /// Per-host pre-shared key (CSV `psk_identity` and `psk_key_env`, the variable holding
+    /// the hex key, read when the file is parsed); `None`: the command line's.
+    pub psk: Option<crate::probe::psk::Psk>,
 }
 
 /// A share of the fleet: `K/N`, 1-based.
@@ -184,6 +189,7 @@ fn csv_line(
     }
     let mut host = entry(no, fields.get(0).unwrap_or_default())?;
     let file = |f: &str| (!f.is_empty()).then(|| base.join(f));
+    let (mut psk_identity, mut psk_key_env) = ("", "");
     for (column, field) in columns.iter().zip(&fields).skip(1) {
         match *column {
             "cafile" => host.cafiles = field.split(';').filter_map(file).collect(),
@@ -192,9 +198,25 @@ fn csv_line(
             "key" => host.key = file(field),
             "sni" => host.sni = (!field.is_empty()).then(|| field.to_string()),
             "expect_name" => host.expect_name = (!field.is_empty()).then(|| field.to_string()),
+            "psk_identity" => psk_identity = field,
+            "psk_key_env" => psk_key_env = field,
             _ => {}
         }
     }
+    host.psk = match (psk_identity, psk_key_env) {
+        ("", "") => None,
+        ("", _) => return Err("a psk_key_env without a psk_identity".into()),
+        (_, "") => return Err("a psk_identity without a psk_key_env".into()),
+        (identity, var) => {
+            // The error names the variable, never its value.
+            let key = std::env::var(var)
+                .map_err(|_| format!("psk_key_env: the environment variable {var} is not set"))?;
+            Some(
+                crate::probe::psk::Psk::new(identity, &key)
+                    .map_err(|e| format!("psk_key_env {var}: {e}"))?,
+            )
+        }
+    };
     match (&host.cert, &host.key) {
         (Some(_), None) => {
             Err("a cert without a key (the client certificate needs its key)".into())
@@ -216,6 +238,7 @@ fn entry(line: usize, input: &str) -> Result<HostEntry, String> {
         sni: None,
         expect_name: None,
         untrusted: Vec::new(),
+        psk: None,
     })
 }
 
@@ -322,6 +345,23 @@ h2:8883,,
             (
                 "target,cert,key\nh:1,c.pem,\n",
                 "fleet/hosts.txt:2: a cert without a key",
+            ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,\n",
+                "fleet/hosts.txt:2: a psk_identity without a psk_key_env",
+            ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,,MQTLS_SURELY_UNSET_PSK\n",
+                "fleet/hosts.txt:2: a psk_key_env without a psk_identity",
+            ),
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,MQTLS_SURELY_UNSET_PSK\n",
+                "fleet/hosts.txt:2: psk_key_env: the environment variable MQTLS_SURELY_UNSET_PSK is not set",
+            ),
+            // PATH is set and is no hex key: the message names the variable, not its value.
+            (
+                "target,psk_identity,psk_key_env\nh:1,dev1,PATH\n",
+                "fleet/hosts.txt:2: psk_key_env PATH: not a hex key",
             ),
             ("# nothing\n", "fleet/hosts.txt:0: holds no target"),
             (

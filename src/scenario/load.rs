@@ -13,7 +13,7 @@ use crate::inputs::InputPaths;
 use crate::probe::mqtt::ConnectSettings;
 use crate::target::Target;
 
-use super::model::{CaseSpec, Expectation, Profile, SuiteFile};
+use super::model::{CaseSpec, Expectation, Profile, ProfilePsk, PskSpec, SuiteFile};
 
 pub use crate::error::ScenarioError;
 
@@ -399,6 +399,38 @@ impl FileContext<'_> {
         Ok(std::fs::canonicalize(&path).unwrap_or(path))
     }
 
+    /// A case's (or profile's) pre-shared key, read from its variable or file. Errors name
+    /// the variable or file, never the key.
+    fn psk(
+        &self,
+        case: &str,
+        key: &str,
+        spec: &PskSpec,
+    ) -> Result<crate::probe::psk::Psk, ScenarioError> {
+        let hex = match (&spec.key_env, &spec.key_file) {
+            (Some(var), None) => self.env(case, &format!("{key}.key_env"), var)?,
+            (None, Some(file)) => {
+                let path = self.file(case, &format!("{key}.key_file"), file)?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    self.invalid(case, &format!("{key}.key_file {}: {e}", path.display()))
+                })?;
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            _ => {
+                return Err(self.invalid(
+                    case,
+                    &format!("{key}: give exactly one of key_env and key_file"),
+                ));
+            }
+        };
+        crate::probe::psk::Psk::new(&spec.identity, &hex)
+            .map_err(|e| self.invalid(case, &format!("{key} {:?}: {e}", spec.identity)))
+    }
+
     fn env(&self, case: &str, key: &str, var: &str) -> Result<String, ScenarioError> {
         std::env::var(var).map_err(|_| {
             self.invalid(
@@ -430,7 +462,8 @@ impl FileContext<'_> {
         }
         // A plain listener serves no certificate: its files are neither needed nor checked.
         let tls_file = |key: &str, v: &str| -> Result<String, ScenarioError> {
-            match (p.plain, v.is_empty()) {
+            // A PSK-only listener serves no certificate either.
+            match (p.plain || (p.psk.is_some() && v.is_empty()), v.is_empty()) {
                 (true, _) => Ok(v.to_string()),
                 (false, true) => Err(self.invalid(
                     name,
@@ -439,7 +472,48 @@ impl FileContext<'_> {
                 (false, false) => file(key, v),
             }
         };
+        let psk = match &p.psk {
+            Some(psk) => {
+                if !p.certfile.is_empty() {
+                    return Err(self.invalid(
+                        name,
+                        "psk with certfile: mosquitto refuses both on one listener (\"Cannot use both certificate and psk encryption in a single listener\"); use two profiles",
+                    ));
+                }
+                if p.labs.as_deref() != Some(&["mosquitto".to_string()][..]) {
+                    return Err(self.invalid(
+                        name,
+                        "psk: only the mosquitto lab renders PSK (add `labs: [mosquitto]`)",
+                    ));
+                }
+                // Checked here, so that a bad key fails when the suite loads; the broker gets
+                // the file or variable, re-read when it starts.
+                for spec in &psk.keys {
+                    self.psk(name, "psk.keys", spec)?;
+                }
+                let keys = psk
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        Ok(PskSpec {
+                            key_file: k
+                                .key_file
+                                .as_deref()
+                                .map(|v| file("psk.keys.key_file", v))
+                                .transpose()?,
+                            ..k.clone()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ScenarioError>>()?;
+                Some(ProfilePsk {
+                    keys,
+                    ..psk.clone()
+                })
+            }
+            None => None,
+        };
         Ok(Profile {
+            psk,
             certfile: tls_file("certfile", &p.certfile)?,
             keyfile: tls_file("keyfile", &p.keyfile)?,
             cafile: p.cafile.as_deref().map(|v| file("cafile", v)).transpose()?,
@@ -516,6 +590,12 @@ impl FileContext<'_> {
         }
         let key_password = pick(&spec.key_password_env, &defaults.key_password_env)
             .map(|var| self.env(&name, "key_password_env", &var))
+            .transpose()?;
+        let psk = spec
+            .psk
+            .as_ref()
+            .or(defaults.psk.as_ref())
+            .map(|p| self.psk(&name, "psk", p))
             .transpose()?;
         let mut tls_versions = Vec::new();
         for v in spec
@@ -607,6 +687,7 @@ impl FileContext<'_> {
                 key_password,
                 untrusted,
                 offline: false,
+                psk,
             },
             tls_versions,
             sni,

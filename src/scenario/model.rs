@@ -73,6 +73,10 @@ pub struct CaseSpec {
     pub key: Option<String>,
     /// Environment variable holding the key's password.
     pub key_password_env: Option<String>,
+    /// A TLS-PSK identity and where its hex key is: `{identity: dev1, key_env: VAR}` or
+    /// `{identity: dev1, key_file: keys/dev1.hex}` (relative to this file; `${lab:...}` works).
+    /// Never the key itself: a suite is committed and shared.
+    pub psk: Option<PskSpec>,
     /// TLS versions offered: `"1.2"`, `"1.3"` (quote them: unquoted `1.2` is a number).
     pub tls_versions: Option<Vec<String>>,
     /// SNI to send (default: the host name).
@@ -94,6 +98,30 @@ pub struct CaseSpec {
     pub warn_days: Option<u32>,
     /// What each backend must get.
     pub expect: Option<Expectation>,
+}
+
+/// A pre-shared key by reference: exactly one of `key_env` and `key_file`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PskSpec {
+    /// The identity (mosquitto `psk_file`: the part before the colon).
+    pub identity: String,
+    /// Environment variable holding the key in hex.
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// File whose first line that is not a `#` comment is the key in hex.
+    #[serde(default)]
+    pub key_file: Option<String>,
+}
+
+/// The TLS-PSK side of a lab broker profile (rendered by the mosquitto lab only).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePsk {
+    /// mosquitto `psk_hint` (sent to TLS 1.2 clients).
+    pub hint: String,
+    /// The identities the broker knows, each with its key by reference.
+    pub keys: Vec<PskSpec>,
 }
 
 /// The MQTT CONNECT of a case.
@@ -146,6 +174,10 @@ pub struct Profile {
     /// `certfile`/`keyfile` are then not used. The RabbitMQ lab renders TLS listeners only.
     #[serde(default)]
     pub plain: bool,
+    /// Accept TLS-PSK (mosquitto `psk_hint`, `psk_file`), without `certfile`: mosquitto serves
+    /// PSK or certificates on a listener, never both. Rendered by the mosquitto lab only.
+    #[serde(default)]
+    pub psk: Option<ProfilePsk>,
     /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`, `inprocess`); default: every one
     /// given to `--lab`. Cases using the profile are skipped on the others.
     #[serde(default)]

@@ -13,7 +13,7 @@ pub enum Coverage {
 
 /// Every code, in catalogue order. A new code must be added here and to [`coverage`] (whose
 /// match does not compile without it).
-pub const ALL_CODES: [Code; 60] = [
+pub const ALL_CODES: [Code; 66] = [
     Code::Ok,
     Code::DnsFailure,
     Code::ConnectionRefused,
@@ -73,6 +73,12 @@ pub const ALL_CODES: [Code; 60] = [
     Code::MqttRefused,
     Code::MqttNoConnack,
     Code::CertExpiresSoon,
+    Code::NotSupportedByStack,
+    Code::PskIdentityUnknown,
+    Code::PskKeyMismatch,
+    Code::PskNotAccepted,
+    Code::PskRequired,
+    Code::PskCipherMismatch,
     Code::Unclassified,
 ];
 
@@ -93,6 +99,14 @@ pub fn coverage(code: Code) -> Coverage {
         Code::Unclassified => Elsewhere(INPROCESS),
         // A warning: both backends connect at `--at` ten days before the lab's notAfter.
         Code::CertExpiresSoon => Elsewhere("tests/expiry.rs"),
+        // TLS-PSK against mosquitto PSK listeners, OpenSSL only (rustls has no external PSK,
+        // which is itself `not_supported_by_stack`).
+        Code::NotSupportedByStack
+        | Code::PskIdentityUnknown
+        | Code::PskKeyMismatch
+        | Code::PskNotAccepted
+        | Code::PskRequired
+        | Code::PskCipherMismatch => Elsewhere("tests/diagnose_psk.rs"),
         Code::Ok
         | Code::UnknownCa
         | Code::ServerCertAsCa

@@ -243,6 +243,7 @@ async fn run_case(case: &Case, pki: &Pki, broker: Option<&Mosquitto>) -> Result<
         key_password: case.key_password.map(str::to_string),
         untrusted: Vec::new(),
         offline: false,
+        psk: None,
     };
     let loaded = inputs::load(&paths).map_err(|e| format!("inputs: {e}"))?;
     let target = Target::parse(&format!("{}:{port}", case.host)).expect("target");

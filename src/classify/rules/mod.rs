@@ -17,9 +17,11 @@ mod expiry;
 mod local;
 mod mqtt;
 mod negotiation;
+mod psk;
 mod reasons;
 mod transport;
 
+pub(crate) use psk::psk_follow_up_needed;
 pub(super) use transport::{looks_like_plaintext, tls_answer_to_plain};
 
 /// A rule: a diagnosis when it applies to this evidence.
@@ -27,6 +29,7 @@ pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
 
 /// Most specific first; the first match wins.
 pub(super) const RULES: &[Rule] = &[
+    psk::not_supported_by_stack,
     ok,
     local::client_identity_unusable,
     local::ca_file_unusable,
@@ -38,6 +41,11 @@ pub(super) const RULES: &[Rule] = &[
     transport::tls_port_plain_client,
     transport::not_tls,
     transport::handshake_timeout,
+    psk::psk_key_mismatch,
+    psk::psk_identity_unknown,
+    psk::psk_not_accepted,
+    psk::psk_cipher_mismatch,
+    psk::psk_required,
     client_cert::client_cert_required,
     client_cert::client_cert_rejected_by_broker,
     client_cert::silent_rejection,
@@ -163,6 +171,11 @@ pub(super) fn warnings(ev: &Evidence, cx: &Context<'_>) -> Vec<Code> {
     if let Some(problem) = cx.identity_problem {
         // Connected without the client certificate the user meant to send.
         out.push(problem.code());
+    }
+    if ev.psk.as_ref().is_some_and(|p| p.supported && !p.used) {
+        // Connected on the broker's certificate: the pre-shared key the device relies on was
+        // not used, so a device without the CA file would fail.
+        out.push(Code::PskNotAccepted);
     }
     let chain = chain(ev, cx);
     if let Some(leaf) = chain.first() {
