@@ -22,11 +22,12 @@ use crate::evidence::Backend;
 use crate::evidence::MqttVersion;
 use crate::inputs::{self, InputPaths};
 use crate::lab::BrokerKind;
+use crate::lab::Lab;
 use crate::lab::{self, Behaviour, Mosquitto, MqttBehaviour, Responder, ServerStack, TlsServer};
 use crate::probe::ProbeRequest;
 use crate::probe::mqtt::ConnectSettings;
 use crate::report::{self, DiagnoseReport, Format, Style};
-use crate::run::{Lab, RunConfig};
+use crate::run::RunConfig;
 use crate::target::Target;
 
 /// One situation of the story.

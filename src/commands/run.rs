@@ -42,11 +42,11 @@ pub(super) async fn run_suites(args: &RunArgs, style: Style) -> Result<u8, Error
         .map(|(n, p)| (n.clone(), p.clone()))
         .collect();
     let lab = if config.lab.is_empty() {
-        crate::run::Lab::start(&[], &profiles).await?
+        crate::lab::Lab::start(&[], &profiles).await?
     } else {
         // Stop the brokers on Ctrl-C too: dropping the lab kills them.
         let lab = tokio::select! {
-            lab = crate::run::Lab::start(&config.lab, &profiles) => lab?,
+            lab = crate::lab::Lab::start(&config.lab, &profiles) => lab?,
             _ = tokio::signal::ctrl_c() => return Err(Error::Lab("interrupted while starting the lab".into())),
         };
         lab

@@ -7,9 +7,11 @@
 
 pub mod kind;
 pub mod mosquitto;
+pub mod profile;
 pub mod rabbitmq;
 pub mod render;
 pub mod responder;
+pub mod started;
 pub mod wire;
 
 pub use kind::BrokerKind;
@@ -19,6 +21,7 @@ pub use responder::{
     Behaviour, CertCheck, ClientAuth, Hangup, MqttBehaviour, Responder, ServerStack, SniPolicy,
     TlsOptions, TlsServer, TlsVersion,
 };
+pub use started::Lab;
 
 /// The one way a broker test decides whether it can run: true when the broker is installed;
 /// otherwise, under CI (`CI` set) a failure, elsewhere a "SKIPPED" line on stderr naming the
