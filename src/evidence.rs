@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 
+mod websocket;
+
+pub use websocket::{
+    HttpHeader, LEGACY_SUBPROTOCOL, MQTT_SUBPROTOCOL, WebSocketClose, WebSocketExchange,
+};
+
 /// A TLS client implementation that mqtls probes with.
 #[derive(
     Debug,
@@ -64,6 +70,9 @@ pub enum Phase {
     Tcp,
     /// The TLS handshake (and TLS alerts read after it).
     Tls,
+    /// The HTTP Upgrade to WebSocket (`ws://`, `wss://` targets).
+    #[serde(rename = "websocket")]
+    WebSocket,
     /// MQTT CONNECT and CONNACK.
     Mqtt,
     /// Everything succeeded.
@@ -77,6 +86,7 @@ impl Phase {
             Phase::Resolve => "resolve",
             Phase::Tcp => "tcp",
             Phase::Tls => "tls",
+            Phase::WebSocket => "websocket",
             Phase::Mqtt => "mqtt",
             Phase::Done => "done",
         }
@@ -227,6 +237,32 @@ pub enum Failure {
         /// What was wrong with it.
         detail: String,
     },
+    /// The WebSocket upgrade got an HTTP answer other than 101 Switching Protocols
+    /// ([`Evidence::websocket`] has the status line, headers and the start of the body).
+    UpgradeRefused {
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The broker switched to WebSocket without selecting the `mqtt` subprotocol offered.
+    SubprotocolRefused {
+        /// The subprotocol it selected instead, if any.
+        selected: Option<String>,
+    },
+    /// The broker answered the upgrade with 101 but broke the handshake (a wrong
+    /// `Sec-WebSocket-Accept`, no `Upgrade: websocket`).
+    UpgradeInvalid {
+        /// What was wrong.
+        detail: String,
+    },
+    /// No HTTP answer to the upgrade request: the peer closed, or said nothing before the
+    /// deadline.
+    NoUpgradeAnswer {
+        /// True when the peer closed the connection, false when the deadline passed.
+        closed: bool,
+    },
+    /// The peer answered the upgrade request with bytes that are not HTTP
+    /// ([`Evidence::first_bytes`] has them).
+    NotHttp,
     /// Anything else; `Evidence::raw_error` has the backend's words.
     Other,
 }
@@ -452,6 +488,9 @@ pub struct Evidence {
     pub elapsed_ms: f64,
     /// Observations about how the probe ran (retries and why).
     pub notes: Vec<String>,
+    /// The WebSocket upgrade of a `ws://`/`wss://` probe; `None` for MQTT over TCP/TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocketExchange>,
 }
 
 impl Evidence {
@@ -482,6 +521,7 @@ impl Evidence {
             timings: Timings::default(),
             elapsed_ms: 0.0,
             notes: Vec::new(),
+            websocket: None,
         }
     }
 

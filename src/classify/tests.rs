@@ -245,6 +245,8 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         sni: extra.sni.clone(),
         mqtt_version: extra.mqtt_version.clone(),
         tls: extra.tls.clone(),
+        direct_mqtt: None,
+        websocket: Vec::new(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());

@@ -15,7 +15,7 @@ pub use mosquitto::{LabError, Listener, ListenerTls, Mosquitto, mosquitto_binary
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
     Behaviour, CertCheck, ClientAuth, Hangup, MqttBehaviour, Responder, ServerStack, SniPolicy,
-    TlsOptions, TlsServer, TlsVersion,
+    TlsOptions, TlsServer, TlsVersion, WsServer,
 };
 
 /// A broker a test needs.

@@ -32,6 +32,27 @@ pub struct FollowUps {
     /// a hang-up (for `tls_port_plain_client`).
     #[serde(default)]
     pub tls: Option<HandshakeProbe>,
+    /// MQTT without the WebSocket upgrade on the port of a `ws://`/`wss://` target whose
+    /// upgrade got no HTTP answer (for `mqtt_port_websocket_client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_mqtt: Option<super::PlainProbe>,
+    /// WebSocket upgrades besides the probe's: other paths after a 404, the legacy `mqttv3.1`
+    /// subprotocol after a refusal, or WebSocket on a port probed as MQTT that answered in HTTP
+    /// (for `websocket_path_not_found`, `websocket_subprotocol_refused`,
+    /// `websocket_port_mqtt_client`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websocket: Vec<super::ws::UpgradeProbe>,
+}
+
+/// One follow-up WebSocket upgrade to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradePlan {
+    /// Over TLS (unverified) or plain TCP.
+    pub tls: bool,
+    /// The path.
+    pub path: String,
+    /// The subprotocols to offer.
+    pub protocols: Vec<String>,
 }
 
 /// What a CONNECT of the other MQTT version got.
@@ -59,6 +80,10 @@ pub struct FollowUpPlan {
     pub mqtt_version: Option<super::mqtt::MqttVersion>,
     /// Try a TLS handshake on a plain (`mqtt://`) target.
     pub tls: bool,
+    /// Try MQTT without the WebSocket upgrade (`ws://`/`wss://` targets).
+    pub direct_mqtt: bool,
+    /// Try these WebSocket upgrades, in order, until one is accepted.
+    pub upgrades: Vec<UpgradePlan>,
 }
 
 impl FollowUpPlan {
@@ -69,6 +94,8 @@ impl FollowUpPlan {
             && self.sni.is_none()
             && self.mqtt_version.is_none()
             && !self.tls
+            && !self.direct_mqtt
+            && self.upgrades.is_empty()
     }
 }
 
@@ -168,7 +195,7 @@ impl Prober {
     }
 }
 
-fn permissive_ssl(
+pub(super) fn permissive_ssl(
     version: Option<TlsVersion>,
     sni: Option<&str>,
 ) -> Result<Ssl, openssl::error::ErrorStack> {

@@ -207,6 +207,10 @@ pub struct BackendReport {
     pub addresses: Vec<String>,
     /// The address connected to.
     pub connected_to: Option<String>,
+    /// The WebSocket upgrade (`ws://`/`wss://` targets): path, status line, headers, body,
+    /// subprotocol, close frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::evidence::WebSocketExchange>,
 }
 
 impl BackendReport {
@@ -242,6 +246,7 @@ impl BackendReport {
             first_bytes: ev.first_bytes,
             addresses: ev.addresses,
             connected_to: ev.connected_to,
+            websocket: ev.websocket,
         }
     }
 }
