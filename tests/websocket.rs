@@ -295,3 +295,145 @@ async fn websocket_cases_on_both_server_stacks() {
         failures.join("\n\n")
     );
 }
+
+/// mosquitto 2.0 with `protocol websockets` listeners (wss and ws) beside an MQTT TLS
+/// listener: the right transport works, each wrong one gets its code, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_websocket_listeners() {
+    use mqtls::lab::{Listener, ListenerTls, Mosquitto, Needed, broker_available};
+    if !broker_available(Needed::Mosquitto, "mosquitto_websocket_listeners") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let loaded = load(&pki);
+    let tls = || {
+        Some(ListenerTls {
+            certfile: pki.server.chain_path().to_path_buf(),
+            keyfile: pki.server.key.clone(),
+            ..ListenerTls::default()
+        })
+    };
+    let listener = |name: &str, tls: Option<ListenerTls>| Listener {
+        name: name.into(),
+        tls,
+        allow_anonymous: true,
+        users: Vec::new(),
+    };
+    let broker = Mosquitto::start_with_websockets(
+        &[
+            listener("wss", tls()),
+            listener("ws", None),
+            listener("mqtts", tls()),
+        ],
+        &["wss", "ws"],
+        Duration::from_secs(10),
+    )
+    .expect("mosquitto starts");
+    let port = |name: &str| broker.port(name).expect("listener port");
+    let rows: [(String, Code, &[&str]); 5] = [
+        (
+            format!("wss://localhost:{}/mqtt", port("wss")),
+            Code::Ok,
+            &["WebSocket upgrade of /mqtt: HTTP/1.1 101 Switching Protocols, subprotocol mqtt"],
+        ),
+        (
+            format!("ws://localhost:{}/any/path", port("ws")),
+            Code::Ok,
+            &["WebSocket upgrade of /any/path"],
+        ),
+        (
+            format!("wss://localhost:{}/mqtt", port("mqtts")),
+            Code::MqttPortWebsocketClient,
+            &["MQTT over TLS without WebSocket on the same port: CONNACK 0 (success)"],
+        ),
+        (
+            // libwebsockets answers a raw CONNECT with 403 Forbidden.
+            format!("mqtts://localhost:{}", port("wss")),
+            Code::WebsocketPortMqttClient,
+            &[
+                "(\"HTTP/1.",
+                "follow-up upgrade of /mqtt offering mqtt: 101, subprotocol mqtt, then CONNACK 0",
+            ],
+        ),
+        (
+            format!("mqtt://localhost:{}", port("ws")),
+            Code::WebsocketPortMqttClient,
+            &["follow-up upgrade of /mqtt offering mqtt: 101"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (target, code, facts) in &rows {
+        let report = diagnose(target, &loaded).await;
+        if let Err(e) = check(&report, *code, facts) {
+            failures.push(format!("{target}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n--- broker log:\n{}",
+        failures.join("\n\n"),
+        broker.log()
+    );
+}
+
+/// RabbitMQ's web_mqtt plugin (Cowboy, path `/ws`) with TLS: the right path works on both
+/// backends; `/mqtt`, the usual default elsewhere, is a 404 whose follow-ups find `/ws`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_web_mqtt() {
+    use mqtls::lab::{Needed, RabbitNode, SslOptions, broker_available};
+    if !broker_available(Needed::Rabbitmq, "rabbitmq_web_mqtt") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = pki::generate(dir.path()).expect("pki");
+    let loaded = load(&pki);
+    let opts = SslOptions {
+        certfile: pki.server.chain_path().to_path_buf(),
+        keyfile: pki.server.key.clone(),
+        allow_anonymous: true,
+        ..SslOptions::default()
+    };
+    let node = RabbitNode::start_web_mqtt("web_mqtt", &opts, Duration::from_secs(60))
+        .expect("rabbitmq starts");
+    let wss = node.web_mqtt_tls_port().expect("web_mqtt TLS port");
+    let ws = node.web_mqtt_port().expect("web_mqtt port");
+    let rows: [(String, Code, &[&str]); 4] = [
+        (
+            format!("wss://localhost:{wss}/ws"),
+            Code::Ok,
+            &["WebSocket upgrade of /ws: HTTP/1.1 101 Switching Protocols, subprotocol mqtt"],
+        ),
+        (
+            format!("wss://localhost:{wss}/mqtt"),
+            Code::WebsocketPathNotFound,
+            &[
+                "404",
+                "follow-up upgrade of /ws offering mqtt: 101, subprotocol mqtt, then CONNACK 0",
+            ],
+        ),
+        (
+            format!("ws://localhost:{ws}/mqtt"),
+            Code::WebsocketPathNotFound,
+            &["follow-up upgrade of /ws offering mqtt: 101"],
+        ),
+        (
+            format!("mqtts://localhost:{wss}"),
+            Code::WebsocketPortMqttClient,
+            &["follow-up upgrade of /ws offering mqtt: 101, subprotocol mqtt, then CONNACK 0"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (target, code, facts) in &rows {
+        let report = diagnose(target, &loaded).await;
+        if let Err(e) = check(&report, *code, facts) {
+            failures.push(format!("{target}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n--- node log:\n{}",
+        failures.join("\n\n"),
+        node.log()
+    );
+}

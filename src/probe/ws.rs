@@ -180,9 +180,11 @@ impl Prober {
         for plan in plans {
             let protocols: Vec<&str> = plan.protocols.iter().map(String::as_str).collect();
             let probe = self.probe_upgrade(plan.tls, &plan.path, &protocols).await;
-            let accepted = probe.accepted;
+            // Stop at the first accepted, and at the first without an HTTP answer: a peer silent
+            // to one upgrade is silent to the next, and each would cost a deadline.
+            let done = probe.accepted || probe.exchange.status.is_none();
             out.push(probe);
-            if accepted {
+            if done {
                 break;
             }
         }

@@ -41,7 +41,7 @@ pub(in crate::classify) fn plan_websocket(all: &[Evidence], tls: bool, plan: &mu
             }
             (Some(ws), Some(Failure::SubprotocolRefused { .. })) => upgrades.push(legacy(&ws.path)),
             // MQTT over TCP/TLS that got HTTP back: is it a WebSocket listener?
-            (None, _) if http_answer(ev) => {
+            (None, _) if http_answer(ev) || silent_after_connect(ev) => {
                 let over_tls = tls && ev.tls.version.is_some();
                 upgrades.extend(COMMON_PATHS.iter().map(|p| mqtt_on(over_tls, p)));
             }
@@ -64,6 +64,12 @@ fn http_answer(ev: &Evidence) -> bool {
             ev.failure,
             Some(Failure::MalformedConnAck { .. } | Failure::NotTls)
         )
+}
+
+/// MQTT over TCP/TLS whose CONNECT got no answer at all before the deadline: an HTTP server
+/// (Cowboy, RabbitMQ web_mqtt) still waiting for the rest of a request line does that.
+fn silent_after_connect(ev: &Evidence) -> bool {
+    ev.websocket.is_none() && matches!(ev.failure, Some(Failure::NoConnAck { closed: false }))
 }
 
 /// The first follow-up upgrade that was accepted.
@@ -225,7 +231,8 @@ pub(super) fn mqtt_port_websocket_client(ev: &Evidence, cx: &Context<'_>) -> Opt
 }
 
 pub(super) fn websocket_port_mqtt_client(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
-    if ev.websocket.is_some() || !http_answer(ev) {
+    let http = http_answer(ev);
+    if ev.websocket.is_some() || !(http || silent_after_connect(ev)) {
         return None;
     }
     let ok = accepted(cx)?;
@@ -237,13 +244,21 @@ pub(super) fn websocket_port_mqtt_client(ev: &Evidence, cx: &Context<'_>) -> Opt
     };
     let mut d = Diagnosis::new(
         Code::WebsocketPortMqttClient,
-        format!("{} speaks MQTT over WebSockets ({scheme}://), but the client spoke MQTT directly: the broker answered in HTTP.", cx.target),
+        format!(
+            "{} speaks MQTT over WebSockets ({scheme}://), but the client spoke MQTT directly: the broker {}.",
+            cx.target,
+            if http { "answered in HTTP" } else { "waited for an HTTP request and never answered CONNECT" }
+        ),
     )
-    .fact(format!(
-        "the answer to {}: {}",
-        if matches!(ev.failure, Some(Failure::NotTls)) { "the TLS ClientHello" } else { "CONNECT" },
-        ev.first_bytes.as_deref().map(printable).unwrap_or_default()
-    ));
+    .fact(if http {
+        format!(
+            "the answer to {}: {}",
+            if matches!(ev.failure, Some(Failure::NotTls)) { "the TLS ClientHello" } else { "CONNECT" },
+            ev.first_bytes.as_deref().map(printable).unwrap_or_default()
+        )
+    } else {
+        format!("no answer to CONNECT: {}", ev.raw_error.as_deref().unwrap_or("none before the deadline"))
+    });
     for probe in &cx.follow_ups.websocket {
         d = d.fact(tried(probe));
     }
