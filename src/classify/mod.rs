@@ -308,3 +308,5 @@ pub fn plan_follow_ups(
 mod reasons_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod websocket_tests;
