@@ -532,6 +532,18 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
 pub fn tell_apart(code: DiagnosisCode, side: RejectedBy) -> String {
     use DiagnosisCode as C;
     let text = match code {
+        C::WebsocketPathNotFound | C::WebsocketUpgradeRefused | C::PlainHttpPort => {
+            "The HTTP status of the upgrade tells them apart: 404 a wrong path, 2xx/3xx a web server that ignores Upgrade, other 4xx/5xx a refusal (curl -i --http1.1 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: mqtt' https://HOST:PORT/PATH)."
+        }
+        C::WebsocketSubprotocolRefused => {
+            "The same curl with -H 'Sec-WebSocket-Protocol: mqttv3.1' switches (101) where mqtt does not."
+        }
+        C::MqttPortWebsocketClient => {
+            "mosquitto_pub -p PORT (with --cafile for TLS) connects where the WebSocket client gets no HTTP answer."
+        }
+        C::WebsocketPortMqttClient => {
+            "openssl s_client -connect HOST:PORT -quiet, then typing 'GET / HTTP/1.1' and two Enters, gets an HTTP answer."
+        }
         C::UnknownCa if side == RejectedBy::Peer => {
             "In the client's output: it names the broker's certificate (unknown authority, local issuer) when this is the cause."
         }
@@ -613,7 +625,20 @@ pub fn confirm(code: DiagnosisCode, host: Option<&str>) -> String {
             | C::ClientCertUnusable
             | C::ClientKeyUnusable
     );
-    let mut cmd = format!("mqtls diagnose mqtts://{host}:8883 --cafile ca.crt");
+    let websocket = matches!(
+        code,
+        C::WebsocketPathNotFound
+            | C::WebsocketUpgradeRefused
+            | C::WebsocketSubprotocolRefused
+            | C::MqttPortWebsocketClient
+            | C::PlainHttpPort
+    );
+    let mut cmd = if websocket {
+        // The WebSocket URL the client used; the follow-ups try the other paths and transports.
+        format!("mqtls diagnose wss://{host}:PORT/PATH --cafile ca.crt")
+    } else {
+        format!("mqtls diagnose mqtts://{host}:8883 --cafile ca.crt")
+    };
     if client_files {
         cmd.push_str(" --cert client.crt --key client.key");
     }
