@@ -286,6 +286,7 @@ fn assemble(
             expect_name: request.expect_name.clone(),
             scheme: request.target.scheme.name().to_string(),
             mqtt_version: request.mqtt.version.name().to_string(),
+            path: request.target.ws_path().map(str::to_string),
         },
         inputs: Inputs {
             trust: inputs.trust.clone(),

@@ -103,10 +103,13 @@ pub struct TargetInfo {
     pub sni: Option<String>,
     /// The name the certificate was verified against.
     pub expect_name: String,
-    /// `mqtts` or `mqtt`.
+    /// `mqtts`, `mqtt`, `wss` or `ws`.
     pub scheme: String,
     /// MQTT version of the CONNECT.
     pub mqtt_version: String,
+    /// The WebSocket path (`wss`/`ws` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The user's files as mqtls read them.

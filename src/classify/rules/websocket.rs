@@ -222,7 +222,7 @@ pub(super) fn mqtt_port_websocket_client(ev: &Evidence, cx: &Context<'_>) -> Opt
         .fact(format!("WebSocket upgrade of {}: {}", ws.path, ev.raw_error.as_deref().unwrap_or("no answer")))
         .fact(match &ev.first_bytes {
             Some(hex) => format!("the peer's answer instead of HTTP: {}", printable(hex)),
-            None => format!("{} byte(s) received after the upgrade request", ev.bytes_received),
+            None => "no byte of an answer arrived".to_string(),
         })
         .fact(format!("{direct} on the same port: CONNACK {} ({})", ack.code, ack.reason))
         .remedy(format!("Client: connect with `{scheme}://{}` (no WebSocket), or use the broker's WebSocket port (often 8083 ws / 8084 wss / 443, RabbitMQ 15675/15676).", cx.target))
@@ -307,15 +307,21 @@ pub(super) fn plain_http_port(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnos
         (Some(ws), Some(Failure::UpgradeRefused { status })) if (200..400).contains(status) => {
             answer(ws)
         }
-        (None, _) if http_answer(ev) && accepted(cx).is_none() => format!(
-            "the answer to {}: {}",
-            if matches!(ev.failure, Some(Failure::NotTls)) {
-                "the TLS ClientHello"
-            } else {
-                "CONNECT"
-            },
-            ev.first_bytes.as_deref().map(printable).unwrap_or_default()
-        ),
+        // Only once the WebSocket follow-ups ran and none switched: before that it is an
+        // HTTP answer (`not_tls` says so), not yet "no WebSocket here".
+        (None, _)
+            if http_answer(ev) && !cx.follow_ups.websocket.is_empty() && accepted(cx).is_none() =>
+        {
+            format!(
+                "the answer to {}: {}",
+                if matches!(ev.failure, Some(Failure::NotTls)) {
+                    "the TLS ClientHello"
+                } else {
+                    "CONNECT"
+                },
+                ev.first_bytes.as_deref().map(printable).unwrap_or_default()
+            )
+        }
         _ => return None,
     };
     let mut d = Diagnosis::new(
