@@ -285,8 +285,9 @@ fn assemble(
             port: request.target.port,
             sni: request.sni.clone(),
             expect_name: request.expect_name.clone(),
-            scheme: if plain_target { "mqtt" } else { "mqtts" }.to_string(),
+            scheme: request.target.scheme.name().to_string(),
             mqtt_version: request.mqtt.version.name().to_string(),
+            path: request.target.ws_path().map(str::to_string),
         },
         inputs: Inputs {
             trust: inputs.trust.clone(),
@@ -354,9 +355,24 @@ async fn run_follow_ups(prober: &Arc<Prober>, plan: &FollowUpPlan) -> FollowUps 
         let p = Arc::clone(prober);
         tokio::spawn(async move { p.probe_psk().await })
     });
+    let direct_mqtt = plan.direct_mqtt.then(|| {
+        let p = Arc::clone(prober);
+        tokio::spawn(async move { p.probe_direct_mqtt().await })
+    });
+    let upgrades = (!plan.upgrades.is_empty()).then(|| {
+        let p = Arc::clone(prober);
+        let upgrades = plan.upgrades.clone();
+        tokio::spawn(async move { p.probe_upgrades(&upgrades).await })
+    });
     let mut out = FollowUps::default();
     if let Some(task) = psk {
         out.psk = task.await.ok();
+    }
+    if let Some(task) = direct_mqtt {
+        out.direct_mqtt = task.await.ok();
+    }
+    if let Some(task) = upgrades {
+        out.websocket = task.await.unwrap_or_default();
     }
     if let Some(task) = mqtt_version {
         out.mqtt_version = task.await.ok();

@@ -12,6 +12,7 @@ mod protocol;
 
 pub use followups::{
     FollowUpPlan, FollowUps, HandshakeProbe, MqttVersionProbe, PlainProbe, SILENT_AFTER_HANDSHAKE,
+    UpgradePlan,
 };
 pub use protocol::{MqttVersion, TlsVersion};
 
@@ -19,6 +20,12 @@ use crate::cert_details::CertDetails;
 use crate::x509::CertSummary;
 
 pub mod psk;
+mod websocket;
+
+pub use websocket::{
+    HttpHeader, LEGACY_SUBPROTOCOL, MQTT_SUBPROTOCOL, UpgradeProbe, WebSocketClose,
+    WebSocketExchange,
+};
 
 /// A TLS client implementation that mqtls probes with.
 #[derive(
@@ -74,6 +81,9 @@ pub enum Phase {
     Tcp,
     /// The TLS handshake (and TLS alerts read after it).
     Tls,
+    /// The HTTP Upgrade to WebSocket (`ws://`, `wss://` targets).
+    #[serde(rename = "websocket")]
+    WebSocket,
     /// MQTT CONNECT and CONNACK.
     Mqtt,
     /// Everything succeeded.
@@ -87,6 +97,7 @@ impl Phase {
             Phase::Resolve => "resolve",
             Phase::Tcp => "tcp",
             Phase::Tls => "tls",
+            Phase::WebSocket => "websocket",
             Phase::Mqtt => "mqtt",
             Phase::Done => "done",
         }
@@ -237,6 +248,32 @@ pub enum Failure {
         /// What was wrong with it.
         detail: String,
     },
+    /// The WebSocket upgrade got an HTTP answer other than 101 Switching Protocols
+    /// ([`Evidence::websocket`] has the status line, headers and the start of the body).
+    UpgradeRefused {
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The broker switched to WebSocket without selecting the `mqtt` subprotocol offered.
+    SubprotocolRefused {
+        /// The subprotocol it selected instead, if any.
+        selected: Option<String>,
+    },
+    /// The broker answered the upgrade with 101 but broke the handshake (a wrong
+    /// `Sec-WebSocket-Accept`, no `Upgrade: websocket`).
+    UpgradeInvalid {
+        /// What was wrong.
+        detail: String,
+    },
+    /// No HTTP answer to the upgrade request: the peer closed, or said nothing before the
+    /// deadline.
+    NoUpgradeAnswer {
+        /// True when the peer closed the connection, false when the deadline passed.
+        closed: bool,
+    },
+    /// The peer answered the upgrade request with bytes that are not HTTP
+    /// ([`Evidence::first_bytes`] has them).
+    NotHttp,
     /// Anything else; `Evidence::raw_error` has the backend's words.
     Other,
 }
@@ -465,6 +502,9 @@ pub struct Evidence {
     /// What the PSK handshake showed, when the user gave a pre-shared key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psk: Option<psk::PskEvidence>,
+    /// The WebSocket upgrade of a `ws://`/`wss://` probe; `None` for MQTT over TCP/TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocketExchange>,
 }
 
 impl Evidence {
@@ -496,6 +536,7 @@ impl Evidence {
             elapsed_ms: 0.0,
             notes: Vec::new(),
             psk: None,
+            websocket: None,
         }
     }
 

@@ -196,6 +196,7 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                             },
                             host: "localhost".into(),
                             port,
+                            path: None,
                         },
                     })
                 })

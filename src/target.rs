@@ -1,5 +1,6 @@
 //! Parsing a broker address as users type it: `mqtts://host[:port]`, `mqtt://host:port`,
-//! `host:port`, `[::1]:8883` or a bare host.
+//! `host:port`, `[::1]:8883`, a bare host, or MQTT over WebSockets: `wss://host[:port][/path]`
+//! and `ws://host[:port][/path]` (path `/mqtt` when none is given).
 //!
 //! Parsing only; resolving the name is the probe's job (a DNS failure is evidence, not an
 //! input error).
@@ -12,6 +13,12 @@ use serde::{Deserialize, Serialize};
 pub const MQTTS_PORT: u16 = 8883;
 /// The default port for plain MQTT.
 pub const MQTT_PORT: u16 = 1883;
+/// The default port of `wss://` (the URL scheme's, as MQTT.js and browsers use it).
+pub const WSS_PORT: u16 = 443;
+/// The default port of `ws://`.
+pub const WS_PORT: u16 = 80;
+/// The WebSocket path when a `ws://`/`wss://` target names none (EMQX, HiveMQ, MQTT.js).
+pub const DEFAULT_WS_PATH: &str = "/mqtt";
 
 /// Whether the target is probed with TLS or as plain MQTT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +28,23 @@ pub enum Scheme {
     Mqtts,
     /// Plain MQTT (`mqtt://`), for comparison.
     Mqtt,
+    /// MQTT over WebSockets over TLS (`wss://`): TLS, an HTTP Upgrade, then MQTT in binary
+    /// WebSocket frames.
+    Wss,
+    /// MQTT over WebSockets without TLS (`ws://`).
+    Ws,
+}
+
+impl Scheme {
+    /// The scheme as written in a URL.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Mqtts => "mqtts",
+            Scheme::Mqtt => "mqtt",
+            Scheme::Wss => "wss",
+            Scheme::Ws => "ws",
+        }
+    }
 }
 
 /// A parsed broker address.
@@ -32,6 +56,9 @@ pub struct Target {
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// The HTTP path of the WebSocket upgrade (`ws://`/`wss://` only; `None` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Why a target string could not be parsed.
@@ -43,9 +70,9 @@ pub enum TargetError {
         /// The whole input.
         input: String,
     },
-    /// A scheme other than mqtts/mqtt/ssl/tcp.
+    /// A scheme other than mqtts/mqtt/ssl/tcp/wss/ws.
     #[error(
-        "target \"{input}\" has unsupported scheme \"{scheme}\" (expected one of: mqtts, mqtt)"
+        "target \"{input}\" has unsupported scheme \"{scheme}\" (expected one of: mqtts, mqtt, wss, ws)"
     )]
     Scheme {
         /// The whole input.
@@ -67,6 +94,16 @@ pub enum TargetError {
         /// The whole input.
         input: String,
     },
+    /// A WebSocket path with characters an HTTP request line cannot carry.
+    #[error(
+        "target \"{input}\" has an invalid WebSocket path \"{path}\" (no spaces or control characters)"
+    )]
+    Path {
+        /// The whole input.
+        input: String,
+        /// The path given.
+        path: String,
+    },
     /// Characters that cannot be in a host name.
     #[error("target \"{input}\" has an invalid host name \"{host}\"")]
     Host {
@@ -85,11 +122,21 @@ impl Target {
             Some((s, rest)) => (parse_scheme(input, s)?, rest),
             None => (Scheme::Mqtts, trimmed),
         };
-        // A path (mqtts://host:8883/) is tolerated; nothing after it matters for MQTT.
-        let authority = rest.split('/').next().unwrap_or_default();
+        // A path (mqtts://host:8883/) is tolerated; nothing after it matters for MQTT. Over
+        // WebSockets it is the path of the HTTP upgrade.
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i..)),
+            None => (rest, None),
+        };
         let default_port = match scheme {
             Scheme::Mqtts => MQTTS_PORT,
             Scheme::Mqtt => MQTT_PORT,
+            Scheme::Wss => WSS_PORT,
+            Scheme::Ws => WS_PORT,
+        };
+        let path = match scheme {
+            Scheme::Wss | Scheme::Ws => Some(ws_path(input, path)?),
+            Scheme::Mqtts | Scheme::Mqtt => None,
         };
         let (host, port) = split_host_port(input, authority)?;
         if host.is_empty() {
@@ -124,6 +171,7 @@ impl Target {
             scheme,
             host: host.to_string(),
             port,
+            path,
         })
     }
 
@@ -138,9 +186,19 @@ impl Target {
         self.ip().is_none().then(|| self.host.clone())
     }
 
-    /// True when the target is plain MQTT.
+    /// True when the target speaks no TLS (`mqtt://`, `ws://`).
     pub fn is_plain(&self) -> bool {
-        self.scheme == Scheme::Mqtt
+        matches!(self.scheme, Scheme::Mqtt | Scheme::Ws)
+    }
+
+    /// True when MQTT goes over WebSockets (`ws://`, `wss://`).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self.scheme, Scheme::Ws | Scheme::Wss)
+    }
+
+    /// The path of the WebSocket upgrade, for `ws://`/`wss://` targets.
+    pub fn ws_path(&self) -> Option<&str> {
+        self.path.as_deref().filter(|_| self.is_websocket())
     }
 
     /// `host:port`, with brackets for IPv6 literals.
@@ -154,11 +212,11 @@ impl Target {
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = match self.scheme {
-            Scheme::Mqtts => "mqtts",
-            Scheme::Mqtt => "mqtt",
-        };
-        write!(f, "{scheme}://{}", self.authority())
+        write!(f, "{}://{}", self.scheme.name(), self.authority())?;
+        match self.ws_path() {
+            Some(path) => f.write_str(path),
+            None => Ok(()),
+        }
     }
 }
 
@@ -166,11 +224,29 @@ fn parse_scheme(input: &str, scheme: &str) -> Result<Scheme, TargetError> {
     match scheme.to_ascii_lowercase().as_str() {
         "mqtts" | "ssl" | "tls" | "mqtt+ssl" => Ok(Scheme::Mqtts),
         "mqtt" | "tcp" => Ok(Scheme::Mqtt),
+        "wss" | "mqtt+wss" => Ok(Scheme::Wss),
+        "ws" | "mqtt+ws" => Ok(Scheme::Ws),
         _ => Err(TargetError::Scheme {
             input: input.to_string(),
             scheme: scheme.to_string(),
         }),
     }
+}
+
+/// The upgrade path of a WebSocket target: `/mqtt` when none is given (`/` is a path); no
+/// spaces or control characters, which cannot go on an HTTP request line.
+fn ws_path(input: &str, path: Option<&str>) -> Result<String, TargetError> {
+    let path = match path {
+        None => return Ok(DEFAULT_WS_PATH.to_string()),
+        Some(p) => p,
+    };
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(TargetError::Path {
+            input: input.to_string(),
+            path: path.to_string(),
+        });
+    }
+    Ok(path.to_string())
 }
 
 fn split_host_port<'a>(
@@ -225,6 +301,15 @@ mod tests {
             ("::1", Scheme::Mqtts, "::1", 8883),
             ("127.0.0.1", Scheme::Mqtts, "127.0.0.1", 8883),
             ("ssl://h:1/", Scheme::Mqtts, "h", 1),
+            (
+                "wss://broker.local:8084/mqtt",
+                Scheme::Wss,
+                "broker.local",
+                8084,
+            ),
+            ("wss://broker.local", Scheme::Wss, "broker.local", 443),
+            ("ws://localhost:15675/ws", Scheme::Ws, "localhost", 15675),
+            ("ws://[::1]", Scheme::Ws, "::1", 80),
         ];
         for (input, scheme, host, port) in cases {
             let t = Target::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -253,6 +338,26 @@ mod tests {
             assert!(err.contains(message), "{input}: {err}");
             assert!(err.contains(input.trim()), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn websocket_targets_carry_their_path() {
+        let cases = [
+            ("wss://b:8084/mqtt", Some("/mqtt"), "wss://b:8084/mqtt"),
+            ("wss://b:8084", Some("/mqtt"), "wss://b:8084/mqtt"),
+            ("ws://b/", Some("/"), "ws://b:80/"),
+            ("ws://b:1/ws?x=1", Some("/ws?x=1"), "ws://b:1/ws?x=1"),
+            ("mqtts://b:1/ignored", None, "mqtts://b:1"),
+        ];
+        for (input, path, shown) in cases {
+            let t = Target::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(t.ws_path(), path, "{input}");
+            assert_eq!(t.to_string(), shown, "{input}");
+        }
+        assert!(Target::parse("ws://b").unwrap().is_plain());
+        assert!(!Target::parse("wss://b").unwrap().is_plain());
+        let err = Target::parse("wss://b/a\tb").unwrap_err().to_string();
+        assert!(err.contains("invalid WebSocket path"), "{err}");
     }
 
     #[test]

@@ -163,6 +163,24 @@ pub enum DiagnosisCode {
     /// A pre-shared key was offered under TLS 1.2 and the broker chose no PSK cipher suite
     /// (its cipher list has none the client offers); TLS 1.3 needs no PSK suite.
     PskCipherMismatch,
+    /// MQTT over WebSockets: the broker has nothing at the upgrade's path (HTTP 404); the
+    /// follow-ups try the common paths (`/mqtt`, `/ws`, `/`) and name the one that works.
+    WebsocketPathNotFound,
+    /// MQTT over WebSockets: the broker (or a proxy) refused the upgrade with an HTTP error
+    /// status, or answered with a broken handshake; status line and headers are the facts.
+    WebsocketUpgradeRefused,
+    /// MQTT over WebSockets: the broker does not select the subprotocol `mqtt` (it selects
+    /// another or none), or refuses it and accepts the legacy `mqttv3.1`.
+    WebsocketSubprotocolRefused,
+    /// A `ws://`/`wss://` client reached a port that speaks MQTT over TCP/TLS: the upgrade got
+    /// no HTTP answer, and a CONNECT without WebSocket got a CONNACK.
+    MqttPortWebsocketClient,
+    /// An `mqtt://`/`mqtts://` client reached a port that speaks MQTT over WebSockets: the
+    /// broker answered in HTTP, and a WebSocket upgrade on the same port was accepted.
+    WebsocketPortMqttClient,
+    /// The port is an HTTP server that does not switch to WebSocket: it answered the upgrade
+    /// with 2xx/3xx, or answered MQTT in HTTP and refused every WebSocket upgrade.
+    PlainHttpPort,
     /// No code fits: the report carries each stack's own words (please report it).
     Unclassified,
 }

@@ -117,10 +117,12 @@ pub fn classify(evidence: &Evidence, cx: &Context<'_>) -> Verdict {
 /// Which follow-up probes the plain probes of an `mqtt://` target call for: a TLS handshake
 /// when the answer to CONNECT was a TLS record or a hang-up (the port may speak TLS).
 pub fn plan_plain_follow_ups(all: &[Evidence]) -> FollowUpPlan {
-    FollowUpPlan {
+    let mut plan = FollowUpPlan {
         tls: all.iter().any(rules::tls_answer_to_plain),
         ..FollowUpPlan::default()
-    }
+    };
+    rules::plan_websocket(all, false, &mut plan);
+    plan
 }
 
 /// Which follow-up probes the evidence of the first round calls for.
@@ -192,17 +194,21 @@ pub fn plan_follow_ups(
         MqttVersion::V311 => MqttVersion::V5,
         MqttVersion::V5 => MqttVersion::V311,
     };
-    FollowUpPlan {
+    let mut plan = FollowUpPlan {
         mqtt_version: mqtt_trouble.then_some(other_mqtt),
         plain,
         versions,
         sni: other_sni.filter(|_| all.iter().any(sni_trouble)),
-        tls: false,
         psk: all.iter().any(rules::psk_follow_up_needed),
-    }
+        ..FollowUpPlan::default()
+    };
+    rules::plan_websocket(all, true, &mut plan);
+    plan
 }
 
 #[cfg(test)]
 mod reasons_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod websocket_tests;

@@ -250,6 +250,8 @@ fn verdict(ev: &Evidence, extra: &Extra) -> Verdict {
         mqtt_version: extra.mqtt_version.clone(),
         tls: extra.tls.clone(),
         psk: extra.psk.clone(),
+        direct_mqtt: None,
+        websocket: Vec::new(),
     };
     let mut all = vec![ev.clone()];
     all.extend(extra.others.iter().cloned());

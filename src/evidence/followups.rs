@@ -25,6 +25,27 @@ pub struct FollowUps {
     /// A TLS 1.2 handshake offering only PSK cipher suites (for the `psk_*` codes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psk: Option<super::psk::PskProbe>,
+    /// MQTT without the WebSocket upgrade on the port of a `ws://`/`wss://` target whose
+    /// upgrade got no HTTP answer (for `mqtt_port_websocket_client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_mqtt: Option<PlainProbe>,
+    /// WebSocket upgrades besides the probe's: other paths after a 404, the legacy `mqttv3.1`
+    /// subprotocol after a refusal, or WebSocket on a port probed as MQTT that answered in HTTP
+    /// (for `websocket_path_not_found`, `websocket_subprotocol_refused`,
+    /// `websocket_port_mqtt_client`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websocket: Vec<super::UpgradeProbe>,
+}
+
+/// One follow-up WebSocket upgrade to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradePlan {
+    /// Over TLS (unverified) or plain TCP.
+    pub tls: bool,
+    /// The path.
+    pub path: String,
+    /// The subprotocols to offer.
+    pub protocols: Vec<String>,
 }
 
 /// What a CONNECT of the other MQTT version got.
@@ -54,6 +75,10 @@ pub struct FollowUpPlan {
     pub tls: bool,
     /// Try a TLS 1.2 PSK-only handshake (the user's PSK, or a throwaway identity).
     pub psk: bool,
+    /// Try MQTT without the WebSocket upgrade (`ws://`/`wss://` targets).
+    pub direct_mqtt: bool,
+    /// Try these WebSocket upgrades, in order, until one is accepted.
+    pub upgrades: Vec<UpgradePlan>,
 }
 
 impl FollowUpPlan {
@@ -65,6 +90,8 @@ impl FollowUpPlan {
             && self.mqtt_version.is_none()
             && !self.tls
             && !self.psk
+            && !self.direct_mqtt
+            && self.upgrades.is_empty()
     }
 }
 

@@ -277,6 +277,24 @@ pub fn meaning(code: DiagnosisCode, side: RejectedBy) -> String {
         C::TlsPortPlainClient => {
             "A plain MQTT client (no TLS) connected to a port that speaks MQTT over TLS."
         }
+        C::WebsocketPathNotFound => {
+            "The WebSocket upgrade's path does not exist on the server (HTTP 404): the URL names the wrong path for the broker's MQTT endpoint."
+        }
+        C::WebsocketUpgradeRefused => {
+            "The server (or a proxy in front of it) refused the WebSocket upgrade with an HTTP error status, or broke the handshake."
+        }
+        C::WebsocketSubprotocolRefused => {
+            "The two sides do not agree on the WebSocket subprotocol: MQTT 3.1.1 and 5 use `mqtt`, MQTT 3.1 era software `mqttv3.1`."
+        }
+        C::MqttPortWebsocketClient => {
+            "A WebSocket client (ws://, wss://) connected to a port that speaks MQTT over TCP or TLS, which never answers the HTTP upgrade."
+        }
+        C::WebsocketPortMqttClient => {
+            "An MQTT client connected to a port that speaks MQTT over WebSockets: the broker answered the CONNECT in HTTP."
+        }
+        C::PlainHttpPort => {
+            "The port is an HTTP server that does not speak MQTT or switch to WebSocket."
+        }
         C::NotTls => "The other side did not speak TLS (plain MQTT, HTTP, or another protocol).",
         C::PeerClosed => {
             "The peer closed the connection without an alert: it abandoned the handshake, so this side cannot say why. Read the peer's own error (the client's output when a broker printed this)."
@@ -414,6 +432,25 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
         C::TlsPortPlainClient => &[
             "Connect with TLS (mqtts://, mosquitto_pub --cafile ca.crt), or use the broker's plain port (usually 1883).",
         ],
+        C::WebsocketPathNotFound => &[
+            "Use the broker's WebSocket path: EMQX and HiveMQ /mqtt, RabbitMQ /ws (web_mqtt.ws_path), mosquitto any path.",
+            "Probe it: mqtls diagnose wss://HOST:PORT/PATH tries the common paths when one is wrong.",
+        ],
+        C::WebsocketUpgradeRefused => &[
+            "Read the status line and headers: 400/426 from a proxy that drops Upgrade/Connection, 401/403 from access rules, 502/503 from a proxy that cannot reach the broker.",
+        ],
+        C::WebsocketSubprotocolRefused => &[
+            "Offer the subprotocol the broker selects (mqtt for MQTT 3.1.1/5, mqttv3.1 for MQTT 3.1), or make a proxy in front pass Sec-WebSocket-Protocol through.",
+        ],
+        C::MqttPortWebsocketClient => &[
+            "Connect with mqtt:// or mqtts:// to this port, or use the broker's WebSocket listener (mosquitto `protocol websockets`, RabbitMQ web_mqtt, EMQX listeners.ws/wss).",
+        ],
+        C::WebsocketPortMqttClient => &[
+            "Connect with ws:// or wss:// and the broker's path (mqtls diagnose wss://HOST:PORT/mqtt), or use the broker's MQTT port (8883/1883).",
+        ],
+        C::PlainHttpPort => &[
+            "This port serves HTTP (a dashboard, an API, a health check): use the broker's MQTT or WebSocket port.",
+        ],
         C::PlaintextPort | C::NotTls | C::HandshakeTimeout => &[
             "Check which protocol the port speaks: 1883 is plain MQTT, 8883 MQTT over TLS, 8083/8084/443 often WebSockets.",
         ],
@@ -462,6 +499,18 @@ pub fn next_steps(code: DiagnosisCode) -> Vec<String> {
 pub fn tell_apart(code: DiagnosisCode, side: RejectedBy) -> String {
     use DiagnosisCode as C;
     let text = match code {
+        C::WebsocketPathNotFound | C::WebsocketUpgradeRefused | C::PlainHttpPort => {
+            "The HTTP status of the upgrade tells them apart: 404 a wrong path, 2xx/3xx a web server that ignores Upgrade, other 4xx/5xx a refusal (curl -i --http1.1 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: mqtt' https://HOST:PORT/PATH)."
+        }
+        C::WebsocketSubprotocolRefused => {
+            "The same curl with -H 'Sec-WebSocket-Protocol: mqttv3.1' switches (101) where mqtt does not."
+        }
+        C::MqttPortWebsocketClient => {
+            "mosquitto_pub -p PORT (with --cafile for TLS) connects where the WebSocket client gets no HTTP answer."
+        }
+        C::WebsocketPortMqttClient => {
+            "openssl s_client -connect HOST:PORT -quiet, then typing 'GET / HTTP/1.1' and two Enters, gets an HTTP answer."
+        }
         C::UnknownCa if side == RejectedBy::Peer => {
             "In the client's output: it names the broker's certificate (unknown authority, local issuer) when this is the cause."
         }
@@ -543,7 +592,20 @@ pub fn confirm(code: DiagnosisCode, host: Option<&str>) -> String {
             | C::ClientCertUnusable
             | C::ClientKeyUnusable
     );
-    let mut cmd = format!("mqtls diagnose mqtts://{host}:8883 --cafile ca.crt");
+    let websocket = matches!(
+        code,
+        C::WebsocketPathNotFound
+            | C::WebsocketUpgradeRefused
+            | C::WebsocketSubprotocolRefused
+            | C::MqttPortWebsocketClient
+            | C::PlainHttpPort
+    );
+    let mut cmd = if websocket {
+        // The WebSocket URL the client used; the follow-ups try the other paths and transports.
+        format!("mqtls diagnose wss://{host}:PORT/PATH --cafile ca.crt")
+    } else {
+        format!("mqtls diagnose mqtts://{host}:8883 --cafile ca.crt")
+    };
     if client_files {
         cmd.push_str(" --cert client.crt --key client.key");
     }

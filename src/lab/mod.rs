@@ -19,7 +19,7 @@ pub use mosquitto::{LabError, Listener, ListenerPsk, ListenerTls, Mosquitto, mos
 pub use rabbitmq::{RabbitNode, SslOptions, rabbitmq_binary};
 pub use responder::{
     Behaviour, CertCheck, ClientAuth, Hangup, MqttBehaviour, Responder, ServerStack, SniPolicy,
-    TlsOptions, TlsServer, TlsVersion,
+    TlsOptions, TlsServer, TlsVersion, WsServer,
 };
 pub use started::Lab;
 

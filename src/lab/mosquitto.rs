@@ -199,12 +199,23 @@ impl Mosquitto {
     /// Start one broker serving `listeners` and wait (up to `deadline` in total) until every
     /// listener accepts a TCP connection.
     pub fn start(listeners: &[Listener], deadline: Duration) -> Result<Mosquitto, LabError> {
+        Mosquitto::start_with_websockets(listeners, &[], deadline)
+    }
+
+    /// [`Mosquitto::start`], with the listeners named in `websockets` speaking MQTT over
+    /// WebSockets (`protocol websockets`; `wss` when the listener has TLS). Debian's mosquitto
+    /// is built with libwebsockets, which serves any path.
+    pub fn start_with_websockets(
+        listeners: &[Listener],
+        websockets: &[&str],
+        deadline: Duration,
+    ) -> Result<Mosquitto, LabError> {
         check_listeners(listeners)?;
         let binary = mosquitto_binary().ok_or(LabError::BinaryNotFound)?;
         let until = Instant::now() + deadline;
         let mut attempt = 1;
         loop {
-            match start_once(&binary, listeners, until, deadline) {
+            match start_once(&binary, listeners, websockets, until, deadline) {
                 // A port found free by binding :0 can be taken before mosquitto binds it.
                 Err(LabError::Exited { log_tail, .. })
                     if attempt < START_ATTEMPTS && log_tail.contains("Address already in use") =>
@@ -272,6 +283,7 @@ fn check_listeners(listeners: &[Listener]) -> Result<(), LabError> {
 fn start_once(
     binary: &Path,
     listeners: &[Listener],
+    websockets: &[&str],
     until: Instant,
     deadline: Duration,
 ) -> Result<Mosquitto, LabError> {
@@ -290,7 +302,7 @@ fn start_once(
     })?;
     let log_path = dir.path().join("mosquitto.log");
     let stderr_path = dir.path().join("stderr.log");
-    let config = write_config(dir.path(), listeners, &ports, &log_path)?;
+    let config = write_config(dir.path(), listeners, websockets, &ports, &log_path)?;
     let config_path = dir.path().join("mosquitto.conf");
     write(
         &config_path,
@@ -385,6 +397,7 @@ fn free_ports(n: usize) -> io::Result<Vec<u16>> {
 fn write_config(
     dir: &Path,
     listeners: &[Listener],
+    websockets: &[&str],
     ports: &[u16],
     log_path: &Path,
 ) -> Result<String, LabError> {
@@ -401,6 +414,9 @@ fn write_config(
     c.push_str("log_type all\nconnection_messages true\n");
     for (i, (l, port)) in listeners.iter().zip(ports).enumerate() {
         let _ = writeln!(c, "\n# {}\nlistener {port} 127.0.0.1", l.name);
+        if websockets.contains(&l.name.as_str()) {
+            c.push_str("protocol websockets\n");
+        }
         let _ = writeln!(c, "allow_anonymous {}", l.allow_anonymous);
         if !l.users.is_empty() {
             let path = dir.join(format!("listener-{i}.passwd"));

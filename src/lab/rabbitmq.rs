@@ -123,6 +123,8 @@ pub struct RabbitNode {
     watchdog: Child,
     log_path: PathBuf,
     stdout_path: PathBuf,
+    /// The web_mqtt plugin's listeners (MQTT over WebSockets, path `/ws`): TLS, then plain.
+    web_mqtt: Option<(u16, u16)>,
     /// Dropped last (fields drop after [`Drop::drop`]), once the processes are gone.
     _dir: tempfile::TempDir,
 }
@@ -143,44 +145,38 @@ impl RabbitNode {
         }
     }
 
+    /// [`RabbitNode::start`] with the rabbitmq_web_mqtt plugin too: MQTT over WebSockets at
+    /// path `/ws` on a TLS listener (`web_mqtt.ssl.*`, the same certificate and key as the
+    /// MQTT TLS listener) and a plain one, both on 127.0.0.1; waits until both accept.
+    pub fn start_web_mqtt(
+        name: &str,
+        opts: &SslOptions,
+        deadline: Duration,
+    ) -> Result<RabbitNode, LabError> {
+        let mut nodes = start_nodes(&[(name.to_string(), opts.clone())], true, deadline)?;
+        match nodes.pop() {
+            Some(node) => Ok(node),
+            None => unreachable!("start_nodes returns one node per requested node"),
+        }
+    }
+
+    /// The port of the web_mqtt TLS listener (`wss://127.0.0.1:PORT/ws`), when started with it.
+    pub fn web_mqtt_tls_port(&self) -> Option<u16> {
+        self.web_mqtt.map(|(tls, _)| tls)
+    }
+
+    /// The port of the plain web_mqtt listener (`ws://127.0.0.1:PORT/ws`), when started with it.
+    pub fn web_mqtt_port(&self) -> Option<u16> {
+        self.web_mqtt.map(|(_, plain)| plain)
+    }
+
     /// Start several nodes at once (they boot in parallel, in about the time of one) and wait
     /// for all of them, up to `deadline` in total. On error every node started is stopped.
     pub fn start_many(
         nodes: &[(String, SslOptions)],
         deadline: Duration,
     ) -> Result<Vec<RabbitNode>, LabError> {
-        for (label, opts) in nodes {
-            check_users(label, opts)?;
-        }
-        let binary = rabbitmq_binary().ok_or(LabError::RabbitmqNotFound)?;
-        let owner = broker_owner()?;
-        let until = Instant::now() + deadline;
-        let mut started = Vec::with_capacity(nodes.len());
-        // Three ports per node, all held at once so that no two nodes get the same one.
-        let ports = free_ports(3 * nodes.len())?;
-        for ((label, opts), ports) in nodes.iter().zip(ports.chunks_exact(3)) {
-            started.push(launch(&binary, owner, label, opts, ports)?);
-        }
-        let mut ready = Vec::with_capacity(nodes.len());
-        for (mut node, (label, opts)) in started.into_iter().zip(nodes) {
-            let mut attempt = 1;
-            loop {
-                match wait_ready(&mut node, until, deadline) {
-                    Ok(()) => break,
-                    // A port found free by binding :0 can be taken before the node binds it.
-                    Err(LabError::NodeExited { log_tail, .. })
-                        if attempt < START_ATTEMPTS && log_tail.contains("eaddrinuse") =>
-                    {
-                        attempt += 1;
-                        drop(node);
-                        node = launch(&binary, owner, label, opts, &free_ports(3)?)?;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            ready.push(node);
-        }
-        Ok(ready)
+        start_nodes(nodes, false, deadline)
     }
 
     /// The port of the MQTT TLS listener on 127.0.0.1.
@@ -284,6 +280,48 @@ fn check_users(label: &str, opts: &SslOptions) -> Result<(), LabError> {
     Ok(())
 }
 
+/// [`RabbitNode::start_many`], with the web_mqtt listeners when `web`.
+fn start_nodes(
+    nodes: &[(String, SslOptions)],
+    web: bool,
+    deadline: Duration,
+) -> Result<Vec<RabbitNode>, LabError> {
+    for (label, opts) in nodes {
+        check_users(label, opts)?;
+    }
+    let binary = rabbitmq_binary().ok_or(LabError::RabbitmqNotFound)?;
+    let owner = broker_owner()?;
+    let until = Instant::now() + deadline;
+    let mut started = Vec::with_capacity(nodes.len());
+    // Three ports per node (five with web_mqtt), all held at once so that no two nodes get
+    // the same one.
+    let per_node = if web { 5 } else { 3 };
+    let ports = free_ports(per_node * nodes.len())?;
+    for ((label, opts), ports) in nodes.iter().zip(ports.chunks_exact(per_node)) {
+        started.push(launch(&binary, owner, label, opts, ports)?);
+    }
+    let mut ready = Vec::with_capacity(nodes.len());
+    for (mut node, (label, opts)) in started.into_iter().zip(nodes) {
+        let mut attempt = 1;
+        loop {
+            match wait_ready(&mut node, until, deadline) {
+                Ok(()) => break,
+                // A port found free by binding :0 can be taken before the node binds it.
+                Err(LabError::NodeExited { log_tail, .. })
+                    if attempt < START_ATTEMPTS && log_tail.contains("eaddrinuse") =>
+                {
+                    attempt += 1;
+                    drop(node);
+                    node = launch(&binary, owner, label, opts, &free_ports(per_node)?)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        ready.push(node);
+    }
+    Ok(ready)
+}
+
 /// Write the node's files and start epmd, the watchdog and the node; does not wait.
 fn launch(
     binary: &Path,
@@ -292,8 +330,12 @@ fn launch(
     opts: &SslOptions,
     ports: &[u16],
 ) -> Result<RabbitNode, LabError> {
-    let &[port, dist_port, epmd_port] = ports else {
-        unreachable!("callers pass three ports per node");
+    let &[port, dist_port, epmd_port, ref web_ports @ ..] = ports else {
+        unreachable!("callers pass three ports per node, five with web_mqtt");
+    };
+    let web_mqtt = match web_ports {
+        &[tls, plain] => Some((tls, plain)),
+        _ => None,
     };
     let node_name = format!(
         "mqtls-{}-{}@localhost",
@@ -302,7 +344,7 @@ fn launch(
     );
     let dir = node_dir(owner)?;
     let root = dir.path();
-    let config = write_files(root, opts, port)?;
+    let config = write_files(root, opts, port, web_mqtt)?;
     if let Some((uid, gid)) = owner {
         chown_tree(root, uid, gid)?;
     }
@@ -381,6 +423,7 @@ fn launch(
         watchdog,
         log_path,
         stdout_path,
+        web_mqtt,
         _dir: dir,
     })
 }
@@ -455,7 +498,12 @@ fn node_dir(owner: Owner) -> Result<tempfile::TempDir, LabError> {
 }
 
 /// Write config, plugins, definitions and TLS files; returns the config text.
-fn write_files(root: &Path, opts: &SslOptions, port: u16) -> Result<String, LabError> {
+fn write_files(
+    root: &Path,
+    opts: &SslOptions,
+    port: u16,
+    web_mqtt: Option<(u16, u16)>,
+) -> Result<String, LabError> {
     for sub in ["mnesia", "log", "home", "tls"] {
         let path = root.join(sub);
         fs::create_dir(&path).map_err(io_err("create a directory", &path))?;
@@ -494,6 +542,22 @@ fn write_files(root: &Path, opts: &SslOptions, port: u16) -> Result<String, LabE
     }
     let _ = writeln!(c, "mqtt.allow_anonymous = {}", opts.allow_anonymous);
     c.push_str("loopback_users = none\n");
+    if let Some((tls_port, plain_port)) = web_mqtt {
+        // rabbitmq_web_mqtt (path /ws): its TLS listener takes its own ssl options.
+        let _ = writeln!(
+            c,
+            "web_mqtt.tcp.ip = 127.0.0.1\nweb_mqtt.tcp.port = {plain_port}"
+        );
+        let _ = writeln!(
+            c,
+            "web_mqtt.ssl.ip = 127.0.0.1\nweb_mqtt.ssl.port = {tls_port}"
+        );
+        let _ = writeln!(c, "web_mqtt.ssl.certfile = {}", certfile.display());
+        let _ = writeln!(c, "web_mqtt.ssl.keyfile = {}", keyfile.display());
+        if let Some(ca) = &cacertfile {
+            let _ = writeln!(c, "web_mqtt.ssl.cacertfile = {}", ca.display());
+        }
+    }
     if !opts.users.is_empty() {
         let defs = root.join("definitions.json");
         write(&defs, definitions(opts).as_bytes(), "write the definitions")?;
@@ -504,9 +568,14 @@ fn write_files(root: &Path, opts: &SslOptions, port: u16) -> Result<String, LabE
         c.as_bytes(),
         "write rabbitmq.conf",
     )?;
+    let plugins: &[u8] = if web_mqtt.is_some() {
+        b"[rabbitmq_mqtt,rabbitmq_web_mqtt].\n"
+    } else {
+        b"[rabbitmq_mqtt].\n"
+    };
     write(
         &root.join("enabled_plugins"),
-        b"[rabbitmq_mqtt].\n",
+        plugins,
         "write enabled_plugins",
     )?;
     write(
@@ -593,7 +662,16 @@ fn wait_ready(node: &mut RabbitNode, until: Instant, deadline: Duration) -> Resu
                 log_tail: tail(&node.log(), LOG_TAIL_LINES),
             });
         }
-        if answers_client_hello(node.addr()) {
+        let web_up = node.web_mqtt.is_none_or(|(tls, plain)| {
+            [tls, plain].iter().all(|p| {
+                TcpStream::connect_timeout(
+                    &SocketAddr::from((Ipv4Addr::LOCALHOST, *p)),
+                    PROBE_TIMEOUT,
+                )
+                .is_ok()
+            })
+        });
+        if web_up && answers_client_hello(node.addr()) {
             return Ok(());
         }
         if Instant::now() >= until {

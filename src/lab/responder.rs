@@ -32,6 +32,10 @@ use tokio::task::JoinSet;
 
 use crate::lab::wire;
 
+mod websocket;
+
+pub use websocket::WsServer;
+
 /// Which TLS library terminates TLS on the server side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerStack {
@@ -115,6 +119,10 @@ pub struct TlsOptions {
     /// as mosquitto does from its `cafile` (OpenSSL auto-chain; the rustls stack appends the
     /// ones that are not self-signed). `None`: the chain is served exactly as given.
     pub complete_chain_from: Option<Vec<u8>>,
+    /// A WebSocket front after the handshake (a `wss` listener, or an HTTPS server): the
+    /// client's HTTP request is answered per [`WsServer`] before MQTT. `None`: MQTT directly.
+    /// Boxed to keep [`Behaviour::TlsWith`] near the size of the other variants.
+    pub websocket: Option<Box<WsServer>>,
 }
 
 /// How the server ends a connection it refuses at the TLS layer.
@@ -205,6 +213,8 @@ pub enum Behaviour {
     TlsWith(TlsServer, TlsOptions),
     /// MQTT without TLS.
     PlainMqtt(MqttBehaviour),
+    /// A WebSocket front without TLS (a `ws` listener, or a plain HTTP server), then MQTT.
+    PlainWebSocket(WsServer, MqttBehaviour),
     /// Accept and never send anything; keep the connection open until the client closes.
     Silent,
     /// Write these bytes once (e.g. an HTTP banner), then keep open until the client closes.
@@ -261,6 +271,7 @@ enum Plan {
         after: AfterHandshake,
     },
     PlainMqtt(MqttBehaviour),
+    PlainWebSocket(WsServer, MqttBehaviour),
     Silent,
     SendBytes(Vec<u8>),
     CloseImmediately,
@@ -280,6 +291,7 @@ struct AfterHandshake {
     /// The real client verifier of the rustls stack, for that check.
     rustls_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
     plain_reply: Option<Vec<u8>>,
+    websocket: Option<WsServer>,
 }
 
 impl Plan {
@@ -288,6 +300,7 @@ impl Plan {
             Behaviour::Tls(server) => Plan::tls(server, &TlsOptions::default())?,
             Behaviour::TlsWith(server, options) => Plan::tls(server, &options)?,
             Behaviour::PlainMqtt(mqtt) => Plan::PlainMqtt(mqtt),
+            Behaviour::PlainWebSocket(ws, mqtt) => Plan::PlainWebSocket(ws, mqtt),
             Behaviour::Silent => Plan::Silent,
             Behaviour::SendBytes(bytes) => Plan::SendBytes(bytes),
             Behaviour::CloseImmediately => Plan::CloseImmediately,
@@ -322,6 +335,7 @@ impl Plan {
                     .then_some(matches!(server.client_auth, ClientAuth::Required { .. })),
                 rustls_verifier,
                 plain_reply: options.plain_reply.clone(),
+                websocket: options.websocket.as_deref().cloned(),
             },
         })
     }
@@ -357,6 +371,10 @@ async fn serve(tcp: TcpStream, plan: Arc<Plan>) {
         Plan::PlainMqtt(mqtt) => {
             let mut tcp = tcp;
             serve_mqtt(&mut tcp, mqtt).await
+        }
+        Plan::PlainWebSocket(ws, mqtt) => {
+            let mut tcp = tcp;
+            websocket::serve(&mut tcp, ws, mqtt).await
         }
         Plan::Silent => drain(tcp).await,
         Plan::SendBytes(bytes) => {
@@ -419,7 +437,10 @@ async fn serve_tls(
             if alpn_required && tls.ssl().selected_alpn_protocol().is_none() {
                 return tls.shutdown().await;
             }
-            serve_mqtt(&mut tls, mqtt).await
+            match &after.websocket {
+                Some(ws) => websocket::serve(&mut tls, ws, mqtt).await,
+                None => serve_mqtt(&mut tls, mqtt).await,
+            }
         }
         Acceptor::Rustls(acceptor) => {
             let mut tls = acceptor.accept(tcp).await?;
@@ -438,7 +459,10 @@ async fn serve_tls(
             if alpn_required && tls.get_ref().1.alpn_protocol().is_none() {
                 return tls.shutdown().await;
             }
-            serve_mqtt(&mut tls, mqtt).await
+            match &after.websocket {
+                Some(ws) => websocket::serve(&mut tls, ws, mqtt).await,
+                None => serve_mqtt(&mut tls, mqtt).await,
+            }
         }
     }
 }

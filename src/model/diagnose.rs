@@ -44,10 +44,13 @@ pub struct TargetInfo {
     pub sni: Option<String>,
     /// The name the certificate was verified against.
     pub expect_name: String,
-    /// `mqtts` or `mqtt`.
+    /// `mqtts`, `mqtt`, `wss` or `ws`.
     pub scheme: String,
     /// MQTT version of the CONNECT.
     pub mqtt_version: String,
+    /// The WebSocket path (`wss`/`ws` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The user's files as mqtls read them.
@@ -154,6 +157,10 @@ pub struct BackendReport {
     /// The PSK side of the probe, when a pre-shared key was given (never the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psk: Option<crate::evidence::psk::PskEvidence>,
+    /// The WebSocket upgrade (`ws://`/`wss://` targets): path, status line, headers, body,
+    /// subprotocol, close frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::evidence::WebSocketExchange>,
 }
 
 impl BackendReport {
@@ -192,6 +199,7 @@ impl BackendReport {
             addresses: ev.addresses,
             connected_to: ev.connected_to,
             psk: ev.psk,
+            websocket: ev.websocket,
         }
     }
 }

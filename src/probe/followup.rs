@@ -93,7 +93,7 @@ impl Prober {
     }
 }
 
-fn permissive_ssl(
+pub(super) fn permissive_ssl(
     version: Option<TlsVersion>,
     sni: Option<&str>,
 ) -> Result<Ssl, openssl::error::ErrorStack> {

@@ -12,6 +12,7 @@ pub mod openssl;
 pub mod psk;
 pub mod rustls;
 pub mod tap;
+pub mod ws;
 
 use std::io;
 use std::net::SocketAddr;
@@ -172,6 +173,9 @@ pub struct Prober {
     /// The local port of every connection made, follow-ups included: what ties a broker's log
     /// lines ("New connection from 127.0.0.1:PORT") to this diagnosis.
     client_ports: std::sync::Mutex<Vec<u16>>,
+    /// Speak MQTT directly even to a `ws://`/`wss://` target: the follow-up that tells a port
+    /// speaking MQTT over TCP or TLS (see [`Prober::without_websocket`]).
+    no_websocket: bool,
 }
 
 impl Prober {
@@ -180,6 +184,7 @@ impl Prober {
     pub fn new(request: ProbeRequest, inputs: &TlsInputs) -> Prober {
         Prober {
             client_ports: std::sync::Mutex::new(Vec::new()),
+            no_websocket: false,
             rustls: inputs.prepared.rustls(inputs),
             openssl: inputs.prepared.openssl(inputs, &request),
             psk: inputs.psk.clone(),
@@ -359,8 +364,33 @@ impl Prober {
         ev
     }
 
-    /// CONNECT → CONNACK over an established stream, classifying late TLS alerts as TLS.
+    /// CONNECT → CONNACK over an established stream (after the WebSocket upgrade for
+    /// `ws://`/`wss://` targets), classifying late TLS alerts as TLS.
     async fn exchange<S>(
+        &self,
+        stream: &mut S,
+        ev: &mut Evidence,
+        settings: &ConnectSettings,
+        read_first: bool,
+        tls_failure: fn(&io::Error) -> Option<Failure>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match self.request.target.ws_path() {
+            Some(path) if !self.no_websocket => {
+                let path = path.to_string();
+                self.exchange_ws(stream, &path, ev, settings, tls_failure)
+                    .await;
+            }
+            _ => {
+                self.exchange_mqtt(stream, ev, settings, read_first, tls_failure)
+                    .await
+            }
+        }
+    }
+
+    /// CONNECT → CONNACK over an established stream, classifying late TLS alerts as TLS.
+    async fn exchange_mqtt<S>(
         &self,
         stream: &mut S,
         ev: &mut Evidence,

@@ -152,6 +152,7 @@ fn fixture() -> DiagnoseReport {
             expect_name: "localhost".into(),
             scheme: "mqtts".into(),
             mqtt_version: "3.1.1".into(),
+            path: None,
         },
         inputs: Inputs {
             trust,

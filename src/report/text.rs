@@ -19,12 +19,18 @@ const WIDTH: u16 = 110;
 
 /// Writes the report for a person at a terminal.
 pub fn render(report: &DiagnoseReport, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    // A WebSocket target is shown as its URL: the scheme and path are part of what was probed.
+    let ws_prefix = match &report.target.path {
+        Some(_) => format!("{}://", report.target.scheme),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "{} {}:{} (SNI: {}, name checked: {}, MQTT {})",
+        "{} {ws_prefix}{}:{}{} (SNI: {}, name checked: {}, MQTT {})",
         bold("mqtls diagnose", style),
         report.target.host,
         report.target.port,
+        report.target.path.as_deref().unwrap_or(""),
         report.target.sni.as_deref().unwrap_or("none"),
         report.target.expect_name,
         report.target.mqtt_version,
@@ -235,13 +241,18 @@ fn new_table(style: Style) -> Table {
 
 fn reached(b: &BackendReport) -> String {
     match b.outcome {
+        Outcome::Ok if b.websocket.is_some() => "resolve ✔ tcp ✔ tls ✔ websocket ✔ mqtt ✔".into(),
         Outcome::Ok => "resolve ✔ tcp ✔ tls ✔ mqtt ✔".into(),
         Outcome::NotSupported => "not tried".into(),
         Outcome::Failed => {
-            let order = ["resolve", "tcp", "tls", "mqtt"];
+            let order: &[&str] = if b.websocket.is_some() {
+                &["resolve", "tcp", "tls", "websocket", "mqtt"]
+            } else {
+                &["resolve", "tcp", "tls", "mqtt"]
+            };
             let failed_at = b.phase.name();
             let mut parts = Vec::new();
-            for phase in order {
+            for &phase in order {
                 if phase == failed_at {
                     parts.push(format!("{phase} ✘"));
                     break;

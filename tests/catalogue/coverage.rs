@@ -13,7 +13,7 @@ pub enum Coverage {
 
 /// Every code, in catalogue order. A new code must be added here and to [`coverage`] (whose
 /// match does not compile without it).
-pub const ALL_CODES: [Code; 66] = [
+pub const ALL_CODES: [Code; 72] = [
     Code::Ok,
     Code::DnsFailure,
     Code::ConnectionRefused,
@@ -72,6 +72,12 @@ pub const ALL_CODES: [Code; 66] = [
     Code::MqttServerUnavailable,
     Code::MqttRefused,
     Code::MqttNoConnack,
+    Code::WebsocketPathNotFound,
+    Code::WebsocketUpgradeRefused,
+    Code::WebsocketSubprotocolRefused,
+    Code::MqttPortWebsocketClient,
+    Code::WebsocketPortMqttClient,
+    Code::PlainHttpPort,
     Code::CertExpiresSoon,
     Code::NotSupportedByStack,
     Code::PskIdentityUnknown,
@@ -107,6 +113,14 @@ pub fn coverage(code: Code) -> Coverage {
         | Code::PskNotAccepted
         | Code::PskRequired
         | Code::PskCipherMismatch => Elsewhere("tests/diagnose_psk.rs"),
+        // wss:// on both backends against the responder's WebSocket front (and mosquitto's and
+        // RabbitMQ's WebSocket listeners) in tests/websocket.rs.
+        Code::WebsocketPathNotFound
+        | Code::WebsocketUpgradeRefused
+        | Code::WebsocketSubprotocolRefused
+        | Code::MqttPortWebsocketClient
+        | Code::WebsocketPortMqttClient
+        | Code::PlainHttpPort => Elsewhere("tests/websocket.rs"),
         Code::Ok
         | Code::UnknownCa
         | Code::ServerCertAsCa

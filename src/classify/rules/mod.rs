@@ -20,9 +20,11 @@ mod negotiation;
 mod psk;
 mod reasons;
 mod transport;
+mod websocket;
 
 pub(crate) use psk::psk_follow_up_needed;
 pub(super) use transport::{looks_like_plaintext, tls_answer_to_plain};
+pub(super) use websocket::plan_websocket;
 
 /// A rule: a diagnosis when it applies to this evidence.
 pub(super) type Rule = fn(&Evidence, &Context<'_>) -> Option<Diagnosis>;
@@ -37,6 +39,12 @@ pub(super) const RULES: &[Rule] = &[
     transport::connection_refused,
     transport::connect_timeout,
     local::client_identity,
+    websocket::mqtt_port_websocket_client,
+    websocket::websocket_subprotocol_refused,
+    websocket::websocket_path_not_found,
+    websocket::websocket_port_mqtt_client,
+    websocket::plain_http_port,
+    websocket::websocket_upgrade_refused,
     transport::plaintext_port,
     transport::tls_port_plain_client,
     transport::not_tls,
@@ -102,6 +110,14 @@ pub(super) fn ok(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
             d = d.fact(format!(
                 "negotiated {version} with {}",
                 ev.tls.cipher.as_deref().unwrap_or("an unknown cipher")
+            ));
+        }
+        if let Some(ws) = &ev.websocket {
+            d = d.fact(format!(
+                "WebSocket upgrade of {}: {}, subprotocol {}",
+                ws.path,
+                ws.status_line.as_deref().unwrap_or("?"),
+                ws.subprotocol.as_deref().unwrap_or("none")
             ));
         }
         if let Some(ack) = &ev.connack {

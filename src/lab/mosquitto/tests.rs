@@ -325,7 +325,7 @@ fn crlfile_and_ciphers_are_written_only_when_set() {
         ),
     ];
     let log = dir.path().join("log");
-    let config = write_config(dir.path(), &listeners, &[1, 2], &log).expect("config");
+    let config = write_config(dir.path(), &listeners, &[], &[1, 2], &log).expect("config");
     let (first, second) = config.split_once("# crl").expect("two listeners");
     assert!(
         !first.contains("crlfile") && !first.contains("ciphers"),

@@ -427,7 +427,7 @@ fn config_and_definitions() {
         users: vec![("alice".into(), "secret".into())],
         ..SslOptions::default()
     };
-    let config = write_files(root.path(), &opts, 8883).expect("files");
+    let config = write_files(root.path(), &opts, 8883, None).expect("files");
     let tls = root.path().join("tls");
     for line in [
         "mqtt.listeners.ssl.default = 127.0.0.1:8883".to_string(),
