@@ -100,7 +100,7 @@ fn bad_flags_and_targets_exit_2_with_one_exact_sentence() {
         ),
         (
             &["diagnose", "http://host:1"],
-            "target \"http://host:1\" has unsupported scheme \"http\" (expected one of: mqtts, mqtt)",
+            "target \"http://host:1\" has unsupported scheme \"http\" (expected one of: mqtts, mqtt, wss, ws)",
         ),
         (
             &["diagnose", "localhost:1", "--timeout", "-1"],

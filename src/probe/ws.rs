@@ -635,12 +635,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
                 return Poll::Ready(Ok(()));
             }
             this.parse_frames()?;
+            if !this.control.is_empty() {
+                // A pong owed: sent now when the socket takes it, by the next write otherwise
+                // (before returning data, or a ping answered with data would never be ponged).
+                let _ = this.poll_drain(cx);
+            }
             if !this.payload.is_empty() || this.eof {
                 continue;
-            }
-            if !this.control.is_empty() {
-                // A pong owed: best effort now, the next write sends it otherwise.
-                let _ = this.poll_drain(cx);
             }
             let mut chunk = [0u8; 4096];
             let mut chunk_buf = ReadBuf::new(&mut chunk);

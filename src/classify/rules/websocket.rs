@@ -309,7 +309,8 @@ pub(super) fn plain_http_port(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnos
         }
         // Only once the WebSocket follow-ups ran and none switched: before that it is an
         // HTTP answer (`not_tls` says so), not yet "no WebSocket here".
-        (None, _)
+        // A ClientHello answered in HTTP stays `not_tls` (it names the HTTP server too).
+        (None, Some(Failure::MalformedConnAck { .. }))
             if http_answer(ev) && !cx.follow_ups.websocket.is_empty() && accepted(cx).is_none() =>
         {
             format!(
