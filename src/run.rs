@@ -189,14 +189,15 @@ fn placements(case: &Case, config: &RunConfig, lab: &Lab) -> Result<Vec<Placemen
                         kind: Some(kind),
                         profile: Some(profile.clone()),
                         target: Target {
-                            scheme: if case.plain_client {
-                                crate::target::Scheme::Mqtt
-                            } else {
-                                crate::target::Scheme::Mqtts
+                            scheme: match (case.plain_client, case.websocket.is_some()) {
+                                (true, false) => crate::target::Scheme::Mqtt,
+                                (false, false) => crate::target::Scheme::Mqtts,
+                                (true, true) => crate::target::Scheme::Ws,
+                                (false, true) => crate::target::Scheme::Wss,
                             },
                             host: "localhost".into(),
                             port,
-                            path: None,
+                            path: case.websocket.clone(),
                         },
                     })
                 })

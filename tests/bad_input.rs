@@ -366,7 +366,7 @@ fn bad_scenario_files_name_the_file_the_line_and_the_value() {
         (
             "unknown.yaml",
             "cases:\n  - name: a\n    target: localhost:1\n    expct: ok\n",
-            "unknown.yaml:4:5: unknown field `expct`, expected one of name, description, target, broker, plain_client, cafile, untrusted, cert, key, key_password_env, psk, tls_versions, sni, no_sni, expect_name, alpn, mqtt, backends, timeout, warn_days, expect (in `expct: ok`)",
+            "unknown.yaml:4:5: unknown field `expct`, expected one of name, description, target, broker, plain_client, websocket, cafile, untrusted, cert, key, key_password_env, psk, tls_versions, sni, no_sni, expect_name, alpn, mqtt, backends, timeout, warn_days, expect (in `expct: ok`)",
         ),
         (
             "type.yaml",

@@ -184,6 +184,10 @@ pub const BUNDLED_SCENARIOS: &[(&str, &str)] = &[
     ),
     ("psk/psk.yaml", include_str!("../../scenarios/psk/psk.yaml")),
     (
+        "websocket/websocket.yaml",
+        include_str!("../../scenarios/websocket/websocket.yaml"),
+    ),
+    (
         "psk/no-psk.yaml",
         include_str!("../../scenarios/psk/no-psk.yaml"),
     ),

@@ -11,7 +11,9 @@ use crate::scenario::Profile;
 /// True when `profile` is rendered on `kind` (its `labs` list, if any, names it).
 pub fn renders(profile: &Profile, kind: BrokerKind) -> bool {
     let plain_ok = !(profile.plain && kind == BrokerKind::Rabbitmq);
+    let websocket_ok = !(profile.websocket && kind == BrokerKind::Inprocess);
     plain_ok
+        && websocket_ok
         && profile
             .labs
             .as_ref()

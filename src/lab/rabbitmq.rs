@@ -170,6 +170,16 @@ impl RabbitNode {
         self.web_mqtt.map(|(_, plain)| plain)
     }
 
+    /// [`RabbitNode::start_many`], with the web_mqtt plugin too when `web_mqtt` is set (its
+    /// ports: [`RabbitNode::web_mqtt_tls_port`], [`RabbitNode::web_mqtt_port`]).
+    pub fn start_many_with(
+        nodes: &[(String, SslOptions)],
+        web_mqtt: bool,
+        deadline: Duration,
+    ) -> Result<Vec<RabbitNode>, LabError> {
+        start_nodes(nodes, web_mqtt, deadline)
+    }
+
     /// Start several nodes at once (they boot in parallel, in about the time of one) and wait
     /// for all of them, up to `deadline` in total. On error every node started is stopped.
     pub fn start_many(

@@ -21,6 +21,10 @@ pub fn render(broker: BrokerKind, name: &str, profile: &Profile, port: u16) -> O
 
 fn mosquitto(name: &str, p: &Profile, port: u16) -> String {
     let mut s = format!("# profile {name}\nper_listener_settings true\nlistener {port}\n");
+    if p.websocket {
+        // MQTT over WebSockets on this listener (wss with the TLS lines below); any path.
+        s.push_str("protocol websockets\n");
+    }
     if !p.certfile.is_empty() {
         let _ = writeln!(s, "certfile {}\nkeyfile {}", p.certfile, p.keyfile);
     }
@@ -57,39 +61,50 @@ fn mosquitto(name: &str, p: &Profile, port: u16) -> String {
 }
 
 fn rabbitmq(name: &str, p: &Profile, port: u16) -> String {
-    let mut s = format!("# profile {name}\nmqtt.listeners.ssl.default = {port}\n");
+    // MQTT over WebSockets is the web_mqtt plugin's listener (path /ws), with its own keys.
+    let (mut s, ssl) = if p.websocket {
+        (
+            format!(
+                "# profile {name} (rabbitmq-plugins enable rabbitmq_web_mqtt; path /ws)\nweb_mqtt.ssl.port = {port}\n"
+            ),
+            "web_mqtt.ssl",
+        )
+    } else {
+        (
+            format!("# profile {name}\nmqtt.listeners.ssl.default = {port}\n"),
+            "ssl_options",
+        )
+    };
     let _ = writeln!(
         s,
-        "ssl_options.certfile = {}\nssl_options.keyfile = {}",
+        "{ssl}.certfile = {}\n{ssl}.keyfile = {}",
         p.certfile, p.keyfile
     );
     if let Some(ca) = &p.cafile {
-        let _ = writeln!(s, "ssl_options.cacertfile = {ca}");
+        let _ = writeln!(s, "{ssl}.cacertfile = {ca}");
     }
     let verify = if p.require_certificate {
         "verify_peer"
     } else {
         "verify_none"
     };
-    let _ = writeln!(s, "ssl_options.verify = {verify}");
-    let _ = writeln!(
-        s,
-        "ssl_options.fail_if_no_peer_cert = {}",
-        p.require_certificate
-    );
+    let _ = writeln!(s, "{ssl}.verify = {verify}");
+    let _ = writeln!(s, "{ssl}.fail_if_no_peer_cert = {}", p.require_certificate);
     match p.min_tls_version.as_deref() {
-        Some("1.3") => s.push_str("ssl_options.versions.1 = tlsv1.3\n"),
+        Some("1.3") => {
+            let _ = writeln!(s, "{ssl}.versions.1 = tlsv1.3");
+        }
         Some("1.2") => {
-            s.push_str("ssl_options.versions.1 = tlsv1.3\nssl_options.versions.2 = tlsv1.2\n")
+            let _ = writeln!(s, "{ssl}.versions.1 = tlsv1.3\n{ssl}.versions.2 = tlsv1.2");
         }
         Some(v) => {
-            let _ = writeln!(s, "ssl_options.versions.1 = tlsv{v}");
+            let _ = writeln!(s, "{ssl}.versions.1 = tlsv{v}");
         }
         None => {}
     }
     if let Some(c) = &p.ciphers {
         for (i, cipher) in c.split(':').enumerate() {
-            let _ = writeln!(s, "ssl_options.ciphers.{} = {cipher}", i + 1);
+            let _ = writeln!(s, "{ssl}.ciphers.{} = {cipher}", i + 1);
         }
     }
     if p.crlfile.is_some() {
@@ -107,7 +122,8 @@ fn emqx(name: &str, p: &Profile, port: u16) -> String {
     );
     let _ = writeln!(
         s,
-        "listeners.ssl.default {{\n  bind = \"0.0.0.0:{port}\"\n  ssl_options {{"
+        "listeners.{}.default {{\n  bind = \"0.0.0.0:{port}\"\n  ssl_options {{",
+        if p.websocket { "wss" } else { "ssl" }
     );
     let _ = writeln!(
         s,
@@ -163,6 +179,7 @@ mod tests {
             users: Vec::new(),
             plain: false,
             psk: None,
+            websocket: false,
             labs: None,
         }
     }
@@ -195,5 +212,25 @@ mod tests {
                 && e.contains("fail_if_no_peer_cert = true"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_websocket_profile_is_each_brokers_websocket_listener() {
+        let ws = Profile {
+            websocket: true,
+            ..mtls()
+        };
+        let m = render(BrokerKind::Mosquitto, "ws", &ws, 8084).expect("mosquitto.conf");
+        assert!(m.contains("listener 8084\nprotocol websockets\n"), "{m}");
+        let r = render(BrokerKind::Rabbitmq, "ws", &ws, 15676).expect("rabbitmq.conf");
+        assert!(
+            r.contains("web_mqtt.ssl.port = 15676")
+                && r.contains("web_mqtt.ssl.verify = verify_peer")
+                && !r.contains("mqtt.listeners.ssl")
+                && !r.contains("ssl_options."),
+            "{r}"
+        );
+        let e = render(BrokerKind::Emqx, "ws", &ws, 8084).expect("emqx.conf");
+        assert!(e.contains("listeners.wss.default {"), "{e}");
     }
 }

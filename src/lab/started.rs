@@ -2,7 +2,7 @@
 //! profile, a RabbitMQ node per profile, an in-process responder per profile. Dropping it stops
 //! them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::profile::{mosquitto_listener, rabbitmq_options, renders, responder_behaviour};
 use super::{BrokerKind, Mosquitto};
@@ -13,6 +13,8 @@ use crate::scenario::Profile;
 pub struct Lab {
     mosquitto: Option<Mosquitto>,
     rabbitmq: BTreeMap<String, super::RabbitNode>,
+    /// Profiles served as MQTT over WebSockets (their port is the WebSocket listener's).
+    websocket: BTreeSet<String>,
     inprocess: BTreeMap<String, super::Responder>,
 }
 
@@ -26,6 +28,11 @@ impl Lab {
             mosquitto: None,
             rabbitmq: BTreeMap::new(),
             inprocess: BTreeMap::new(),
+            websocket: profiles
+                .iter()
+                .filter(|(_, p)| p.websocket)
+                .map(|(name, _)| name.clone())
+                .collect(),
         };
         if profiles.is_empty() {
             return Ok(lab);
@@ -43,8 +50,14 @@ impl Lab {
                         .filter(|(_, p)| renders(p, *kind))
                         .map(|(name, p)| mosquitto_listener(name, p))
                         .collect::<Result<Vec<_>, Error>>()?;
+                    let websocket: Vec<String> = lab.websocket.iter().cloned().collect();
                     let broker = tokio::task::spawn_blocking(move || {
-                        Mosquitto::start(&listeners, std::time::Duration::from_secs(15))
+                        let websocket: Vec<&str> = websocket.iter().map(String::as_str).collect();
+                        Mosquitto::start_with_websockets(
+                            &listeners,
+                            &websocket,
+                            std::time::Duration::from_secs(15),
+                        )
                     })
                     .await
                     .map_err(|e| Error::Lab(e.to_string()))?
@@ -62,22 +75,31 @@ impl Lab {
                     }
                 }
                 BrokerKind::Rabbitmq => {
-                    let nodes: Vec<(String, super::SslOptions)> = profiles
+                    let nodes: Vec<(String, super::SslOptions, bool)> = profiles
                         .iter()
                         .filter(|(_, p)| renders(p, *kind))
-                        .map(|(name, p)| Ok((name.clone(), rabbitmq_options(p)?)))
+                        .map(|(name, p)| Ok((name.clone(), rabbitmq_options(p)?, p.websocket)))
                         .collect::<Result<_, Error>>()?;
                     // A node boots in ~10 s of mostly one core; more than a few at once on a
                     // small machine starve each other (15 at once missed a 60 s deadline on
                     // 2 cores), so boot them in waves.
                     let wave =
                         (2 * std::thread::available_parallelism().map_or(2, usize::from)).max(2);
-                    for chunk in nodes.chunks(wave) {
-                        let chunk = chunk.to_vec();
+                    // Nodes of WebSocket profiles also run the web_mqtt plugin.
+                    let (web, tcp): (Vec<_>, Vec<_>) = nodes.into_iter().partition(|n| n.2);
+                    let waves = [(false, tcp), (true, web)];
+                    for (web_mqtt, chunk) in waves.iter().flat_map(|(web_mqtt, nodes)| {
+                        nodes.chunks(wave).map(move |chunk| (*web_mqtt, chunk))
+                    }) {
+                        let chunk: Vec<(String, super::SslOptions)> = chunk
+                            .iter()
+                            .map(|(n, o, _)| (n.clone(), o.clone()))
+                            .collect();
                         let names: Vec<String> = chunk.iter().map(|(n, _)| n.clone()).collect();
                         let started = tokio::task::spawn_blocking(move || {
-                            super::RabbitNode::start_many(
+                            super::RabbitNode::start_many_with(
                                 &chunk,
+                                web_mqtt,
                                 std::time::Duration::from_secs(90),
                             )
                         })
@@ -96,6 +118,9 @@ impl Lab {
     pub fn port(&self, kind: BrokerKind, profile: &str) -> Option<u16> {
         match kind {
             BrokerKind::Mosquitto => self.mosquitto.as_ref()?.port(profile),
+            BrokerKind::Rabbitmq if self.websocket.contains(profile) => {
+                self.rabbitmq.get(profile)?.web_mqtt_tls_port()
+            }
             BrokerKind::Rabbitmq => self.rabbitmq.get(profile).map(super::RabbitNode::port),
             BrokerKind::Inprocess => self.inprocess.get(profile).map(super::Responder::port),
             BrokerKind::Emqx => None,

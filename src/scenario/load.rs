@@ -41,6 +41,8 @@ pub struct Case {
     pub target: CaseTarget,
     /// Probe a profile's port without TLS (`mqtt://`).
     pub plain_client: bool,
+    /// Probe MQTT over WebSockets at this path.
+    pub websocket: Option<String>,
     /// The client's files.
     pub inputs: InputPaths,
     /// TLS versions offered (empty: defaults).
@@ -597,6 +599,16 @@ impl FileContext<'_> {
             .or(defaults.psk.as_ref())
             .map(|p| self.psk(&name, "psk", p))
             .transpose()?;
+        let websocket = spec
+            .websocket
+            .clone()
+            .or_else(|| defaults.websocket.clone());
+        if let Some(path) = websocket.as_deref().filter(|p| !p.starts_with('/')) {
+            return Err(self.invalid(
+                &name,
+                &format!("websocket: {path:?} (expected an HTTP path such as /mqtt)"),
+            ));
+        }
         let mut tls_versions = Vec::new();
         for v in spec
             .tls_versions
@@ -679,6 +691,7 @@ impl FileContext<'_> {
             file: self.path.to_path_buf(),
             description: spec.description.clone(),
             plain_client: spec.plain_client.or(defaults.plain_client).unwrap_or(false),
+            websocket,
             target,
             inputs: InputPaths {
                 cafiles: cafile.into_iter().collect(),

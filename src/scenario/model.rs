@@ -63,6 +63,9 @@ pub struct CaseSpec {
     /// Probe the profile's port as a plain MQTT client (`mqtt://`, no TLS), as a client that
     /// forgot TLS does.
     pub plain_client: Option<bool>,
+    /// Probe MQTT over WebSockets at this path (`wss://…/PATH`, or `ws://` with
+    /// `plain_client`), as a browser or MQTTX does.
+    pub websocket: Option<String>,
     /// CA file (PEM) the client trusts; absent: the system roots.
     pub cafile: Option<String>,
     /// Intermediates the chain analysis may use to find a path (never trusted).
@@ -178,6 +181,11 @@ pub struct Profile {
     /// PSK or certificates on a listener, never both. Rendered by the mosquitto lab only.
     #[serde(default)]
     pub psk: Option<ProfilePsk>,
+    /// Serve MQTT over WebSockets instead of MQTT over TLS: a mosquitto `protocol websockets`
+    /// listener (any path), RabbitMQ's web_mqtt plugin (path `/ws`). Not rendered by the
+    /// in-process responder.
+    #[serde(default)]
+    pub websocket: bool,
     /// Lab brokers that render this profile (`mosquitto`, `rabbitmq`, `inprocess`); default: every one
     /// given to `--lab`. Cases using the profile are skipped on the others.
     #[serde(default)]
