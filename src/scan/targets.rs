@@ -275,6 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn websocket_urls_keep_their_scheme_and_path() {
+        use crate::target::Scheme;
+        let hosts = parse_text(
+            "target,cafile\nwss://a.example:8084/mqtt,ca.pem\nws://b.example/ws,\nwss://c.example,\n",
+        )
+        .unwrap();
+        let got: Vec<_> = hosts
+            .iter()
+            .map(|h| (h.target.scheme, h.target.port, h.target.path.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Scheme::Wss, 8084, Some("/mqtt")),
+                (Scheme::Ws, 80, Some("/ws")),
+                (Scheme::Wss, 443, Some("/mqtt")),
+            ]
+        );
+    }
+
+    #[test]
     fn csv_resolves_files_against_the_targets_folder() {
         let hosts = parse_text(
             "target,cafile,cert,key\nh1:8883,ca.pem,c.pem,k.pem\nh2:8883,a.pem;b.pem,,\n",
