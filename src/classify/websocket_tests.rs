@@ -150,6 +150,8 @@ fn each_websocket_rule_has_positive_and_negative_rows() {
     silent.phase = Phase::Mqtt;
     silent.tls.version = Some("TLSv1.3".into());
     silent.failure = Some(Failure::NoConnAck { closed: false });
+    let mut hung_up = silent.clone();
+    hung_up.failure = Some(Failure::NoConnAck { closed: true });
     // (evidence, follow-ups, expected code, a fact or summary fragment)
     let rows: Vec<(&str, Evidence, FollowUps, C, &str)> = vec![
         // websocket_path_not_found
@@ -269,6 +271,26 @@ fn each_websocket_rule_has_positive_and_negative_rows() {
             ]),
             C::WebsocketPortMqttClient,
             "never answered CONNECT",
+        ),
+        (
+            "hang-up on CONNECT, /ws switches",
+            hung_up.clone(),
+            with_upgrades(vec![accepted("/ws", "mqtt")]),
+            C::WebsocketPortMqttClient,
+            "hung up on CONNECT",
+        ),
+        // must not fire: a hang-up on CONNECT where no upgrade is accepted (a broker that
+        // drops an unwelcome login) stays mqtt_no_connack
+        (
+            "hang-up, no upgrade",
+            hung_up,
+            with_upgrades(vec![refused(
+                "/mqtt",
+                "mqtt",
+                (404, "HTTP/1.1 404 Not Found"),
+            )]),
+            C::MqttNoConnack,
+            "no CONNACK",
         ),
         // must not fire: silence without a WebSocket listener stays mqtt_no_connack
         (

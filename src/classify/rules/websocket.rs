@@ -41,7 +41,7 @@ pub(in crate::classify) fn plan_websocket(all: &[Evidence], tls: bool, plan: &mu
             }
             (Some(ws), Some(Failure::SubprotocolRefused { .. })) => upgrades.push(legacy(&ws.path)),
             // MQTT over TCP/TLS that got HTTP back: is it a WebSocket listener?
-            (None, _) if http_answer(ev) || silent_after_connect(ev) => {
+            (None, _) if http_answer(ev) || unanswered_connect(ev) => {
                 let over_tls = tls && ev.tls.version.is_some();
                 upgrades.extend(COMMON_PATHS.iter().map(|p| mqtt_on(over_tls, p)));
             }
@@ -68,8 +68,10 @@ fn http_answer(ev: &Evidence) -> bool {
 
 /// MQTT over TCP/TLS whose CONNECT got no answer at all before the deadline: an HTTP server
 /// (Cowboy, RabbitMQ web_mqtt) still waiting for the rest of a request line does that.
-fn silent_after_connect(ev: &Evidence) -> bool {
-    ev.websocket.is_none() && matches!(ev.failure, Some(Failure::NoConnAck { closed: false }))
+/// MQTT over TCP/TLS whose CONNECT got no answer: silence until the deadline, or a hang-up
+/// (RabbitMQ's web_mqtt does either to a CONNECT on its WebSocket port).
+fn unanswered_connect(ev: &Evidence) -> bool {
+    ev.websocket.is_none() && matches!(ev.failure, Some(Failure::NoConnAck { .. }))
 }
 
 /// The first follow-up upgrade that was accepted.
@@ -232,7 +234,7 @@ pub(super) fn mqtt_port_websocket_client(ev: &Evidence, cx: &Context<'_>) -> Opt
 
 pub(super) fn websocket_port_mqtt_client(ev: &Evidence, cx: &Context<'_>) -> Option<Diagnosis> {
     let http = http_answer(ev);
-    if ev.websocket.is_some() || !(http || silent_after_connect(ev)) {
+    if ev.websocket.is_some() || !(http || unanswered_connect(ev)) {
         return None;
     }
     let ok = accepted(cx)?;
@@ -247,7 +249,13 @@ pub(super) fn websocket_port_mqtt_client(ev: &Evidence, cx: &Context<'_>) -> Opt
         format!(
             "{} speaks MQTT over WebSockets ({scheme}://), but the client spoke MQTT directly: the broker {}.",
             cx.target,
-            if http { "answered in HTTP" } else { "waited for an HTTP request and never answered CONNECT" }
+            if http {
+                "answered in HTTP"
+            } else if matches!(ev.failure, Some(Failure::NoConnAck { closed: true })) {
+                "hung up on CONNECT without an answer, as a WebSocket listener does with bytes that are not HTTP"
+            } else {
+                "waited for an HTTP request and never answered CONNECT"
+            }
         ),
     )
     .fact(if http {
