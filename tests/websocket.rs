@@ -84,6 +84,19 @@ async fn diagnose(target: &str, loaded: &LoadedInputs) -> DiagnoseReport {
 }
 
 /// Both backends' codes must be `expect`, and every fact list must hold each of `facts`.
+/// Diagnoses each target of `rows` and checks its code and facts; the failures, each named by
+/// its target.
+async fn check_rows(rows: &[(String, Code, &[&str])], loaded: &LoadedInputs) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (target, code, facts) in rows {
+        let report = diagnose(target, loaded).await;
+        if let Err(e) = check(&report, *code, facts) {
+            failures.push(format!("{target}: {e}"));
+        }
+    }
+    failures
+}
+
 fn check(report: &DiagnoseReport, expect: Code, facts: &[&str]) -> Result<(), String> {
     for b in &report.backends {
         let d = &b.diagnosis;
@@ -363,13 +376,7 @@ async fn mosquitto_websocket_listeners() {
             &["follow-up upgrade of /mqtt offering mqtt: 101"],
         ),
     ];
-    let mut failures = Vec::new();
-    for (target, code, facts) in &rows {
-        let report = diagnose(target, &loaded).await;
-        if let Err(e) = check(&report, *code, facts) {
-            failures.push(format!("{target}: {e}"));
-        }
-    }
+    let failures = check_rows(&rows, &loaded).await;
     assert!(
         failures.is_empty(),
         "{}\n--- broker log:\n{}",
@@ -424,13 +431,7 @@ async fn rabbitmq_web_mqtt() {
             &["follow-up upgrade of /ws offering mqtt: 101, subprotocol mqtt, then CONNACK 0"],
         ),
     ];
-    let mut failures = Vec::new();
-    for (target, code, facts) in &rows {
-        let report = diagnose(target, &loaded).await;
-        if let Err(e) = check(&report, *code, facts) {
-            failures.push(format!("{target}: {e}"));
-        }
-    }
+    let failures = check_rows(&rows, &loaded).await;
     assert!(
         failures.is_empty(),
         "{}\n--- node log:\n{}",

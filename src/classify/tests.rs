@@ -4,8 +4,8 @@
 use super::*;
 use crate::chain::ChainAnalysis;
 use crate::evidence::{Alert, Backend, CertProblem, ConnAck, Evidence, Failure, Phase};
+use crate::evidence::{FollowUps, HandshakeProbe};
 use crate::evidence::{PlainProbe, TlsVersion};
-use crate::probe::followup::{FollowUps, HandshakeProbe};
 use crate::x509::CertSummary;
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18

@@ -2,10 +2,10 @@
 //! a positive row per code and rows where it must not fire, from evidence built by hand.
 
 use super::*;
+use crate::evidence::FollowUps;
+use crate::evidence::PlainProbe;
 use crate::evidence::UpgradeProbe;
 use crate::evidence::{Backend, ConnAck, Evidence, Failure, HttpHeader, Phase, WebSocketExchange};
-use crate::probe::PlainProbe;
-use crate::probe::followup::FollowUps;
 
 fn connack() -> ConnAck {
     ConnAck {

@@ -74,22 +74,21 @@ pub(super) fn psk_identity_unknown(ev: &Evidence, cx: &Context<'_>) -> Option<Di
     if !(direct || by_follow_up || tls13_silence) {
         return None;
     }
-    let mut d = Diagnosis::new(
+    let unconfirmed = (!(direct || by_follow_up)).then_some((
+        "TLS 1.3 gives no specific alert for an unknown identity: the broker ignores the PSK and, having no certificate to fall back on, answers handshake_failure; the TLS 1.2 follow-up that would name the identity got no PSK answer",
+        vec![Code::NoSharedCipher],
+    ));
+    Some(psk_refusal(
         Code::PskIdentityUnknown,
         format!(
             "The broker does not know the PSK identity `{}`.",
             psk.identity
         ),
-    )
-    .fact(format!("identity offered: {}", psk.identity))
-    .fact(alert_fact(ev));
-    d = follow_up_facts(d, cx);
-    if !(direct || by_follow_up) {
-        d = d
-            .fact("TLS 1.3 gives no specific alert for an unknown identity: the broker ignores the PSK and, having no certificate to fall back on, answers handshake_failure; the TLS 1.2 follow-up that would name the identity got no PSK answer")
-            .likely([Code::NoSharedCipher]);
-    }
-    Some(psk_remedies(d, cx, &psk.identity))
+        ev,
+        cx,
+        &psk.identity,
+        unconfirmed,
+    ))
 }
 
 /// The broker knows the identity but the key differs: the Finished message does not decrypt
@@ -107,22 +106,42 @@ pub(super) fn psk_key_mismatch(ev: &Evidence, cx: &Context<'_>) -> Option<Diagno
     if !(direct || by_follow_up || binder) {
         return None;
     }
-    let mut d = Diagnosis::new(
+    let unconfirmed = (!(direct || by_follow_up)).then_some((
+        "under TLS 1.3 a wrong key shows as a binder the broker cannot verify (OpenSSL answers illegal_parameter, RFC 8446 asks for decrypt_error); the TLS 1.2 follow-up that would confirm it got no PSK answer",
+        Vec::new(),
+    ));
+    Some(psk_refusal(
         Code::PskKeyMismatch,
         format!(
             "The broker knows the PSK identity `{}` but holds another key for it.",
             psk.identity
         ),
-    )
-    .fact(format!("identity offered: {}", psk.identity))
-    .fact(alert_fact(ev));
+        ev,
+        cx,
+        &psk.identity,
+        unconfirmed,
+    ))
+}
+
+/// The verdict of a broker that refused the PSK offered: the identity, the alert, the
+/// follow-up's facts and the remedies. `unconfirmed` is set when neither a specific alert nor
+/// the TLS 1.2 follow-up decided: why not, and the other readings (the verdict is then likely).
+fn psk_refusal(
+    code: Code,
+    summary: String,
+    ev: &Evidence,
+    cx: &Context<'_>,
+    identity: &str,
+    unconfirmed: Option<(&str, Vec<Code>)>,
+) -> Diagnosis {
+    let mut d = Diagnosis::new(code, summary)
+        .fact(format!("identity offered: {identity}"))
+        .fact(alert_fact(ev));
     d = follow_up_facts(d, cx);
-    if !(direct || by_follow_up) {
-        d = d
-            .fact("under TLS 1.3 a wrong key shows as a binder the broker cannot verify (OpenSSL answers illegal_parameter, RFC 8446 asks for decrypt_error); the TLS 1.2 follow-up that would confirm it got no PSK answer")
-            .likely([]);
+    if let Some((why, alternatives)) = unconfirmed {
+        d = d.fact(why).likely(alternatives);
     }
-    Some(psk_remedies(d, cx, &psk.identity))
+    psk_remedies(d, cx, identity)
 }
 
 /// A PSK was offered and the broker answered with a certificate: this listener authenticates

@@ -240,13 +240,7 @@ fn psk_rules_have_positive_and_negative_rows() {
 #[test]
 fn psk_follow_up_is_planned_for_psk_failures_and_bare_handshake_failures() {
     let plan = |ev: Evidence| {
-        plan_follow_ups(
-            &[ev],
-            None,
-            "localhost",
-            crate::probe::mqtt::MqttVersion::V311,
-        )
-        .psk
+        plan_follow_ups(&[ev], None, "localhost", crate::evidence::MqttVersion::V311).psk
     };
     assert!(plan(with_psk(alert(47, false), true)));
     assert!(plan(alert(40, false)));
